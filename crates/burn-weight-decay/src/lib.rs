@@ -1,0 +1,57 @@
+//! Coupled L2 and decoupled weight decay as one wrapper around any Burn optimizer.
+//!
+//! Two different things go by the name "weight decay":
+//!
+//! - **coupled L2** ([`rule::coupled`]): `g ← g + λ·w`, the gradient of `λ/2·Σw²` added to the
+//!   gradient, then the optimizer's own transform. Under Adam the decay is divided by `√v` too.
+//! - **decoupled** ([`rule::decoupled`], Loshchilov & Hutter's SGDW/AdamW):
+//!   `w_{t+1} = inner_update(w_t, g_t) − s_t·λ·w_t`, outside the gradient transform, with
+//!   `s_t = lr_t` by default ([`DecayScale`]).
+//!
+//! [`WeightDecay`] applies either around any [`Optimizer`](burn::optim::Optimizer) (Burn's SGD,
+//! Adam, RMSProp, Lion… or your own) and is an `Optimizer` itself. [`SgdDecayConfig`] and
+//! [`AdamDecayConfig`] are the ready-made SGD(W) and Adam(W) with PyTorch's formulas and defaults.
+//!
+//! ```
+//! use burn::module::Module;
+//! use burn::nn::{Linear, LinearConfig};
+//! use burn::optim::GradientsParams;
+//! use burn::tensor::{Device, Distribution, Tensor};
+//! use burn_weight_decay::{AdamDecayConfig, DecayConfig};
+//!
+//! let device = Device::default().autodiff();
+//! let mut model: Linear = LinearConfig::new(4, 2).init(&device);
+//! let mut optim = AdamDecayConfig::new()
+//!     .with_decay(DecayConfig::decoupled(0.01)) // AdamW, λ = 0.01
+//!     .init();
+//! for _ in 0..3 {
+//!     let x = Tensor::<2>::random([8, 4], Distribution::Default, &device);
+//!     let loss = model.forward(x).powi_scalar(2).mean();
+//!     let grads = GradientsParams::from_grads(loss.backward(), &model);
+//!     model = optim.step(1e-3, model, grads);
+//! }
+//! ```
+//!
+//! Biases and other parameters of rank ≤ 1 are not decayed unless
+//! [`DecayConfig::decay_rank_le_1`] is set. The article form `wd·Σw²` added to the loss is
+//! [`l2_penalty`], equal to coupled L2 with `λ = 2·wd`.
+
+#![warn(missing_docs)]
+
+mod configs;
+mod error;
+mod mode;
+mod monitor;
+mod penalty;
+pub mod rule;
+mod scale;
+mod wrapper;
+
+pub use configs::{AdamDecayConfig, SgdDecayConfig};
+pub use error::ConfigError;
+pub use mode::DecayMode;
+pub use monitor::DecayMonitor;
+pub use penalty::{decayed_weight_norm, l2_penalty, weight_norm};
+pub use scale::{DecayScale, decay_shrink, normalized_rate};
+pub use wrapper::{DecayConfig, NonFiniteGrad, WeightDecay};
+pub mod replay;

@@ -1,0 +1,80 @@
+//! A cheap handle that reports what decay removed in one step and which steps were skipped.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Shared diagnostics of a [`WeightDecay`](crate::WeightDecay) optimizer.
+///
+/// Clone it before handing the optimizer to a [`ModuleOptimizer`](burn::optim::ModuleOptimizer)
+/// and keep the clone. Measuring costs a read-back per parameter, so it is off until
+/// [`arm`](Self::arm)ed: arm it before the step you want to measure (say the last step of an
+/// epoch), then [`take_removed_norm`](Self::take_removed_norm) after it.
+///
+/// ```
+/// use burn_weight_decay::{DecayConfig, DecayMonitor};
+/// use burn::optim::{ModuleOptimizer, SgdConfig};
+///
+/// let monitor = DecayMonitor::default();
+/// let optim: ModuleOptimizer = DecayConfig::decoupled(0.1)
+///     .wrap(SgdConfig::new().build())
+///     .with_monitor(monitor.clone())
+///     .into();
+/// monitor.arm();
+/// // ... optim.step(lr, model, grads) ...
+/// let removed = monitor.take_removed_norm(); // Some(‖removed‖₂) once a step ran
+/// # let _ = (optim, removed);
+/// ```
+#[derive(Clone, Default, Debug)]
+pub struct DecayMonitor {
+    shared: Arc<Shared>,
+}
+
+#[derive(Default, Debug)]
+struct Shared {
+    armed: AtomicBool,
+    removed_sq: Mutex<Option<f64>>,
+    skipped: AtomicU64,
+}
+
+impl DecayMonitor {
+    /// Measure the decay of the next step(s), until [`take_removed_norm`](Self::take_removed_norm).
+    pub fn arm(&self) {
+        if let Ok(mut sum) = self.shared.removed_sq.lock() {
+            *sum = None;
+        }
+        self.shared.armed.store(true, Ordering::Release);
+    }
+
+    /// Whether measuring is on.
+    pub fn is_armed(&self) -> bool {
+        self.shared.armed.load(Ordering::Acquire)
+    }
+
+    /// The L2 norm of what decay removed from the decayed parameters while armed, over all of
+    /// them together; `None` if no decayed parameter was stepped. Disarms the monitor.
+    ///
+    /// Decoupled mode: `‖u_t − w_{t+1}‖ = s_t·λ·‖w_t‖` (masked when cautious), exact.
+    /// Coupled mode: `lr_t·λ·‖w_t‖`, the decay term's share of the gradient times the learning
+    /// rate; exact for plain SGD, while Adam and momentum then rescale it.
+    pub fn take_removed_norm(&self) -> Option<f64> {
+        self.shared.armed.store(false, Ordering::Release);
+        let mut sum = self.shared.removed_sq.lock().ok()?;
+        sum.take().map(f64::sqrt)
+    }
+
+    /// How many parameter updates were skipped because their gradient held NaN or ±∞
+    /// (see [`NonFiniteGrad`](crate::NonFiniteGrad)), since the optimizer was built.
+    pub fn skipped_updates(&self) -> u64 {
+        self.shared.skipped.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn add_removed_sq(&self, value: f64) {
+        if let Ok(mut sum) = self.shared.removed_sq.lock() {
+            *sum = Some(sum.unwrap_or(0.0) + value);
+        }
+    }
+
+    pub(crate) fn count_skipped(&self) {
+        self.shared.skipped.fetch_add(1, Ordering::AcqRel);
+    }
+}

@@ -1,0 +1,91 @@
+//! The decay rules themselves: small pure functions on tensors, one formula each.
+//!
+//! [`WeightDecay`](crate::WeightDecay) decides *when* and *on which parameters* to call them;
+//! these functions only say *what* each rule computes.
+
+use burn::tensor::{Bool, Tensor};
+
+/// Coupled L2 decay: adds the gradient of `λ/2·Σw²` to the gradient.
+///
+/// ```text
+/// g ← g + λ·w
+/// ```
+///
+/// The inner optimizer then transforms the decayed gradient like any other, so under Adam the
+/// decay term is divided by `√v` too.
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// let dev = Device::default();
+/// let g = Tensor::<1>::from_floats([1.0, -1.0], &dev);
+/// let w = Tensor::<1>::from_floats([2.0, 4.0], &dev);
+/// let out = burn_weight_decay::rule::coupled(g, w, 0.5);
+/// assert_eq!(out.into_data().try_to_vec::<f32>().unwrap(), vec![2.0, 1.0]);
+/// ```
+pub fn coupled<const D: usize>(grad: Tensor<D>, weight: Tensor<D>, rate: f64) -> Tensor<D> {
+    grad.add(weight.mul_scalar(rate))
+}
+
+/// Decoupled decay (Loshchilov & Hutter): shrinks the weights of the previous step directly,
+/// outside the inner optimizer's gradient transform.
+///
+/// ```text
+/// w_{t+1} = u_t − f_t·w_t        with u_t = inner_update(w_t, g_t), f_t = s_t·λ
+/// ```
+///
+/// For SGD and Adam, whose update is `u_t = w_t − Δ_t`, this is `w_t·(1 − f_t) − Δ_t`: PyTorch's
+/// AdamW order, shrink then update.
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// let dev = Device::default();
+/// let updated = Tensor::<1>::from_floats([1.5, 3.0], &dev);
+/// let previous = Tensor::<1>::from_floats([2.0, 4.0], &dev);
+/// let out = burn_weight_decay::rule::decoupled(updated, previous, 0.25);
+/// assert_eq!(out.into_data().try_to_vec::<f32>().unwrap(), vec![1.0, 2.0]);
+/// ```
+pub fn decoupled<const D: usize>(
+    updated: Tensor<D>,
+    previous: Tensor<D>,
+    factor: f64,
+) -> Tensor<D> {
+    updated.sub(previous.mul_scalar(factor))
+}
+
+/// Cautious mask: `true` where the weight and a direction agree in sign, `w·d > 0`.
+///
+/// Cautious weight decay (arXiv:2510.12402) decays a coordinate only where the decay pulls the
+/// same way as the optimizer's own update, so that decay never fights the update. Where `w` or
+/// `d` is zero the mask is `false` (there is nothing to decay, or no update to agree with).
+pub fn cautious_mask<const D: usize>(weight: Tensor<D>, direction: Tensor<D>) -> Tensor<D, Bool> {
+    weight.mul(direction).greater_elem(0.0)
+}
+
+/// Cautious coupled decay: `g ← g + λ·w·[w·g > 0]`.
+///
+/// The decay term is added only where it has the sign of the gradient, so it only ever speeds up
+/// a step that was already shrinking that weight.
+pub fn coupled_cautious<const D: usize>(
+    grad: Tensor<D>,
+    weight: Tensor<D>,
+    rate: f64,
+) -> Tensor<D> {
+    let mask = cautious_mask(weight.clone(), grad.clone());
+    let decay = weight.mul_scalar(rate).mask_fill(mask.bool_not(), 0.0);
+    grad.add(decay)
+}
+
+/// Cautious decoupled decay: `w_{t+1} = u_t − f_t·w_t·[w_t·(w_t − u_t) > 0]`.
+///
+/// `w_t − u_t` is the step the inner optimizer took (positive where it decreased the weight), so
+/// the weight is shrunk only where the update already moves it towards zero.
+pub fn decoupled_cautious<const D: usize>(
+    updated: Tensor<D>,
+    previous: Tensor<D>,
+    factor: f64,
+) -> Tensor<D> {
+    let step = previous.clone().sub(updated.clone());
+    let mask = cautious_mask(previous.clone(), step);
+    let decay = previous.mul_scalar(factor).mask_fill(mask.bool_not(), 0.0);
+    updated.sub(decay)
+}

@@ -1,0 +1,13 @@
+//! The seedlings experiment: a CNN trained on plant-seedling photos at several weight decays.
+//!
+//! Data flows one way: files → [`data`] (decoded once) → batches → [`train`] (model from
+//! [`model`], optimizer from `burn-weight-decay`, schedule from [`schedule`]) → per-epoch
+//! records → [`report`]. [`sweep`] runs the arms; [`checkpoint`] saves what `evaluate` needs.
+
+pub mod checkpoint;
+pub mod data;
+pub mod model;
+pub mod report;
+pub mod schedule;
+pub mod sweep;
+pub mod train;

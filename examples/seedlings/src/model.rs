@@ -1,0 +1,86 @@
+//! The CNN: a few conv + batch-norm + ReLU blocks with max pooling, global average pooling and a
+//! linear head. Small enough to train on two CPU cores in minutes.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d, Relu};
+use burn::tensor::{Device, Tensor};
+
+/// The network's shape.
+#[derive(Config, Debug)]
+pub struct CnnConfig {
+    /// Number of classes of the head.
+    pub num_classes: usize,
+    /// Output channels of each block; each block halves the image side.
+    #[config(default = "vec![32, 64, 128, 256]")]
+    pub channels: Vec<usize>,
+}
+
+impl CnnConfig {
+    /// The smallest image side the network accepts: every block halves it, and the last block
+    /// must still see at least 2×2 pixels.
+    pub fn min_image_size(&self) -> usize {
+        2usize << self.channels.len()
+    }
+
+    /// Builds the network on `device` with Burn's default (Kaiming-uniform) initialization.
+    pub fn init(&self, device: &Device) -> Cnn {
+        let mut blocks = Vec::with_capacity(self.channels.len());
+        let mut input = 3;
+        for &output in &self.channels {
+            blocks.push(Block {
+                conv: Conv2dConfig::new([input, output], [3, 3])
+                    .with_padding(PaddingConfig2d::Same)
+                    .with_bias(false)
+                    .init(device),
+                bn: BatchNormConfig::new(output).init(device),
+                act: Relu::new(),
+                pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+            });
+            input = output;
+        }
+        Cnn {
+            blocks,
+            gap: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
+            head: LinearConfig::new(input, self.num_classes).init(device),
+        }
+    }
+}
+
+/// conv 3×3 → batch norm → ReLU → 2×2 max pool.
+#[derive(Module, Debug)]
+pub struct Block {
+    conv: Conv2d,
+    bn: BatchNorm,
+    act: Relu,
+    pool: MaxPool2d,
+}
+
+impl Block {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.pool
+            .forward(self.act.forward(self.bn.forward(self.conv.forward(x))))
+    }
+}
+
+/// The classifier.
+#[derive(Module, Debug)]
+pub struct Cnn {
+    blocks: Vec<Block>,
+    gap: AdaptiveAvgPool2d,
+    head: Linear,
+}
+
+impl Cnn {
+    /// Logits `[batch, classes]` of images `[batch, 3, size, size]`.
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let mut x = images;
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        let x = self.gap.forward(x).flatten::<2>(1, 3);
+        self.head.forward(x)
+    }
+}

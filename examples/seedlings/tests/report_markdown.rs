@@ -1,0 +1,443 @@
+//! report.md: the sentences under "What the numbers say" for sweeps whose conclusions are known
+//! by construction, and the fixed parts (banner, settings, table, plot links).
+
+use seedlings::report::markdown::findings;
+use seedlings::report::{ArmStatus, ArmSummary, EpochRecord, RunInfo, render_report};
+
+const EPOCHS: usize = 8;
+const STEPS_PER_EPOCH: usize = 100;
+const LR: f64 = 1e-3;
+
+/// One arm's trajectory: losses and accuracy move from chance-level at epoch 0 to the given
+/// end values at the last epoch (monotonically, so "best" is the last epoch).
+struct Arm {
+    wd: f64,
+    mode: &'static str,
+    train_end: f64,
+    valid_end: f64,
+    acc_end: f64,
+    /// The epoch at which the losses became NaN (recorded, then the arm stops).
+    diverged_at: Option<usize>,
+}
+
+fn arm_name(a: &Arm) -> String {
+    format!("wd{}-{}", a.wd, a.mode)
+}
+
+fn records_of(a: &Arm) -> Vec<EpochRecord> {
+    let last = a.diverged_at.unwrap_or(EPOCHS);
+    (1..=last)
+        .map(|epoch| {
+            let f = (epoch as f64 / EPOCHS as f64).sqrt();
+            let lerp = |start: f64, end: f64| start + (end - start) * f;
+            let nan = a.diverged_at == Some(epoch);
+            let pick = |v: f64| if nan { f64::NAN } else { v };
+            EpochRecord {
+                arm: arm_name(a),
+                wd: a.wd,
+                mode: a.mode.into(),
+                epoch,
+                lr: LR,
+                train_loss: pick(lerp(2.5, a.train_end)),
+                valid_loss: pick(lerp(2.5, a.valid_end)),
+                valid_accuracy: pick(lerp(0.08, a.acc_end)),
+                valid_macro_f1: pick(lerp(0.05, a.acc_end - 0.02)),
+                weight_norm: if nan {
+                    f64::INFINITY
+                } else {
+                    40.0 / (1.0 + a.wd * epoch as f64)
+                },
+                seconds: 3.0,
+            }
+        })
+        .collect()
+}
+
+fn summarise(arms: &[Arm]) -> (Vec<EpochRecord>, Vec<ArmSummary>) {
+    let mut records = Vec::new();
+    let mut summaries = Vec::new();
+    for a in arms {
+        let own = records_of(a);
+        let steps = a.diverged_at.map_or(EPOCHS, |e| e) * STEPS_PER_EPOCH;
+        let shrink = (1.0 - LR * a.wd).powi(steps as i32);
+        let status = match a.diverged_at {
+            Some(epoch) => ArmStatus::Diverged {
+                epoch,
+                step: (epoch - 1) * STEPS_PER_EPOCH + 50,
+            },
+            None => ArmStatus::Finished,
+        };
+        let name = arm_name(a);
+        summaries.push(ArmSummary::from_records(
+            &name,
+            a.wd,
+            a.mode,
+            status,
+            &own,
+            shrink,
+            Some(format!("checkpoints/{name}/best.mpk")),
+            a.diverged_at
+                .is_none()
+                .then(|| format!("checkpoints/{name}/final.mpk")),
+        ));
+        records.extend(own);
+    }
+    (records, summaries)
+}
+
+fn info(synthetic: bool) -> RunInfo {
+    RunInfo {
+        name: "test-sweep".into(),
+        command: "seedlings train --wd 0.01,0.1,10".into(),
+        data: if synthetic {
+            "built-in synthetic images".into()
+        } else {
+            "datasets/plant-seedlings/train".into()
+        },
+        synthetic,
+        classes: (0..12).map(|i| format!("species {i}")).collect(),
+        train_images: 3800,
+        valid_images: 950,
+        skipped_files: (0..7)
+            .map(|i| {
+                (
+                    format!("train/Maize/bad{i}.png"),
+                    "not a decodable image".into(),
+                )
+            })
+            .collect(),
+        backend: "flex (CPU)".into(),
+        optimizer: "Adam".into(),
+        schedule: "cosine, 1 epoch warm-up".into(),
+        epochs: EPOCHS,
+        image_size: 64,
+        batch_size: 38,
+        lr: LR,
+        seed: 7,
+        decay_norm_and_bias: false,
+        started: "2025-01-01T12:00:00Z".into(),
+        seconds: 4000.0,
+    }
+}
+
+/// The sweep of the brief: wd ∈ {0.01, 0.1, 10} × {coupled, decoupled}.
+/// - coupled 0.01 and 0.1 end 0.6 pp apart (about equal); coupled 10 stays near chance loss;
+/// - decoupled 0.1 beats decoupled 0.01 by 4 pp; decoupled 10 diverges in epoch 3.
+fn full_sweep() -> Vec<Arm> {
+    let arm = |wd, mode, train_end, valid_end, acc_end, diverged_at| Arm {
+        wd,
+        mode,
+        train_end,
+        valid_end,
+        acc_end,
+        diverged_at,
+    };
+    vec![
+        arm(0.01, "coupled", 0.30, 0.90, 0.842, None),
+        arm(0.1, "coupled", 0.40, 0.70, 0.848, None),
+        arm(10.0, "coupled", 2.45, 2.47, 0.14, None),
+        arm(0.01, "decoupled", 0.25, 1.00, 0.83, None),
+        arm(0.1, "decoupled", 0.35, 0.60, 0.87, None),
+        arm(10.0, "decoupled", 0.50, 0.50, 0.30, Some(3)),
+    ]
+}
+
+fn has(sentences: &[String], needle: &str) -> bool {
+    sentences.iter().any(|s| s.contains(needle))
+}
+
+fn assert_has(sentences: &[String], needle: &str) {
+    assert!(
+        has(sentences, needle),
+        "no sentence contains {needle:?}; sentences:\n{}",
+        sentences.join("\n")
+    );
+}
+
+#[test]
+fn full_sweep_sentences_follow_from_the_numbers() {
+    let (records, arms) = summarise(&full_sweep());
+    let s = findings(&info(true), &arms, &records);
+
+    // Best wd per mode, with the 1 pp tie rule.
+    assert_has(
+        &s,
+        "Coupled: by best valid accuracy, wd=0.1 (84.8%, epoch 8) and wd=0.01 (84.2%) are about equal: 0.6 percentage points apart",
+    );
+    assert_has(
+        &s,
+        "Decoupled: the best weight decay by best valid accuracy was wd=0.1 (87.0%, epoch 8), 4.0 percentage points ahead of the runner-up wd=0.01 (83.0%)",
+    );
+    // The diverged arm is still ranked on its pre-divergence epochs, flagged as such.
+    assert_has(&s, "Then: wd=10 19.0%");
+
+    // Fit rule stated, and applied: coupled wd=10 sits above 0.9·ln 12 = 2.24 and at 6.1× the
+    // best coupled arm's train loss.
+    assert_has(&s, "more than 2× that of the best arm of its mode");
+    assert_has(&s, "0.9·ln(12) = 2.24");
+    assert_has(
+        &s,
+        "Coupled: the largest decay, wd=10, did not fit the training data: final train loss 2.45 (6.1× the 0.400 of the best arm wd=0.1; above the chance threshold 2.24)",
+    );
+    assert_has(
+        &s,
+        "Decoupled: the largest decay, wd=10, has no finite final train loss, so whether it fitted cannot be judged",
+    );
+
+    // Gap: the smallest belongs to the arm that did not fit, and the report says so.
+    assert_has(
+        &s,
+        "smallest for wd=10 coupled (0.0200), largest for wd=0.01 decoupled (0.750)",
+    );
+    assert_has(&s, "its small gap reflects underfitting");
+    assert_has(
+        &s,
+        "In the coupled arms the gap shrinks as wd grows: 0.600 at wd=0.01 → 0.300 at wd=0.1 → 0.0200 at wd=10",
+    );
+
+    // Coupled vs decoupled at each shared wd.
+    assert_has(
+        &s,
+        "At wd=0.01, decoupled reached 83.0% best valid accuracy and coupled 84.2%: coupled ahead by 1.2 percentage points",
+    );
+    assert_has(
+        &s,
+        "At wd=0.1, decoupled reached 87.0% best valid accuracy and coupled 84.8%: decoupled ahead by 2.2 percentage points",
+    );
+    assert_has(
+        &s,
+        "At wd=10, decoupled reached 19.0% best valid accuracy and coupled 14.0%: decoupled ahead by 5.0 percentage points. Final train loss NaN decoupled vs 2.45 coupled; decay shrink 4.90e-2 vs 3.22e-4. Caveat: decoupled later diverged.",
+    );
+
+    // Divergence.
+    assert_has(&s, "wd=10 decoupled diverged at epoch 3, step 250");
+    assert_has(&s, "from the 3 epochs it recorded");
+    assert!(!has(&s, "No arm diverged"));
+
+    // Context sentences.
+    assert_has(
+        &s,
+        "synthetic images; it is no evidence about real seedlings",
+    );
+    assert_has(
+        &s,
+        "With 950 validation images, one image is 0.105 percentage points of accuracy",
+    );
+}
+
+#[test]
+fn largest_wd_that_fits_and_ratio_rule_alone() {
+    let arm = |wd, train_end, acc_end| Arm {
+        wd,
+        mode: "coupled",
+        train_end,
+        valid_end: train_end + 0.3,
+        acc_end,
+        diverged_at: None,
+    };
+    // wd=1 ends at 1.4× the best arm's train loss, below chance: it fitted. The best two are
+    // exactly 1 pp apart, which counts as a tie despite floating point (0.82 − 0.81 > 0.01).
+    let (records, arms) = summarise(&[
+        arm(0.01, 0.30, 0.80),
+        arm(0.1, 0.35, 0.82),
+        arm(1.0, 0.49, 0.81),
+    ]);
+    let s = findings(&info(false), &arms, &records);
+    assert_has(
+        &s,
+        "Coupled: the largest decay, wd=1, fitted the training data: final train loss 0.490 (1.4× the 0.350 of the best arm wd=0.1; below the chance threshold 2.24)",
+    );
+    assert_has(
+        &s,
+        "wd=0.1 (82.0%, epoch 8) and wd=1 (81.0%) are about equal: 1.0 percentage points apart",
+    );
+    assert_has(&s, "No arm diverged, failed or was interrupted.");
+    assert!(!has(&s, "synthetic"), "real data: no synthetic caveat");
+    assert!(!has(&s, "decoupled"), "one mode only: no mode comparison");
+    // All gaps are 0.3 up to rounding noise: no spurious ranking or trend.
+    assert_has(
+        &s,
+        "Train–valid gap (final valid loss − final train loss): the same for all 3 arms with finite final losses (0.300).",
+    );
+    assert_has(&s, "In the coupled arms the gap stays the same at every wd");
+
+    // Same, but wd=1 ends at 3× the best arm's train loss while still below chance: the ratio
+    // rule alone says it did not fit.
+    let (records, arms) = summarise(&[
+        arm(0.01, 0.30, 0.80),
+        arm(0.1, 0.35, 0.82),
+        arm(1.0, 1.05, 0.70),
+    ]);
+    let s = findings(&info(false), &arms, &records);
+    assert_has(
+        &s,
+        "the largest decay, wd=1, did not fit the training data: final train loss 1.05 (3.0× the 0.350 of the best arm wd=0.1; below the chance threshold 2.24)",
+    );
+    assert_has(
+        &s,
+        "wd=0.1 (82.0%, epoch 8), 2.0 percentage points ahead of the runner-up wd=0.01 (80.0%). Then: wd=1 70.0%.",
+    );
+}
+
+#[test]
+fn statuses_other_than_finished_are_reported() {
+    let (records, mut arms) = summarise(&[
+        Arm {
+            wd: 0.1,
+            mode: "decoupled",
+            train_end: 0.4,
+            valid_end: 0.6,
+            acc_end: 0.8,
+            diverged_at: None,
+        },
+        Arm {
+            wd: 1.0,
+            mode: "decoupled",
+            train_end: 0.5,
+            valid_end: 0.6,
+            acc_end: 0.7,
+            diverged_at: None,
+        },
+    ]);
+    arms[0].status = ArmStatus::Interrupted;
+    arms[1].status = ArmStatus::Failed {
+        reason: "out of memory".into(),
+    };
+    let s = findings(&info(false), &arms, &records);
+    assert_has(
+        &s,
+        "wd=0.1 decoupled was interrupted after 8 of 8 epochs; its numbers are partial",
+    );
+    assert_has(&s, "wd=1 decoupled failed (out of memory) after 8 epochs");
+    assert_has(
+        &s,
+        "wd=0.1 (80.0%, epoch 8; interrupted, partial), 10.0 percentage points ahead of the runner-up wd=1 (70.0%; failed, partial)",
+    );
+    assert!(
+        !has(&s, "coupled and decoupled"),
+        "one mode only: no mode comparison"
+    );
+
+    // Both modes, but at different weight decays: said so rather than compared.
+    arms[1].mode = "coupled".into();
+    let s = findings(&info(false), &arms, &records);
+    assert_has(
+        &s,
+        "No weight decay ran in both modes, so coupled and decoupled cannot be compared at the same wd.",
+    );
+    assert!(!has(&s, "decoupled reached"));
+}
+
+#[test]
+fn no_arms_and_no_finite_numbers_do_not_panic() {
+    let s = findings(&info(false), &[], &[]);
+    assert_has(&s, "no arm results yet");
+    let arms = vec![ArmSummary::from_records(
+        "a",
+        0.1,
+        "coupled",
+        ArmStatus::Interrupted,
+        &[],
+        1.0,
+        None,
+        None,
+    )];
+    let s = findings(&info(false), &arms, &[]);
+    assert_has(&s, "Coupled: no arm has a finite validation accuracy");
+    assert_has(&s, "has no finite final train loss");
+    assert_has(&s, "no train–valid gap to compare");
+    let md = render_report(&info(false), &arms, &[]);
+    assert!(
+        md.contains("| a | 0.1 | coupled | interrupted (0/8 epochs) | — |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn report_has_banner_settings_table_plots_and_explanation() {
+    let (records, arms) = summarise(&full_sweep());
+    let md = render_report(&info(true), &arms, &records);
+    let first_lines: Vec<&str> = md.lines().take(4).collect();
+    assert!(first_lines[0].starts_with("# Weight decay sweep: test-sweep"));
+    assert!(
+        first_lines.iter().any(|l| l
+            .contains("These numbers come from the built-in SYNTHETIC images, not real photos")),
+        "banner must be at the top: {first_lines:?}"
+    );
+    let real = render_report(&info(false), &arms, &records);
+    assert!(!real.contains("SYNTHETIC"));
+
+    // Data and settings.
+    assert!(md.contains("- Images: 3800 for training, 950 for validation"));
+    assert!(md.contains("- Classes (12): species 0, species 1"));
+    assert!(
+        md.contains("- Skipped files: 7, not used: `train/Maize/bad0.png` (not a decodable image)")
+    );
+    assert!(
+        md.contains("`train/Maize/bad4.png`") && !md.contains("bad5.png"),
+        "only the first five are named"
+    );
+    assert!(md.contains(", and 2 more"));
+    assert!(md.contains("| optimizer | Adam |"));
+    assert!(md.contains("| command | `seedlings train --wd 0.01,0.1,10` |"));
+    assert!(md.contains("| decay on normalization layers and biases | no |"));
+
+    // One table row per arm, with the numbers in the right columns.
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| wd")).collect();
+    assert_eq!(rows.len(), 6, "{rows:#?}");
+    let wd10c = rows
+        .iter()
+        .find(|r| r.starts_with("| wd10-coupled |"))
+        .unwrap();
+    let cells: Vec<&str> = wd10c.split('|').map(str::trim).collect();
+    // | arm | wd | mode | status | best (epoch) | train | valid | acc | gap | shrink | norm |
+    assert_eq!(
+        &cells[1..=9],
+        [
+            "wd10-coupled",
+            "10",
+            "coupled",
+            "finished",
+            "14.0% (8)",
+            "2.45",
+            "2.47",
+            "14.0%",
+            "0.0200"
+        ]
+    );
+    // (1 − 1e-3·10)^800 = 0.99^800 ≈ 3.22e-4, in scientific notation.
+    assert_eq!(cells[10], "3.22e-4");
+    let diverged = rows
+        .iter()
+        .find(|r| r.starts_with("| wd10-decoupled |"))
+        .unwrap();
+    assert!(
+        diverged.contains("**diverged** (epoch 3, step 250)"),
+        "{diverged}"
+    );
+    assert!(
+        diverged.contains("| NaN |"),
+        "non-finite final loss shown as NaN: {diverged}"
+    );
+
+    // Plots, explanation, files.
+    for plot in ["![", "](loss.png)", "](accuracy.png)", "](weight_norm.png)"] {
+        assert!(md.contains(plot), "missing {plot}");
+    }
+    assert!(md.contains("## How to read this"));
+    assert!(md.contains(
+        "the factor that weight decay alone would have multiplied the weights by over the whole run"
+    ));
+    assert!(
+        md.contains("[checkpoints/wd0.1-coupled/best.mpk](checkpoints/wd0.1-coupled/best.mpk)")
+    );
+    assert!(md.contains("- wd10-decoupled: best checkpoint [checkpoints/wd10-decoupled/best.mpk](checkpoints/wd10-decoupled/best.mpk), final checkpoint none"));
+    let sentences = md
+        .split("## What the numbers say")
+        .nth(1)
+        .unwrap()
+        .split("## Charts")
+        .next()
+        .unwrap();
+    assert!(sentences.contains("- Coupled: by best valid accuracy"));
+}
