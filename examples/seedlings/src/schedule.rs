@@ -65,7 +65,8 @@ impl OneCycle {
 
 /// Half-cosine interpolation from `a` (at `p = 0`) to `b` (at `p = 1`).
 fn cos_between(a: f64, b: f64, p: f64) -> f64 {
-    a + (b - a) * (1.0 - (std::f64::consts::PI * p).cos()) / 2.0
+    // Written from the end point so that p = 1 gives b exactly (cos π = −1).
+    b + (a - b) * (1.0 + (std::f64::consts::PI * p).cos()) / 2.0
 }
 
 #[cfg(test)]
