@@ -54,7 +54,10 @@ impl Sweep<'_> {
             static INIT: Mutex<()> = Mutex::new(());
             let _guard = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             device.seed(self.settings.seed);
-            cnn.init(&device)
+            let model = cnn.init(&device);
+            // Parameters are initialised lazily, on first use: touch every one under the lock.
+            let _ = burn_weight_decay::weight_norm(&model);
+            model
         };
         let data = ArmData {
             train: &self.set.train,

@@ -1,5 +1,5 @@
 //! A two-epoch sweep on a few images per class writes every output file, with numbers that
-//! agree between files.
+//! agree between files, and the same seed gives the same metrics.
 
 use std::sync::atomic::AtomicBool;
 
@@ -10,7 +10,7 @@ use seedlings::report::{RunInfo, read_metrics_csv};
 use seedlings::sweep::Sweep;
 use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings};
 
-fn run(dir: &std::path::Path) -> Vec<seedlings::report::EpochRecord> {
+pub fn run(dir: &std::path::Path) -> Vec<seedlings::report::EpochRecord> {
     let set = synthetic(16, 4, 2, 7);
     let settings = TrainSettings {
         epochs: 2,
@@ -107,4 +107,16 @@ fn two_epoch_sweep_writes_every_output_file() {
             "{r:?}"
         );
     }
+}
+
+/// The same seed gives the same metrics (seconds aside), also for sweeps running side by side.
+#[test]
+fn the_same_seed_gives_the_same_metrics() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let strip = |mut v: Vec<seedlings::report::EpochRecord>| {
+        v.iter_mut().for_each(|r| r.seconds = 0.0);
+        v
+    };
+    assert_eq!(strip(run(a.path())), strip(run(b.path())));
 }
