@@ -340,7 +340,7 @@ pub fn train_arm(
     let outcome = |progress: &ArmProgress| ArmOutcome {
         status: progress.status(),
         records: progress.records.clone(),
-        decay_shrink: arm_shrink(settings, arm, &schedule, progress.step),
+        decay_shrink: arm_shrink(arm, &schedule, progress.step),
         best_checkpoint: progress
             .best_valid_accuracy
             .map(|_| paths.best_rel())
@@ -488,11 +488,10 @@ pub fn train_arm(
 }
 
 /// `Π(1 − s_t·λ)` over the first `steps` steps of the schedule (`s_t = lr_t`); 1 without decay.
-fn arm_shrink(settings: &TrainSettings, arm: &ArmSpec, schedule: &OneCycle, steps: usize) -> f64 {
+fn arm_shrink(arm: &ArmSpec, schedule: &OneCycle, steps: usize) -> f64 {
     if arm.mode == DecayMode::None {
         return 1.0;
     }
-    let _ = settings;
     decay_shrink(
         schedule.all().take(steps),
         arm.wd,
