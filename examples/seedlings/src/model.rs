@@ -2,7 +2,9 @@
 //! linear head. Small enough to train on two CPU cores in minutes.
 
 use burn::config::Config;
-use burn::module::Module;
+use std::sync::Mutex;
+
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d, Relu};
@@ -23,6 +25,20 @@ impl CnnConfig {
     /// must still see at least 2×2 pixels.
     pub fn min_image_size(&self) -> usize {
         2usize << self.channels.len()
+    }
+
+    /// Builds the network with the weights that `seed` gives, the same whatever else the process
+    /// does.
+    ///
+    /// Burn's flex seed is process-wide and parameters are drawn lazily, on first use; so this
+    /// seeds, builds and draws every parameter under one lock.
+    pub fn init_seeded(&self, device: &Device, seed: u64) -> Cnn {
+        static INIT: Mutex<()> = Mutex::new(());
+        let _guard = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        device.seed(seed);
+        let model = self.init(device);
+        model.visit(&mut Materialize);
+        model
     }
 
     /// Builds the network on `device` with Burn's default (Kaiming-uniform) initialization.
@@ -46,6 +62,15 @@ impl CnnConfig {
             gap: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
             head: LinearConfig::new(input, self.num_classes).init(device),
         }
+    }
+}
+
+/// Reads every float parameter once, which draws the lazily initialised ones.
+struct Materialize;
+
+impl ModuleVisitor for Materialize {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let _ = param.val();
     }
 }
 

@@ -2,7 +2,6 @@
 //! one after another, with the report files rewritten after every epoch.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
@@ -48,17 +47,7 @@ impl Sweep<'_> {
         let device = self.device.clone().autodiff();
         let cnn =
             CnnConfig::new(self.set.num_classes()).with_channels(self.settings.channels.clone());
-        let initial = {
-            // Burn's seed may be process-wide: hold a lock from seeding to the last random draw,
-            // so a sweep running beside another (tests, several devices) still gets its weights.
-            static INIT: Mutex<()> = Mutex::new(());
-            let _guard = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            device.seed(self.settings.seed);
-            let model = cnn.init(&device);
-            // Parameters are initialised lazily, on first use: touch every one under the lock.
-            let _ = burn_weight_decay::weight_norm(&model);
-            model
-        };
+        let initial = cnn.init_seeded(&device, self.settings.seed);
         let data = ArmData {
             train: &self.set.train,
             valid: &self.set.valid,

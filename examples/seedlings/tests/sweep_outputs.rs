@@ -10,7 +10,7 @@ use seedlings::report::{RunInfo, read_metrics_csv};
 use seedlings::sweep::Sweep;
 use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings};
 
-pub fn run(dir: &std::path::Path) -> Vec<seedlings::report::EpochRecord> {
+fn run(dir: &std::path::Path) -> Vec<seedlings::report::EpochRecord> {
     let set = synthetic(16, 4, 2, 7);
     let settings = TrainSettings {
         epochs: 2,
