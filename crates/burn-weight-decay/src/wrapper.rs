@@ -191,8 +191,13 @@ impl<O: Optimizer> WeightDecay<O> {
         }
     }
 
+    /// Whether `grad` holds a NaN or an infinity. One reduction pass: a NaN or infinite
+    /// element makes the sum non-finite, so a finite sum proves every element finite; only a
+    /// non-finite sum (which an overflow of large finite values can also give) is confirmed
+    /// element by element.
     fn has_non_finite<const D: usize>(grad: &Tensor<D>) -> bool {
-        !grad.clone().is_finite().all().into_scalar::<bool>()
+        let sum: f64 = grad.clone().sum().into_scalar::<f64>();
+        !sum.is_finite() && !grad.clone().is_finite().all().into_scalar::<bool>()
     }
 
     fn record_removed<const D: usize>(&self, removed: Tensor<D>) {

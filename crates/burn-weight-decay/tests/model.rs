@@ -236,6 +236,34 @@ fn non_finite_gradients_are_skipped_and_counted() {
     }
 }
 
+/// The finiteness check is one sum; a sum that overflows f32 although every element is finite
+/// (huge but valid gradients) is confirmed element by element and the step is taken.
+#[test]
+fn huge_finite_gradients_are_not_mistaken_for_non_finite() {
+    let device = device();
+    let monitor = DecayMonitor::default();
+    let mut optim: ModuleOptimizer = SgdDecayConfig::new()
+        .with_decay(DecayConfig::decoupled(0.1))
+        .build()
+        .with_monitor(monitor.clone())
+        .into();
+    let model = linear(3, 2, &device);
+    let before = params(&model);
+    // d(3e38·Σw)/dw = 3e38 for every weight: finite, but their f32 sum is +∞.
+    let loss = model
+        .weight
+        .val()
+        .sum()
+        .mul_scalar(3e38)
+        .add(model.bias.as_ref().unwrap().val().sum().mul_scalar(3e38));
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    let model = optim.step(1e-40, model, grads);
+    let after = params(&model);
+    assert_eq!(monitor.skipped_updates(), 0);
+    assert_ne!(after, before, "the step was taken");
+    assert!(after.iter().all(|x| x.is_finite()), "{after:?}");
+}
+
 /// The monitor reports the norm decay removed in the armed step: `lr·λ·‖w‖` for decoupled decay
 /// with a zero gradient; the weight-norm diagnostic is `‖w‖`.
 #[test]

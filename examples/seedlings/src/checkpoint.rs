@@ -61,6 +61,10 @@ pub fn save(dir: &Path, model: &Cnn, meta: &CheckpointMeta) -> Result<()> {
 
 /// Writes the network's record (weights and batch-norm statistics) to `path`, atomically.
 pub fn save_model(path: &Path, model: &Cnn) -> Result<()> {
+    // Burn's `RunningState` (batch-norm statistics) keeps its latest update aside until the
+    // next read; a record taken mid-epoch would hold the value one step old. `valid()` folds
+    // the pending update in (in the shared state, so `model` itself is synced too).
+    let _ = model.valid();
     let bytes = model
         .clone()
         .into_record()

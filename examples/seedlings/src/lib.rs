@@ -4,8 +4,11 @@
 //! [`model`], optimizer from `burn-weight-decay`, schedule from [`schedule`]) → per-epoch
 //! records → [`report`]. [`sweep`] runs the arms; [`checkpoint`] saves what `evaluate` needs.
 
+pub mod bench;
 pub mod checkpoint;
 pub mod data;
+pub mod exact;
+pub mod interrupt;
 pub mod model;
 pub mod report;
 pub mod schedule;

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
@@ -11,8 +11,10 @@ use burn_weight_decay::DecayMode;
 use clap::{Args, Parser, Subcommand};
 use seedlings::checkpoint;
 use seedlings::data::{self, LoadOptions, Located, SeedlingSet};
+use seedlings::interrupt::Interrupt;
 use seedlings::model::CnnConfig;
-use seedlings::report::RunInfo;
+use seedlings::report::{RunInfo, write_atomic_str};
+use serde::{Deserialize, Serialize};
 use seedlings::sweep::Sweep;
 use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings, evaluate};
 
@@ -37,10 +39,60 @@ enum Command {
     Evaluate(EvaluateArgs),
     /// Download the public Aarhus "V2 Plant Seedlings" archive into datasets/plant-seedlings/.
     Download(DownloadArgs),
+    /// Time training steps (data loading and optimizer included): images/s and where the time goes.
+    Bench(BenchArgs),
+    /// The backends this build can train on, and whether each has a device here.
+    Backends,
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// Data folder, found as for the sweep (synthetic images when there is none).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Side of the square input images.
+    #[arg(long, default_value_t = 64)]
+    image_size: usize,
+    /// Images per batch.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Timed steps per configuration.
+    #[arg(long, default_value_t = 40)]
+    steps: usize,
+    /// Untimed steps first.
+    #[arg(long, default_value_t = 5)]
+    warmup: usize,
+    /// Weight decay of the benchmarked optimizer.
+    #[arg(long, default_value_t = 0.1)]
+    wd: f64,
+    /// Decay modes to compare, comma-separated (none shows the optimizer without decay).
+    #[arg(long, default_value = "none,decoupled,coupled")]
+    modes: String,
+    /// Inner optimizer: adam or sgd.
+    #[arg(long, default_value = "adam")]
+    optimizer: String,
+    /// Loader threads.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Backend.
+    #[arg(long, default_value = "flex")]
+    backend: String,
+    /// Seed.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug, Clone, Serialize, Deserialize)]
 struct SweepArgs {
+    /// Continue the interrupted sweep in this run folder with its own saved settings: finished
+    /// arms are kept, unfinished ones continue from their last state. Only --data may be given
+    /// with it (when the images moved).
+    #[arg(long, value_name = "RUN_DIR")]
+    #[serde(skip)]
+    resume: Option<PathBuf>,
     /// Data folder (`train/` + `valid/`, or one folder per species). Default: $SEEDLINGS_DATA,
     /// then datasets/plant-seedlings/, else the built-in synthetic set.
     #[arg(long)]
@@ -59,6 +111,7 @@ struct SweepArgs {
     batch_size: usize,
     /// Peak learning rate of the one-cycle schedule.
     #[arg(long, default_value_t = 3e-3)]
+    #[serde(with = "seedlings::exact::f64")]
     lr: f64,
     /// Weight decays, comma-separated.
     #[arg(long, default_value = "0.01,0.1,10")]
@@ -72,6 +125,10 @@ struct SweepArgs {
     /// Backend: flex (default), ndarray or wgpu (when compiled in).
     #[arg(long, default_value = "flex")]
     backend: String,
+    /// Several devices, comma-separated (e.g. `flex,wgpu:0,wgpu:1`): arms run concurrently, one
+    /// per device at a time, with the same numbers as one after another. Overrides --backend.
+    #[arg(long)]
+    devices: Option<String>,
     /// Seed of initial weights, data order, augmentation and split.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -116,6 +173,8 @@ fn main() -> ExitCode {
         None => run_sweep(cli.sweep),
         Some(Command::Evaluate(args)) => run_evaluate(args),
         Some(Command::Download(args)) => run_download(args),
+        Some(Command::Bench(args)) => run_bench(args),
+        Some(Command::Backends) => run_backends(),
     };
     match result {
         Ok(code) => code,
@@ -126,8 +185,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// The device of a backend name.
+/// The device of a backend name: `flex`, `ndarray`, `wgpu` (the default adapter) or `wgpu:N`
+/// (the N-th discrete GPU).
 fn device(name: &str) -> Result<Device> {
+    let name = name.trim();
     match name {
         #[cfg(feature = "flex")]
         "flex" => Ok(Device::flex()),
@@ -136,6 +197,13 @@ fn device(name: &str) -> Result<Device> {
         "ndarray" => Ok(Device::ndarray()),
         #[cfg(feature = "wgpu")]
         "wgpu" => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+        #[cfg(feature = "wgpu")]
+        other if other.starts_with("wgpu:") => {
+            let index: usize = other["wgpu:".len()..]
+                .parse()
+                .map_err(|_| anyhow::anyhow!("`{other}`: expected wgpu:N with N a GPU index"))?;
+            Ok(Device::wgpu(burn::tensor::DeviceKind::DiscreteGpu(index)))
+        }
         other => bail!(
             "unknown or not compiled-in backend `{other}` (this build has: {})",
             compiled_backends().join(", ")
@@ -211,35 +279,118 @@ fn check_settings(args: &SweepArgs, cnn_min: usize) -> Result<()> {
 
 fn load_data(
     flag: Option<&Path>,
+    force_synthetic: bool,
     image_size: usize,
     seed: u64,
     synthetic_per_class: usize,
-) -> Result<SeedlingSet> {
+) -> Result<(SeedlingSet, Option<PathBuf>)> {
     let options = LoadOptions {
         image_size,
         split_seed: seed,
         ..LoadOptions::default()
     };
     let located = data::locate(flag);
-    if let Located::NotFound { .. } = &located {
+    if force_synthetic {
+        eprintln!("seedlings: the run used the built-in SYNTHETIC images; so does its resumption");
+    } else if matches!(&located, Located::NotFound { .. }) {
         eprintln!(
             "seedlings: no data found ({}); using the built-in SYNTHETIC images. \
              Set SEEDLINGS_DATA, pass --data DIR, or run `seedlings download`.",
             located.describe()
         );
-        return Ok(data::synthetic(
-            image_size,
-            synthetic_per_class,
-            synthetic_per_class.div_ceil(4),
-            seed,
+    }
+    if force_synthetic || matches!(&located, Located::NotFound { .. }) {
+        return Ok((
+            data::synthetic(
+                image_size,
+                synthetic_per_class,
+                synthetic_per_class.div_ceil(4),
+                seed,
+            ),
+            None,
         ));
     }
     let (root, _) = located.into_result()?.context("no data folder")?;
     eprintln!("seedlings: reading {}", root.display());
-    Ok(data::load(&root, &options)?)
+    let set = data::load(&root, &options)?;
+    let root = std::fs::canonicalize(&root).unwrap_or(root);
+    Ok((set, Some(root)))
+}
+
+/// What `--resume` needs to rebuild a sweep: its settings and the images it trained on.
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedSweep {
+    /// The sweep's flags (with `data` the folder actually read, if any).
+    args: SweepArgs,
+    /// Class names, train and valid counts: resuming on other images is refused.
+    classes: Vec<String>,
+    train_images: usize,
+    valid_images: usize,
+    /// Whether it ran on the built-in synthetic images (resumed on them too).
+    synthetic: bool,
+    /// The command line that started the run.
+    command: String,
+    /// When it started (RFC 3339).
+    started: String,
+}
+
+fn saved_sweep_path(run_dir: &Path) -> PathBuf {
+    run_dir.join("state").join("sweep.json")
+}
+
+/// Settings of `--resume RUN_DIR`: those saved in the run folder, with `--data` as the only
+/// override; any other flag given with `--resume` is an error rather than silently ignored.
+fn resume_args(run_dir: &Path, given: &SweepArgs) -> Result<SavedSweep> {
+    let defaults = Cli::try_parse_from(["seedlings"])
+        .map(|cli| cli.sweep)
+        .context("default settings")?;
+    let given_json = serde_json::to_value(given)?;
+    let default_json = serde_json::to_value(&defaults)?;
+    if let (Some(given_map), Some(default_map)) = (given_json.as_object(), default_json.as_object())
+    {
+        let extra: Vec<String> = given_map
+            .iter()
+            .filter(|(key, value)| key.as_str() != "data" && default_map.get(*key) != Some(value))
+            .map(|(key, _)| format!("--{}", key.replace('_', "-")))
+            .collect();
+        if !extra.is_empty() {
+            bail!(
+                "--resume continues with the settings saved in {}; drop {}",
+                saved_sweep_path(run_dir).display(),
+                extra.join(", ")
+            );
+        }
+    }
+    let path = saved_sweep_path(run_dir);
+    if !path.is_file() {
+        bail!(
+            "{} holds no resumable sweep (no {})",
+            run_dir.display(),
+            path.display()
+        );
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut saved: SavedSweep = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a saved sweep", path.display()))?;
+    if given.data.is_some() {
+        saved.args.data = given.data.clone();
+    }
+    saved.args.out = Some(run_dir.to_path_buf());
+    Ok(saved)
 }
 
 fn run_sweep(args: SweepArgs) -> Result<ExitCode> {
+    let (args, saved) = match &args.resume {
+        Some(run_dir) => {
+            let saved = resume_args(run_dir, &args)?;
+            eprintln!(
+                "seedlings: resuming {} with its saved settings",
+                run_dir.display()
+            );
+            (saved.args.clone(), Some(saved))
+        }
+        None => (args, None),
+    };
     let arms = parse_arms(&args)?;
     let optimizer: OptimizerKind = args.optimizer.parse()?;
     let channels = vec![32, 64, 128, 256];
@@ -247,9 +398,17 @@ fn run_sweep(args: SweepArgs) -> Result<ExitCode> {
         .with_channels(channels.clone())
         .min_image_size();
     check_settings(&args, cnn_min)?;
-    let device = device(&args.backend)?;
-    let set = load_data(
+    let device_names = match &args.devices {
+        Some(list) => parse_list(list, "devices", |s| Ok(s.to_string()))?,
+        None => vec![args.backend.clone()],
+    };
+    let devices = device_names
+        .iter()
+        .map(|name| device(name))
+        .collect::<Result<Vec<_>>>()?;
+    let (set, data_root) = load_data(
         args.data.as_deref(),
+        saved.as_ref().is_some_and(|saved| saved.synthetic),
         args.image_size,
         args.seed,
         args.synthetic_per_class,
@@ -264,6 +423,20 @@ fn run_sweep(args: SweepArgs) -> Result<ExitCode> {
             skipped.path.display(),
             skipped.reason
         );
+    }
+    if let Some(saved) = &saved {
+        if saved.classes != set.class_names
+            || saved.train_images != set.train.len()
+            || saved.valid_images != set.valid.len()
+        {
+            bail!(
+                "the images now found ({}) are not those the run started with ({} classes, {} train, {} valid); pass --data with the original folder",
+                set.summary(),
+                saved.classes.len(),
+                saved.train_images,
+                saved.valid_images
+            );
+        }
     }
     let started = chrono::Local::now();
     let run_dir = args
@@ -285,7 +458,10 @@ fn run_sweep(args: SweepArgs) -> Result<ExitCode> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        command: std::env::args().collect::<Vec<_>>().join(" "),
+        command: saved
+            .as_ref()
+            .map(|saved| saved.command.clone())
+            .unwrap_or_else(|| std::env::args().collect::<Vec<_>>().join(" ")),
         data: set.summary(),
         synthetic: set.is_synthetic(),
         classes: set.class_names.clone(),
@@ -296,7 +472,7 @@ fn run_sweep(args: SweepArgs) -> Result<ExitCode> {
             .iter()
             .map(|s| (s.path.display().to_string(), s.reason.clone()))
             .collect(),
-        backend: args.backend.clone(),
+        backend: device_names.join(","),
         optimizer: optimizer.describe().to_string(),
         schedule: format!(
             "one-cycle (fastai): {:.1e} → {:.1e} over the first 25% of steps, cosine down to {:.1e}",
@@ -310,18 +486,50 @@ fn run_sweep(args: SweepArgs) -> Result<ExitCode> {
         lr: args.lr,
         seed: args.seed,
         decay_norm_and_bias: args.decay_norm_and_bias,
-        started: started.to_rfc3339(),
+        started: saved
+            .as_ref()
+            .map(|saved| saved.started.clone())
+            .unwrap_or_else(|| started.to_rfc3339()),
         seconds: 0.0,
     };
+    if saved.is_none() {
+        let path = saved_sweep_path(&run_dir);
+        if path.exists() {
+            bail!(
+                "{} already holds a sweep: continue it with `seedlings --resume {}` or choose another --out",
+                run_dir.display(),
+                run_dir.display()
+            );
+        }
+        let record = SavedSweep {
+            args: SweepArgs {
+                data: data_root.clone(),
+                out: Some(run_dir.clone()),
+                ..args.clone()
+            },
+            classes: set.class_names.clone(),
+            train_images: set.train.len(),
+            valid_images: set.valid.len(),
+            synthetic: set.is_synthetic(),
+            command: info.command.clone(),
+            started: info.started.clone(),
+        };
+        let dir = run_dir.join("state");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        write_atomic_str(&path, &serde_json::to_string_pretty(&record)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     eprintln!("seedlings: writing to {}", run_dir.display());
-    let stop = AtomicBool::new(false);
+    let stop = Arc::new(Interrupt::new());
+    stop.install_signal_handler()
+        .context("installing the Ctrl-C handler")?;
     let sweep = Sweep {
         settings,
         arms,
         set: &set,
         run_dir: run_dir.clone(),
         info,
-        device,
+        devices,
     };
     let result = sweep.run(&stop, &mut |line| eprintln!("{line}"))?;
     for arm in &result.arms {
@@ -337,6 +545,10 @@ fn run_sweep(args: SweepArgs) -> Result<ExitCode> {
     }
     println!("report: {}", run_dir.join("report.md").display());
     Ok(if result.interrupted {
+        eprintln!(
+            "seedlings: interrupted; state saved. Continue with: seedlings --resume {}",
+            run_dir.display()
+        );
         ExitCode::from(130)
     } else {
         ExitCode::SUCCESS
@@ -424,5 +636,157 @@ fn run_download(args: DownloadArgs) -> Result<ExitCode> {
     );
     let root = data::download(&args.url, &args.dest)?;
     println!("data ready in {}", root.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_bench(args: BenchArgs) -> Result<ExitCode> {
+    let optimizer: OptimizerKind = args.optimizer.parse()?;
+    let modes = parse_list(&args.modes, "modes", |s| Ok(s.parse::<DecayMode>()?))?;
+    if !(args.wd.is_finite() && args.wd >= 0.0) {
+        bail!("--wd {} must be finite and ≥ 0", args.wd);
+    }
+    if args.steps == 0 || args.batch_size == 0 {
+        bail!("--steps and --batch-size must be at least 1");
+    }
+    let channels = vec![32, 64, 128, 256];
+    let cnn_min = CnnConfig::new(1)
+        .with_channels(channels.clone())
+        .min_image_size();
+    if args.image_size < cnn_min {
+        bail!(
+            "--image-size {} is below the network's minimum of {cnn_min}",
+            args.image_size
+        );
+    }
+    let device = device(&args.backend)?.autodiff();
+    let decode_started = std::time::Instant::now();
+    let (set, _) = load_data(args.data.as_deref(), false, args.image_size, args.seed, 120)?;
+    let decode_seconds = decode_started.elapsed().as_secs_f64();
+    eprintln!(
+        "seedlings: {} (decoded once, in {decode_seconds:.1}s)",
+        set.summary()
+    );
+    let settings = TrainSettings {
+        epochs: 1,
+        batch_size: args.batch_size,
+        lr: 1e-3,
+        optimizer,
+        seed: args.seed,
+        decay_norm_and_bias: false,
+        loader_workers: args.workers,
+        channels,
+    };
+    let normalization = data::Normalization::from_store(&set.train);
+    let mut rows = Vec::new();
+    for mode in modes {
+        let arm = ArmSpec { wd: args.wd, mode };
+        let figures = seedlings::bench::bench_training(
+            &settings,
+            &arm,
+            &set.train,
+            normalization,
+            set.num_classes(),
+            &device,
+            args.warmup,
+            args.steps,
+        )?;
+        rows.push((arm, figures));
+    }
+    if args.json {
+        let out: Vec<_> = rows
+            .iter()
+            .map(|(arm, f)| {
+                serde_json::json!({
+                    "mode": arm.mode.name(), "wd": arm.wd, "figures": f,
+                    "data_wait_share": f.data_wait_share(),
+                    "optimizer_share": f.optimizer_share(),
+                    "forward_backward_share": f.forward_backward_share(),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "backend": args.backend, "image_size": args.image_size,
+                "batch_size": args.batch_size, "workers": args.workers,
+                "decode_seconds": decode_seconds, "runs": out,
+            }))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "backend {}, {}×{} images, batch {}, {} loader threads, {} timed steps after {} warm-up",
+        args.backend,
+        args.image_size,
+        args.image_size,
+        args.batch_size,
+        args.workers,
+        args.steps,
+        args.warmup
+    );
+    println!(
+        "{:<10} {:>10} {:>11} {:>15} {:>11}",
+        "mode", "images/s", "data wait", "fwd+backward", "optimizer"
+    );
+    let verdict = |share: f64| {
+        if share <= 0.05 {
+            "met"
+        } else {
+            "MISSED"
+        }
+    };
+    for (arm, f) in &rows {
+        println!(
+            "{:<10} {:>10.1} {:>10.1}% {:>14.1}% {:>10.1}%   (targets < 5%: data {}, optimizer {})",
+            arm.mode.name(),
+            f.images_per_second,
+            100.0 * f.data_wait_share(),
+            100.0 * f.forward_backward_share(),
+            100.0 * f.optimizer_share(),
+            verdict(f.data_wait_share()),
+            verdict(f.optimizer_share()),
+        );
+    }
+    if let Some((_, base)) = rows.iter().find(|(arm, _)| arm.mode == DecayMode::None) {
+        for (arm, f) in rows.iter().filter(|(arm, _)| arm.mode != DecayMode::None) {
+            println!(
+                "{} decay costs {:+.1}% optimizer time and {:+.1}% step time over no decay",
+                arm.mode.name(),
+                100.0 * (f.optimizer_seconds / base.optimizer_seconds - 1.0),
+                100.0 * (base.images_per_second / f.images_per_second - 1.0)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_backends() -> Result<ExitCode> {
+    println!("backends compiled into this build:");
+    for name in compiled_backends() {
+        let probe = device(name).and_then(|device| {
+            // A tiny computation proves the device works (a missing GPU adapter panics inside
+            // the backend, so it is caught and reported rather than aborting).
+            std::panic::catch_unwind(|| {
+                let t = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0], &device);
+                t.sum().into_scalar::<f32>()
+            })
+            .map_err(|_| anyhow::anyhow!("no usable device"))
+        });
+        match probe {
+            Ok(v) if v == 3.0 => println!("  {name:<8} usable"),
+            Ok(v) => println!("  {name:<8} NOT usable: 1 + 2 gave {v}"),
+            Err(err) => println!("  {name:<8} NOT usable: {err}"),
+        }
+    }
+    let missing: Vec<&str> = ["flex", "ndarray", "wgpu"]
+        .into_iter()
+        .filter(|name| !compiled_backends().contains(name))
+        .collect();
+    if !missing.is_empty() {
+        println!(
+            "not compiled in: {} (build with e.g. `cargo run --release -p seedlings --features wgpu`)",
+            missing.join(", ")
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

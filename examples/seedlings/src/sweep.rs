@@ -1,16 +1,24 @@
-//! The sweep: every arm (wd × mode) from the same initial weights and the same data order,
-//! one after another, with the report files rewritten after every epoch.
+//! The sweep: every arm (wd × mode) from the same initial weights and the same data order, with
+//! the report files rewritten after every epoch.
+//!
+//! With one device the arms run one after another. With several ([`Sweep::devices`]) each device
+//! takes the next arm not yet started, so arms run concurrently, one per device at a time; every
+//! arm is a pure function of the seed and its settings, so the numbers equal a sequential run's
+//! on the same backend. An arm that fails (an error, not a divergence) is reported as failed and
+//! the others go on.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 use burn::tensor::Device;
 
 use crate::data::{Normalization, SeedlingSet};
+use crate::interrupt::Interrupt;
 use crate::model::CnnConfig;
-use crate::report::{ArmSummary, EpochRecord, RunInfo, write_run};
+use crate::report::{ArmStatus, ArmSummary, EpochRecord, RunInfo, write_run};
 use crate::train::{ArmData, ArmPaths, ArmSpec, TrainSettings, train_arm};
 
 /// A whole sweep's inputs.
@@ -25,29 +33,91 @@ pub struct Sweep<'a> {
     pub run_dir: PathBuf,
     /// The header of the report.
     pub info: RunInfo,
-    /// The training device (autodiff is enabled on it).
-    pub device: Device,
+    /// The training devices (autodiff is enabled on them): one arm per device at a time.
+    pub devices: Vec<Device>,
 }
 
 /// What a sweep produced.
 pub struct SweepResult {
-    /// Every epoch record of every arm.
+    /// Every epoch record of every arm, in arm order.
     pub records: Vec<EpochRecord>,
-    /// One summary per arm.
+    /// One summary per arm that started, in arm order.
     pub arms: Vec<ArmSummary>,
     /// Whether the sweep stopped early on request.
     pub interrupted: bool,
 }
 
+/// Where each arm stands, shared by the device threads; the report is written from it.
+#[derive(Default, Clone)]
+struct ArmSlot {
+    records: Vec<EpochRecord>,
+    summary: Option<ArmSummary>,
+}
+
+struct Board<'a> {
+    slots: Vec<ArmSlot>,
+    info: RunInfo,
+    log: &'a mut (dyn FnMut(&str) + Send),
+}
+
+impl Board<'_> {
+    /// Records and summaries in arm order; an arm with records but no summary is running.
+    fn collect(&self, arms: &[ArmSpec]) -> (Vec<EpochRecord>, Vec<ArmSummary>) {
+        let mut records = Vec::new();
+        let mut summaries = Vec::new();
+        for (arm, slot) in arms.iter().zip(&self.slots) {
+            records.extend(slot.records.iter().cloned());
+            match &slot.summary {
+                Some(summary) => summaries.push(summary.clone()),
+                None if !slot.records.is_empty() => summaries.push(ArmSummary::from_records(
+                    &arm.name(),
+                    arm.wd,
+                    arm.mode.name(),
+                    ArmStatus::Running,
+                    &slot.records,
+                    f64::NAN,
+                    None,
+                    None,
+                )),
+                None => {}
+            }
+        }
+        (records, summaries)
+    }
+}
+
+fn epoch_line(record: &EpochRecord) -> String {
+    format!(
+        "{} epoch {:>2}: lr {:.2e}  train loss {:.4}  valid loss {:.4}  acc {:.2}%  F1 {:.3}  |w| {:.2}  {:.1}s{}",
+        record.arm,
+        record.epoch,
+        record.lr,
+        record.train_loss,
+        record.valid_loss,
+        100.0 * record.valid_accuracy,
+        record.valid_macro_f1,
+        record.weight_norm,
+        record.seconds,
+        if record.is_ok() {
+            String::new()
+        } else {
+            format!("  {}", record.status)
+        }
+    )
+}
+
 impl Sweep<'_> {
-    /// Runs every arm in order; finished arms of an earlier, interrupted run of the same folder
-    /// are skipped and unfinished ones continue from their saved state.
-    pub fn run(mut self, stop: &AtomicBool, log: &mut dyn FnMut(&str)) -> Result<SweepResult> {
+    /// Runs every arm; finished arms of an earlier, interrupted run of the same folder are
+    /// skipped and unfinished ones continue from their saved state.
+    pub fn run(
+        self,
+        stop: &Interrupt,
+        log: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<SweepResult> {
+        if self.devices.is_empty() {
+            return Err(anyhow!("a sweep needs at least one device"));
+        }
         let started = Instant::now();
-        let device = self.device.clone().autodiff();
-        let cnn =
-            CnnConfig::new(self.set.num_classes()).with_channels(self.settings.channels.clone());
-        let initial = cnn.init_seeded(&device, self.settings.seed);
         let data = ArmData {
             train: &self.set.train,
             valid: &self.set.valid,
@@ -55,60 +125,128 @@ impl Sweep<'_> {
             normalization: Normalization::from_store(&self.set.train),
             synthetic: self.set.is_synthetic(),
         };
-        let mut records: Vec<EpochRecord> = Vec::new();
-        let mut summaries: Vec<ArmSummary> = Vec::new();
-        let mut interrupted = false;
-        for arm in &self.arms {
-            let paths = ArmPaths {
-                run_dir: self.run_dir.clone(),
-                arm: arm.name(),
-            };
-            let mut on_epoch = |record: &EpochRecord| {
-                log(&format!(
-                    "{} epoch {:>2}: lr {:.2e}  train loss {:.4}  valid loss {:.4}  acc {:.2}%  F1 {:.3}  |w| {:.2}  {:.1}s",
-                    record.arm,
-                    record.epoch,
-                    record.lr,
-                    record.train_loss,
-                    record.valid_loss,
-                    100.0 * record.valid_accuracy,
-                    record.valid_macro_f1,
-                    record.weight_norm,
-                    record.seconds
-                ));
-            };
-            let outcome = train_arm(
-                &self.settings,
-                arm,
-                &data,
-                &initial,
-                &device,
-                &paths,
-                stop,
-                &mut on_epoch,
-            )?;
-            records.extend(outcome.records.iter().cloned());
-            summaries.push(ArmSummary::from_records(
-                &arm.name(),
-                arm.wd,
-                arm.mode.name(),
-                outcome.status.clone(),
-                &outcome.records,
-                outcome.decay_shrink,
-                outcome.best_checkpoint,
-                outcome.final_checkpoint,
-            ));
-            log(&format!("{}: {}", arm.name(), outcome.status));
-            self.info.seconds = started.elapsed().as_secs_f64();
-            write_run(&self.run_dir, &self.info, &records, &summaries)?;
-            if matches!(outcome.status, crate::report::ArmStatus::Interrupted) {
-                interrupted = true;
-                break;
+        let board = Mutex::new(Board {
+            slots: vec![ArmSlot::default(); self.arms.len()],
+            info: self.info.clone(),
+            log,
+        });
+        let write = |board: &mut Board<'_>| {
+            board.info.seconds = started.elapsed().as_secs_f64();
+            let (records, summaries) = board.collect(&self.arms);
+            if let Err(err) = write_run(&self.run_dir, &board.info, &records, &summaries) {
+                (board.log)(&format!("warning: could not update the report: {err}"));
+                return Err(err);
             }
+            Ok(())
+        };
+        let next = AtomicUsize::new(0);
+        let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+        let worker = |device: &Device| {
+            let device = device.clone().autodiff();
+            let cnn = CnnConfig::new(self.set.num_classes())
+                .with_channels(self.settings.channels.clone());
+            loop {
+                if stop.is_requested() {
+                    return;
+                }
+                let index = next.fetch_add(1, Ordering::SeqCst);
+                let Some(arm) = self.arms.get(index) else {
+                    return;
+                };
+                let paths = ArmPaths {
+                    run_dir: self.run_dir.clone(),
+                    arm: arm.name(),
+                };
+                // A fresh network per arm, not a clone: clones of a Burn module share their
+                // batch-norm running statistics, so one arm's training would leak into the
+                // next arm's starting point. The seed makes every arm's weights the same.
+                let initial = cnn.init_seeded(&device, self.settings.seed);
+                let mut on_epoch = |record: &EpochRecord| {
+                    let mut board = board.lock().unwrap_or_else(|e| e.into_inner());
+                    (board.log)(&epoch_line(record));
+                    board.slots[index].records.push(record.clone());
+                    // Rewrite the report after every epoch, the running arms marked as such,
+                    // so the curves of a long run can be read while it trains.
+                    let _ = write(&mut board);
+                };
+                let outcome = train_arm(
+                    &self.settings,
+                    arm,
+                    &data,
+                    &initial,
+                    &device,
+                    &paths,
+                    stop,
+                    &mut on_epoch,
+                );
+                let mut board = board.lock().unwrap_or_else(|e| e.into_inner());
+                let summary = match outcome {
+                    Ok(outcome) => {
+                        board.slots[index].records = outcome.records.clone();
+                        ArmSummary::from_records(
+                            &arm.name(),
+                            arm.wd,
+                            arm.mode.name(),
+                            outcome.status.clone(),
+                            &outcome.records,
+                            outcome.decay_shrink,
+                            outcome.best_checkpoint,
+                            outcome.final_checkpoint,
+                        )
+                    }
+                    Err(err) => {
+                        let records = board.slots[index].records.clone();
+                        ArmSummary::from_records(
+                            &arm.name(),
+                            arm.wd,
+                            arm.mode.name(),
+                            ArmStatus::Failed {
+                                reason: format!("{err:#}"),
+                            },
+                            &records,
+                            f64::NAN,
+                            None,
+                            None,
+                        )
+                    }
+                };
+                (board.log)(&format!("{}: {}", arm.name(), summary.status));
+                board.slots[index].summary = Some(summary);
+                if let Err(err) = write(&mut board) {
+                    let mut failure = failure.lock().unwrap_or_else(|e| e.into_inner());
+                    failure.get_or_insert(err.into());
+                }
+            }
+        };
+        std::thread::scope(|scope| {
+            let worker = &worker;
+            let handles: Vec<_> = self
+                .devices
+                .iter()
+                .skip(1)
+                .map(|device| scope.spawn(move || worker(device)))
+                .collect();
+            worker(&self.devices[0]);
+            for handle in handles {
+                if handle.join().is_err() {
+                    let mut failure = failure.lock().unwrap_or_else(|e| e.into_inner());
+                    failure.get_or_insert(anyhow!("a device thread panicked"));
+                }
+            }
+        });
+        if let Some(err) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(err);
         }
+        let board = board.into_inner().unwrap_or_else(|e| e.into_inner());
+        let (records, arms) = board.collect(&self.arms);
+        // Arms never started, or stopped part-way, mean the sweep was interrupted.
+        let interrupted = arms.len() < self.arms.len()
+            || arms
+                .iter()
+                .any(|a| matches!(a.status, ArmStatus::Interrupted | ArmStatus::Running));
         Ok(SweepResult {
             records,
-            arms: summaries,
+            arms,
             interrupted,
         })
     }

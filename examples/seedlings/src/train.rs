@@ -2,7 +2,6 @@
 //! per-epoch evaluation, checkpoints, and the state that lets an interrupted arm resume.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -18,6 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, CheckpointMeta};
+use crate::interrupt::Interrupt;
 use crate::data::{AugmentSeed, EpochPlan, ImageStore, Normalization, Prefetcher, make_batch};
 use crate::model::{Cnn, CnnConfig};
 use crate::report::atomic::write_atomic_str;
@@ -243,14 +243,18 @@ pub struct ArmProgress {
     /// Optimizer steps taken so far: the schedule position.
     pub step: usize,
     /// Sum of the training losses of this epoch so far, weighted by batch size.
+    #[serde(with = "crate::exact::f64")]
     pub epoch_loss_sum: f64,
     /// Images seen in this epoch so far.
     pub epoch_images: usize,
     /// Seconds spent in this epoch so far.
+    #[serde(with = "crate::exact::f64")]
     pub epoch_seconds: f64,
     /// The arm's epoch records so far.
+    #[serde(with = "crate::exact::records")]
     pub records: Vec<EpochRecord>,
     /// Best validation accuracy so far.
+    #[serde(with = "crate::exact::option_f64")]
     pub best_valid_accuracy: Option<f64>,
     /// Set once the arm has ended (finished, diverged or failed): it is not resumed.
     pub ended: Option<String>,
@@ -315,7 +319,7 @@ pub fn train_arm(
     initial: &Cnn,
     device: &Device,
     paths: &ArmPaths,
-    stop: &AtomicBool,
+    stop: &Interrupt,
     on_epoch: &mut dyn FnMut(&EpochRecord),
 ) -> Result<ArmOutcome> {
     let cnn = CnnConfig::new(data.class_names.len()).with_channels(settings.channels.clone());
@@ -384,7 +388,7 @@ pub fn train_arm(
         );
         let mut images_this_call = 0usize;
         loop {
-            if stop.load(Ordering::SeqCst) {
+            if stop.is_requested() {
                 bar.abandon_with_message("interrupted");
                 progress.epoch_seconds += started.elapsed().as_secs_f64();
                 save_state(paths, &model, &optim, &mut progress)?;
@@ -398,14 +402,34 @@ pub fn train_arm(
             let loss = loss_fn.forward(model.forward(x), y);
             let value = loss.clone().into_scalar::<f64>();
             if !value.is_finite() {
+                // Stop here: this step's weights are never written, and the checkpoints on
+                // disk stay those of the last complete (finite) epoch.
                 bar.abandon_with_message(format!("diverged: loss {value}"));
-                progress.diverged_at = Some((epoch + 1, progress.step + 1));
+                let step = progress.step + 1;
+                let record = EpochRecord {
+                    arm: name.clone(),
+                    wd: arm.wd,
+                    mode: arm.mode.to_string(),
+                    epoch: epoch + 1,
+                    lr,
+                    train_loss: value,
+                    valid_loss: f64::NAN,
+                    valid_accuracy: f64::NAN,
+                    valid_macro_f1: f64::NAN,
+                    weight_norm: f64::NAN,
+                    seconds: progress.epoch_seconds + started.elapsed().as_secs_f64(),
+                    status: format!("diverged at step {step}"),
+                };
+                on_epoch(&record);
+                progress.records.push(record);
+                progress.diverged_at = Some((epoch + 1, step));
                 progress.ended = Some(format!("diverged: loss {value}"));
                 save_progress(paths, &progress)?;
                 return Ok(outcome(&progress));
             }
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(lr, model, grads);
+            stop.step_taken();
             progress.step += 1;
             progress.batch += 1;
             progress.epoch_loss_sum += value * n as f64;
@@ -443,8 +467,18 @@ pub fn train_arm(
             valid_macro_f1: evaluation.matrix.macro_f1(),
             weight_norm,
             seconds,
+            status: EpochRecord::OK.to_string(),
         };
         bar.finish_and_clear();
+        let finite = weight_norm.is_finite() && record.valid_loss.is_finite();
+        let record = if finite {
+            record
+        } else {
+            EpochRecord {
+                status: format!("diverged at step {}", progress.step),
+                ..record
+            }
+        };
         on_epoch(&record);
         progress.records.push(record.clone());
         progress.epoch += 1;
@@ -453,7 +487,7 @@ pub fn train_arm(
         progress.epoch_images = 0;
         progress.epoch_seconds = 0.0;
 
-        if !weight_norm.is_finite() || !record.valid_loss.is_finite() {
+        if !finite {
             progress.diverged_at = Some((epoch + 1, progress.step));
             progress.ended = Some("diverged: non-finite weights".to_string());
             save_progress(paths, &progress)?;

@@ -34,6 +34,7 @@ fn record(
         valid_macro_f1: acc * 0.97,
         weight_norm: norm,
         seconds: 1.25 * epoch as f64,
+        status: "ok".into(),
     }
 }
 
@@ -150,6 +151,7 @@ fn same(a: &EpochRecord, b: &EpochRecord) -> bool {
         && f(a.valid_macro_f1, b.valid_macro_f1)
         && f(a.weight_norm, b.weight_norm)
         && f(a.seconds, b.seconds)
+        && a.status == b.status
 }
 
 fn temp_files(dir: &Path) -> Vec<String> {
@@ -176,6 +178,7 @@ fn metrics_csv_round_trips_bit_for_bit() {
         valid_macro_f1: -0.0,
         weight_norm: f64::INFINITY,
         seconds: f64::NAN,
+        status: "diverged at step 7".into(),
     });
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("metrics.csv");
@@ -185,7 +188,7 @@ fn metrics_csv_round_trips_bit_for_bit() {
     assert_eq!(text.lines().next().unwrap(), METRICS_HEADER.join(","));
     assert_eq!(
         text.lines().next().unwrap(),
-        "arm,wd,mode,epoch,lr,train_loss,valid_loss,valid_accuracy,valid_macro_f1,weight_norm,seconds"
+        "arm,wd,mode,epoch,lr,train_loss,valid_loss,valid_accuracy,valid_macro_f1,weight_norm,seconds,status"
     );
     assert!(text.contains("wd10-coupled,10,coupled,4,"), "{text}");
     assert!(

@@ -48,6 +48,7 @@ fn records_of(a: &Arm) -> Vec<EpochRecord> {
                     40.0 / (1.0 + a.wd * epoch as f64)
                 },
                 seconds: 3.0,
+                status: "ok".into(),
             }
         })
         .collect()

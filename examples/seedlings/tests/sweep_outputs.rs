@@ -1,11 +1,10 @@
 //! A two-epoch sweep on a few images per class writes every output file, with numbers that
 //! agree between files, and the same seed gives the same metrics.
 
-use std::sync::atomic::AtomicBool;
-
 use burn::tensor::Device;
 use burn_weight_decay::DecayMode;
 use seedlings::data::synthetic;
+use seedlings::interrupt::Interrupt;
 use seedlings::report::{RunInfo, read_metrics_csv};
 use seedlings::sweep::Sweep;
 use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings};
@@ -42,9 +41,9 @@ fn run(dir: &std::path::Path) -> Vec<seedlings::report::EpochRecord> {
             synthetic: true,
             ..RunInfo::default()
         },
-        device: Device::default(),
+        devices: vec![Device::default()],
     };
-    let result = sweep.run(&AtomicBool::new(false), &mut |_| {}).unwrap();
+    let result = sweep.run(&Interrupt::new(), &mut |_| {}).unwrap();
     assert!(!result.interrupted);
     assert_eq!(result.arms.len(), 2);
     result.records

@@ -11,7 +11,7 @@ use super::records::EpochRecord;
 use super::{ReportError, Result};
 
 /// The columns of `metrics.csv`, in order.
-pub const METRICS_HEADER: [&str; 11] = [
+pub const METRICS_HEADER: [&str; 12] = [
     "arm",
     "wd",
     "mode",
@@ -23,6 +23,7 @@ pub const METRICS_HEADER: [&str; 11] = [
     "valid_macro_f1",
     "weight_norm",
     "seconds",
+    "status",
 ];
 
 /// Formats `v` so that `v.to_string().parse::<f64>()` gives `v` back exactly (NaN as `NaN`).
@@ -51,6 +52,7 @@ pub fn metrics_csv_bytes(records: &[EpochRecord]) -> std::result::Result<Vec<u8>
             format_f64(r.valid_macro_f1),
             format_f64(r.weight_norm),
             format_f64(r.seconds),
+            r.status.clone(),
         ]
     }));
     for row in rows {

@@ -379,6 +379,7 @@ fn caveat(a: &ArmSummary) -> &'static str {
         ArmStatus::Finished => "",
         ArmStatus::Diverged { .. } => "; later diverged",
         ArmStatus::Interrupted => "; interrupted, partial",
+        ArmStatus::Running => "; still running, partial",
         ArmStatus::Failed { .. } => "; failed, partial",
     }
 }
@@ -640,6 +641,10 @@ fn status_sentences(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord]
                 "wd={} {} was interrupted after {n} of {} epochs; its numbers are partial.",
                 a.wd, a.mode, info.epochs
             )),
+            ArmStatus::Running => out.push(format!(
+                "wd={} {} is still running ({n} of {} epochs so far); its numbers are partial.",
+                a.wd, a.mode, info.epochs
+            )),
             ArmStatus::Failed { reason } => out.push(format!(
                 "wd={} {} failed ({}) after {n} epoch{}; its numbers are partial.",
                 a.wd,
@@ -656,7 +661,10 @@ fn status_sentences(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord]
 }
 
 fn epochs_recorded(records: &[EpochRecord], arm: &str) -> usize {
-    records.iter().filter(|r| r.arm == arm).count()
+    records
+        .iter()
+        .filter(|r| r.arm == arm && r.is_ok())
+        .count()
 }
 
 fn status_cell(status: &ArmStatus, recorded: usize, epochs: usize) -> String {
@@ -664,6 +672,7 @@ fn status_cell(status: &ArmStatus, recorded: usize, epochs: usize) -> String {
         ArmStatus::Finished => "finished".into(),
         ArmStatus::Diverged { epoch, step } => format!("**diverged** (epoch {epoch}, step {step})"),
         ArmStatus::Interrupted => format!("interrupted ({recorded}/{epochs} epochs)"),
+        ArmStatus::Running => format!("running ({recorded}/{epochs} epochs)"),
         ArmStatus::Failed { reason } => format!("**failed**: {}", inline(reason)),
     }
 }
@@ -703,7 +712,9 @@ fn num(v: f64) -> String {
 
 /// The decay shrink in scientific notation (exact 0 and 1 written plainly).
 fn shrink(v: f64) -> String {
-    if v == 0.0 || v == 1.0 || !v.is_finite() {
+    if v.is_nan() {
+        "–".into()
+    } else if v == 0.0 || v == 1.0 || !v.is_finite() {
         format!("{v}")
     } else {
         format!("{v:.2e}")

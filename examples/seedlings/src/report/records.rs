@@ -32,6 +32,25 @@ pub struct EpochRecord {
     pub weight_norm: f64,
     /// Wall-clock seconds this epoch took (training and validation), not cumulative.
     pub seconds: f64,
+    /// `ok` for a complete epoch; `diverged at step S` for the row of the epoch in which the
+    /// loss became non-finite (its losses are the non-finite values, its validation numbers NaN:
+    /// the arm stopped there, keeping its last finite checkpoint).
+    #[serde(default = "ok_status")]
+    pub status: String,
+}
+
+fn ok_status() -> String {
+    EpochRecord::OK.to_string()
+}
+
+impl EpochRecord {
+    /// The status of a complete epoch.
+    pub const OK: &'static str = "ok";
+
+    /// Whether this row is a complete epoch (not the row of a divergence).
+    pub fn is_ok(&self) -> bool {
+        self.status == Self::OK
+    }
 }
 
 /// How an arm ended.
@@ -53,6 +72,8 @@ pub enum ArmStatus {
     },
     /// Stopped early by the user (Ctrl-C) or a time limit; the records are partial.
     Interrupted,
+    /// Still training: the report was written after one of its epochs.
+    Running,
     /// Stopped by an error.
     Failed {
         /// What went wrong, in words.
@@ -67,6 +88,7 @@ impl ArmStatus {
             Self::Finished => "finished",
             Self::Diverged { .. } => "diverged",
             Self::Interrupted => "interrupted",
+            Self::Running => "running",
             Self::Failed { .. } => "failed",
         }
     }
@@ -132,6 +154,7 @@ impl TryFrom<StatusFields> for ArmStatus {
         match fields.status.as_str() {
             "finished" => Ok(Self::Finished),
             "interrupted" => Ok(Self::Interrupted),
+            "running" => Ok(Self::Running),
             "diverged" => {
                 let at = fields
                     .diverged_at
@@ -281,7 +304,12 @@ impl ArmSummary {
         best_checkpoint: Option<String>,
         final_checkpoint: Option<String>,
     ) -> Self {
-        let mut own: Vec<&EpochRecord> = records.iter().filter(|r| r.arm == arm).collect();
+        // The row of a divergence (non-finite by definition) is left out: the numbers are those
+        // of the complete epochs, and `status` says how the arm ended.
+        let mut own: Vec<&EpochRecord> = records
+            .iter()
+            .filter(|r| r.arm == arm && r.is_ok())
+            .collect();
         own.sort_by_key(|r| r.epoch);
 
         let mut best_valid_accuracy = f64::NAN;
@@ -387,6 +415,7 @@ mod tests {
             valid_macro_f1: f1,
             weight_norm: 10.0 + epoch as f64,
             seconds: 2.0,
+            status: "ok".into(),
         }
     }
 

@@ -1,0 +1,110 @@
+//! Bad settings and unusable data end with a clear message naming the value or file and exit
+//! code 2, before any training starts — never a panic.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn seedlings(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_seedlings"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("SEEDLINGS_DATA")
+        .output()
+        .expect("the seedlings binary runs")
+}
+
+fn assert_error(cwd: &Path, args: &[&str], needles: &[&str]) {
+    let out = seedlings(cwd, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "{args:?}: `{needle}` not in {stderr}");
+    }
+}
+
+#[test]
+fn bad_settings_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["--wd=-1"], &["-1", "≥ 0"]),
+        (&["--wd", "nan"], &["NaN"]),
+        (&["--wd", "inf"], &["inf"]),
+        (&["--wd", "0.1,abc"], &["`abc` is not a number", "--wd"]),
+        (&["--wd", ","], &["--wd is empty"]),
+        (&["--lr", "0"], &["--lr 0"]),
+        (&["--lr=-0.1"], &["--lr -0.1"]),
+        (&["--lr", "NaN"], &["--lr NaN"]),
+        (&["--lr", "inf"], &["--lr inf"]),
+        (&["--epochs", "0"], &["--epochs"]),
+        (&["--batch-size", "0"], &["--batch-size"]),
+        (&["--image-size", "8"], &["--image-size 8", "minimum of 32"]),
+        (&["--backend", "tpu"], &["tpu", "flex"]),
+        (&["--modes", "sideways"], &["sideways"]),
+        (&["--optimizer", "rmsprop"], &["rmsprop"]),
+        (&["--epochs", "many"], &["many"]),
+    ];
+    for (args, needles) in cases {
+        assert_error(cwd, args, needles);
+    }
+}
+
+#[test]
+fn unusable_data_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let missing = cwd.join("no-such-folder");
+    assert_error(
+        cwd,
+        &["--data", missing.to_str().unwrap()],
+        &["no-such-folder"],
+    );
+    let empty = cwd.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert_error(cwd, &["--data", empty.to_str().unwrap()], &["empty"]);
+    // Only junk: a text file named .png, a zero-byte image, a README.
+    let junk = cwd.join("junk");
+    std::fs::create_dir_all(junk.join("Maize")).unwrap();
+    std::fs::write(junk.join("Maize/a.png"), b"not an image").unwrap();
+    std::fs::write(junk.join("Maize/b.png"), b"").unwrap();
+    std::fs::write(junk.join("README.txt"), b"hello").unwrap();
+    assert_error(cwd, &["--data", junk.to_str().unwrap()], &["junk"]);
+}
+
+#[test]
+fn resume_errors_name_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let run = cwd.join("runs/none");
+    std::fs::create_dir_all(&run).unwrap();
+    assert_error(
+        cwd,
+        &["--resume", run.to_str().unwrap()],
+        &["holds no resumable sweep", "sweep.json"],
+    );
+    assert_error(
+        cwd,
+        &["--resume", run.to_str().unwrap(), "--epochs", "3"],
+        &["--epochs", "saved"],
+    );
+}
+
+#[test]
+fn a_bad_checkpoint_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let ck = cwd.join("ck");
+    std::fs::create_dir_all(&ck).unwrap();
+    assert_error(
+        cwd,
+        &["evaluate", "--checkpoint", ck.to_str().unwrap(), "--data", "."],
+        &["no meta.json"],
+    );
+    std::fs::write(ck.join("meta.json"), "{ nope").unwrap();
+    assert_error(
+        cwd,
+        &["evaluate", "--checkpoint", ck.to_str().unwrap(), "--data", "."],
+        &["meta.json", "not a checkpoint"],
+    );
+}
