@@ -101,9 +101,12 @@ mod tests {
             b: Some(2.0 / 3.0),
             c: None,
         };
-        let back: Probe =
-            serde_json::from_str(&serde_json::to_string(&probe).unwrap()).unwrap();
-        assert_eq!(back.a.to_bits(), awkward.to_bits(), "plain serde_json gave {plain}");
+        let back: Probe = serde_json::from_str(&serde_json::to_string(&probe).unwrap()).unwrap();
+        assert_eq!(
+            back.a.to_bits(),
+            awkward.to_bits(),
+            "plain serde_json gave {plain}"
+        );
         assert_eq!(back, probe);
         let inf = Probe {
             a: f64::INFINITY,

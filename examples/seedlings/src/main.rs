@@ -14,9 +14,9 @@ use seedlings::data::{self, LoadOptions, Located, SeedlingSet};
 use seedlings::interrupt::Interrupt;
 use seedlings::model::CnnConfig;
 use seedlings::report::{RunInfo, write_atomic_str};
-use serde::{Deserialize, Serialize};
 use seedlings::sweep::Sweep;
 use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings, evaluate};
+use serde::{Deserialize, Serialize};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -369,7 +369,8 @@ fn resume_args(run_dir: &Path, given: &SweepArgs) -> Result<SavedSweep> {
             path.display()
         );
     }
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let mut saved: SavedSweep = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a saved sweep", path.display()))?;
     if given.data.is_some() {
@@ -424,19 +425,18 @@ fn run_sweep(args: SweepArgs) -> Result<ExitCode> {
             skipped.reason
         );
     }
-    if let Some(saved) = &saved {
-        if saved.classes != set.class_names
+    if let Some(saved) = &saved
+        && (saved.classes != set.class_names
             || saved.train_images != set.train.len()
-            || saved.valid_images != set.valid.len()
-        {
-            bail!(
-                "the images now found ({}) are not those the run started with ({} classes, {} train, {} valid); pass --data with the original folder",
-                set.summary(),
-                saved.classes.len(),
-                saved.train_images,
-                saved.valid_images
-            );
-        }
+            || saved.valid_images != set.valid.len())
+    {
+        bail!(
+            "the images now found ({}) are not those the run started with ({} classes, {} train, {} valid); pass --data with the original folder",
+            set.summary(),
+            saved.classes.len(),
+            saved.train_images,
+            saved.valid_images
+        );
     }
     let started = chrono::Local::now();
     let run_dir = args
@@ -729,11 +729,7 @@ fn run_bench(args: BenchArgs) -> Result<ExitCode> {
         "mode", "images/s", "data wait", "fwd+backward", "optimizer"
     );
     let verdict = |share: f64| {
-        if share <= 0.05 {
-            "met"
-        } else {
-            "MISSED"
-        }
+        if share <= 0.05 { "met" } else { "MISSED" }
     };
     for (arm, f) in &rows {
         println!(
@@ -773,7 +769,7 @@ fn run_backends() -> Result<ExitCode> {
             .map_err(|_| anyhow::anyhow!("no usable device"))
         });
         match probe {
-            Ok(v) if v == 3.0 => println!("  {name:<8} usable"),
+            Ok(3.0) => println!("  {name:<8} usable"),
             Ok(v) => println!("  {name:<8} NOT usable: 1 + 2 gave {v}"),
             Err(err) => println!("  {name:<8} NOT usable: {err}"),
         }

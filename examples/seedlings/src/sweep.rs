@@ -109,11 +109,7 @@ fn epoch_line(record: &EpochRecord) -> String {
 impl Sweep<'_> {
     /// Runs every arm; finished arms of an earlier, interrupted run of the same folder are
     /// skipped and unfinished ones continue from their saved state.
-    pub fn run(
-        self,
-        stop: &Interrupt,
-        log: &mut (dyn FnMut(&str) + Send),
-    ) -> Result<SweepResult> {
+    pub fn run(self, stop: &Interrupt, log: &mut (dyn FnMut(&str) + Send)) -> Result<SweepResult> {
         if self.devices.is_empty() {
             return Err(anyhow!("a sweep needs at least one device"));
         }

@@ -17,8 +17,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, CheckpointMeta};
-use crate::interrupt::Interrupt;
 use crate::data::{AugmentSeed, EpochPlan, ImageStore, Normalization, Prefetcher, make_batch};
+use crate::interrupt::Interrupt;
 use crate::model::{Cnn, CnnConfig};
 use crate::report::atomic::write_atomic_str;
 use crate::report::metrics::ConfusionMatrix;

@@ -19,7 +19,10 @@ fn assert_error(cwd: &Path, args: &[&str], needles: &[&str]) {
     assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
     assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     for needle in needles {
-        assert!(stderr.contains(needle), "{args:?}: `{needle}` not in {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: `{needle}` not in {stderr}"
+        );
     }
 }
 
@@ -98,13 +101,25 @@ fn a_bad_checkpoint_is_a_clear_error() {
     std::fs::create_dir_all(&ck).unwrap();
     assert_error(
         cwd,
-        &["evaluate", "--checkpoint", ck.to_str().unwrap(), "--data", "."],
+        &[
+            "evaluate",
+            "--checkpoint",
+            ck.to_str().unwrap(),
+            "--data",
+            ".",
+        ],
         &["no meta.json"],
     );
     std::fs::write(ck.join("meta.json"), "{ nope").unwrap();
     assert_error(
         cwd,
-        &["evaluate", "--checkpoint", ck.to_str().unwrap(), "--data", "."],
+        &[
+            "evaluate",
+            "--checkpoint",
+            ck.to_str().unwrap(),
+            "--data",
+            ".",
+        ],
         &["meta.json", "not a checkpoint"],
     );
 }

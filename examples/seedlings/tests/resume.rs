@@ -88,7 +88,11 @@ fn interrupted_and_resumed_sweep_writes_the_same_metrics() {
         if result.interrupted {
             stops += 1;
             let statuses: Vec<_> = result.arms.iter().map(|a| a.status.clone()).collect();
-            assert_eq!(statuses.last(), Some(&ArmStatus::Interrupted), "{statuses:?}");
+            assert_eq!(
+                statuses.last(),
+                Some(&ArmStatus::Interrupted),
+                "{statuses:?}"
+            );
         }
         last = Some(result);
     }

@@ -1,5 +1,6 @@
 //! A two-epoch sweep on a few images per class writes every output file, with numbers that
-//! agree between files, and the same seed gives the same metrics.
+//! agree between files, and the same seed gives the same metrics — also with the arms run
+//! concurrently on two devices.
 
 use burn::tensor::Device;
 use burn_weight_decay::DecayMode;
@@ -10,6 +11,10 @@ use seedlings::sweep::Sweep;
 use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings};
 
 fn run(dir: &std::path::Path) -> Vec<seedlings::report::EpochRecord> {
+    run_on(dir, vec![Device::default()])
+}
+
+fn run_on(dir: &std::path::Path, devices: Vec<Device>) -> Vec<seedlings::report::EpochRecord> {
     let set = synthetic(16, 4, 2, 7);
     let settings = TrainSettings {
         epochs: 2,
@@ -41,7 +46,7 @@ fn run(dir: &std::path::Path) -> Vec<seedlings::report::EpochRecord> {
             synthetic: true,
             ..RunInfo::default()
         },
-        devices: vec![Device::default()],
+        devices,
     };
     let result = sweep.run(&Interrupt::new(), &mut |_| {}).unwrap();
     assert!(!result.interrupted);
@@ -118,4 +123,21 @@ fn the_same_seed_gives_the_same_metrics() {
         v
     };
     assert_eq!(strip(run(a.path())), strip(run(b.path())));
+}
+
+/// `--devices flex,flex`: the arms run concurrently, one per device, with the numbers of a
+/// sequential run, in arm order.
+#[test]
+fn two_devices_give_the_same_metrics_as_one() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let strip = |mut v: Vec<seedlings::report::EpochRecord>| {
+        v.iter_mut().for_each(|r| r.seconds = 0.0);
+        v
+    };
+    let one = strip(run(a.path()));
+    let two = strip(run_on(b.path(), vec![Device::default(), Device::default()]));
+    assert_eq!(one, two);
+    let csv = read_metrics_csv(&b.path().join("metrics.csv")).unwrap();
+    assert_eq!(strip(csv), one);
 }

@@ -514,9 +514,10 @@ fn gap_sentences(info: &RunInfo, arms: &[ArmSummary], modes: &[String]) -> Vec<S
             );
             let best_of_mode = best_of(&in_mode(arms, &lo.mode));
             if did_not_fit(info, lo, best_of_mode) == Some(true) {
-                s.push_str(
-                    " That arm did not fit by the rule above, so its small gap reflects underfitting, not better generalisation.",
-                );
+                s.push_str(&format!(
+                    " wd={} {} did not fit by the rule above, so its small gap reflects underfitting, not better generalisation.",
+                    lo.wd, lo.mode
+                ));
             }
             out.push(s);
         }
@@ -661,10 +662,7 @@ fn status_sentences(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord]
 }
 
 fn epochs_recorded(records: &[EpochRecord], arm: &str) -> usize {
-    records
-        .iter()
-        .filter(|r| r.arm == arm && r.is_ok())
-        .count()
+    records.iter().filter(|r| r.arm == arm && r.is_ok()).count()
 }
 
 fn status_cell(status: &ArmStatus, recorded: usize, epochs: usize) -> String {
