@@ -115,8 +115,9 @@ fn metrics(out: &Path) -> String {
 }
 
 fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .args([format!("-{name}"), child.id().to_string()])
+    // The shell's built-in `kill`: no procps needed on a fresh machine.
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -{name} {}", child.id())])
         .status()
         .unwrap();
     assert!(status.success());
