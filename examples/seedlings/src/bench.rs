@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, anyhow};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::Device;
 use serde::Serialize;
 
 use crate::data::{AugmentSeed, EpochPlan, ImageStore, Normalization, Prefetcher};
 use crate::model::CnnConfig;
-use crate::train::{ArmSpec, TrainSettings};
+use crate::train::{ArmSpec, TrainSettings, tensors};
 
 /// What [`bench_training`] measured.
 #[derive(Debug, Clone, Serialize)]
@@ -115,8 +115,7 @@ pub fn bench_training(
             let t1 = Instant::now();
             let n = batch.len;
             let shape = batch.shape();
-            let x = Tensor::<4>::from_data(TensorData::new(batch.images, shape), device);
-            let y = Tensor::<1, Int>::from_data(TensorData::new(batch.labels, [n]), device);
+            let (x, y) = tensors(batch.images, batch.labels, shape, device);
             let loss = loss_fn.forward(model.forward(x), y);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             sync(device)?;

@@ -268,11 +268,12 @@ fn check_settings(args: &SweepArgs, cnn_min: usize) -> Result<()> {
     if !(args.lr.is_finite() && args.lr > 0.0) {
         bail!("--lr {} must be finite and > 0", args.lr);
     }
-    if args.image_size < cnn_min {
-        bail!(
-            "--image-size {} is below the network's minimum of {cnn_min}",
-            args.image_size
-        );
+    check_image_size(args.image_size, cnn_min)
+}
+
+fn check_image_size(image_size: usize, cnn_min: usize) -> Result<()> {
+    if image_size < cnn_min {
+        bail!("--image-size {image_size} is below the network's minimum of {cnn_min}");
     }
     Ok(())
 }
@@ -652,12 +653,7 @@ fn run_bench(args: BenchArgs) -> Result<ExitCode> {
     let cnn_min = CnnConfig::new(1)
         .with_channels(channels.clone())
         .min_image_size();
-    if args.image_size < cnn_min {
-        bail!(
-            "--image-size {} is below the network's minimum of {cnn_min}",
-            args.image_size
-        );
-    }
+    check_image_size(args.image_size, cnn_min)?;
     let device = device(&args.backend)?.autodiff();
     let decode_started = std::time::Instant::now();
     let (set, _) = load_data(args.data.as_deref(), false, args.image_size, args.seed, 120)?;

@@ -194,7 +194,8 @@ pub fn evaluate(
     }
 }
 
-fn tensors(
+/// A batch's pixels and labels as the network's input and target tensors on `device`.
+pub(crate) fn tensors(
     images: Vec<f32>,
     labels: Vec<i64>,
     shape: [usize; 4],

@@ -4,6 +4,8 @@
 //! its last saved state.
 #![cfg(unix)]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -17,6 +19,8 @@ use seedlings::model::CnnConfig;
 use seedlings::report::atomic::is_temp_name;
 use seedlings::report::read_metrics_csv;
 use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings};
+
+use common::metrics_without_seconds;
 
 const ARGS: &[&str] = &[
     "--epochs",
@@ -92,26 +96,6 @@ fn resume(cwd: &Path, out: &Path) {
         "resume failed: {}",
         String::from_utf8_lossy(&result.stderr)
     );
-}
-
-/// metrics.csv without its `seconds` column.
-fn metrics(out: &Path) -> String {
-    let text = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
-    let seconds = text
-        .lines()
-        .next()
-        .unwrap()
-        .split(',')
-        .position(|h| h == "seconds")
-        .unwrap();
-    text.lines()
-        .map(|line| {
-            let mut fields: Vec<&str> = line.split(',').collect();
-            fields.remove(seconds);
-            fields.join(",")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn signal(child: &Child, name: &str) {
@@ -212,7 +196,7 @@ fn signals_save_state_and_kill_9_loses_nothing() {
     let log = drain(&rx);
     assert!(status.success(), "{log}");
     let duration = started.elapsed();
-    let reference = metrics(&whole);
+    let reference = metrics_without_seconds(&whole);
     assert_eq!(reference.lines().count(), 1 + 2 * 3, "{reference}");
 
     // Ctrl-C and SIGTERM: state saved, exit 130, a hint how to resume; then the same metrics.
@@ -229,7 +213,11 @@ fn signals_save_state_and_kill_9_loses_nothing() {
         let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
         assert!(summary.contains("\"interrupted\""), "{summary}");
         resume(cwd, &out);
-        assert_eq!(metrics(&out), reference, "after SIG{signal_name}");
+        assert_eq!(
+            metrics_without_seconds(&out),
+            reference,
+            "after SIG{signal_name}"
+        );
     }
 
     // kill -9 at several moments: every file complete; resuming gives the same metrics.
@@ -243,7 +231,11 @@ fn signals_save_state_and_kill_9_loses_nothing() {
         assert_every_file_parses(&out);
         if out.join("state/sweep.json").is_file() {
             resume(cwd, &out);
-            assert_eq!(metrics(&out), reference, "after kill -9 at {fraction}");
+            assert_eq!(
+                metrics_without_seconds(&out),
+                reference,
+                "after kill -9 at {fraction}"
+            );
         }
     }
 }

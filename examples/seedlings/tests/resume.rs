@@ -2,6 +2,8 @@
 //! interruption: the state written on interruption (model, optimizer state, schedule position,
 //! data-order position, partial epoch sums) is enough to continue exactly.
 
+mod common;
+
 use std::path::Path;
 
 use burn::tensor::Device;
@@ -11,6 +13,8 @@ use seedlings::interrupt::Interrupt;
 use seedlings::report::{ArmStatus, RunInfo};
 use seedlings::sweep::{Sweep, SweepResult};
 use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings};
+
+use common::metrics_without_seconds;
 
 fn sweep<'a>(set: &'a SeedlingSet, dir: &Path) -> Sweep<'a> {
     Sweep {
@@ -43,25 +47,6 @@ fn sweep<'a>(set: &'a SeedlingSet, dir: &Path) -> Sweep<'a> {
         },
         devices: vec![Device::default()],
     }
-}
-
-/// metrics.csv without its `seconds` column (wall time differs between runs).
-fn metrics_without_seconds(dir: &Path) -> String {
-    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let seconds = header.iter().position(|h| *h == "seconds").unwrap();
-    text.lines()
-        .map(|line| {
-            line.split(',')
-                .enumerate()
-                .filter(|(i, _)| *i != seconds)
-                .map(|(_, field)| field)
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[test]
