@@ -1,7 +1,9 @@
 //! The wrapper in burn-train's `Learner`, unchanged: a linear regression fitted by
 //! `SupervisedTraining` with `AdamDecayConfig::new().with_decay(DecayConfig::decoupled(λ)).init()`
 //! learns, decays its weights by exactly the configured factor, and resumes from the Learner's
-//! own checkpoints (model, optimizer and scheduler records) bit for bit.
+//! own checkpoints (model, optimizer and scheduler records) bit for bit; and with the Learner's
+//! multi-device strategy (gradients of several devices summed by `step_multi`) it takes the step
+//! one device takes on the combined batch.
 
 mod common;
 
@@ -22,8 +24,8 @@ use burn::train::renderer::{
     MetricsRendererTraining,
 };
 use burn::train::{
-    InferenceStep, Learner, LearningResult, RegressionOutput, SupervisedTraining, TrainOutput,
-    TrainStep,
+    ExecutionStrategy, InferenceStep, Learner, LearningResult, MultiDeviceOptim, RegressionOutput,
+    SupervisedTraining, TrainOutput, TrainStep,
 };
 use burn_weight_decay::{AdamDecayConfig, DecayConfig, weight_norm};
 use common::{floats, values};
@@ -261,6 +263,19 @@ fn fit(
     resume_from: Option<usize>,
     log: &LossLog,
 ) -> LearningResult<Regressor> {
+    fit_with(model, optim, dir, epochs, resume_from, log, None)
+}
+
+/// [`fit`] with a training strategy (several devices) instead of the model's one device.
+fn fit_with(
+    model: Regressor,
+    optim: ModuleOptimizer,
+    dir: &std::path::Path,
+    epochs: usize,
+    resume_from: Option<usize>,
+    log: &LossLog,
+    strategy: Option<ExecutionStrategy>,
+) -> LearningResult<Regressor> {
     let (train, valid) = loaders();
     let mut training = SupervisedTraining::new(dir, train, valid)
         .num_epochs(epochs)
@@ -272,6 +287,9 @@ fn fit(
         .with_application_logger(None);
     if let Some(epoch) = resume_from {
         training = training.checkpoint(epoch);
+    }
+    if let Some(strategy) = strategy {
+        training = training.with_training_strategy(strategy.into());
     }
     let result = training.launch(Learner::new(model, optim, LR));
     if let Some(err) = &result.error {
@@ -444,4 +462,86 @@ fn resuming_from_a_learner_checkpoint_is_exact() {
     )
     .model;
     assert_ne!(params(&restarted)[0], params(&full)[0]);
+}
+
+/// burn-train's data-parallel strategy over two devices: each device takes its own batch (the
+/// Learner gives device 0 the first half of the data set and device 1 the second), and
+/// `ModuleOptimizer::step_multi` sums the two gradients before the wrapper's step. That is one
+/// device's step on the combined batch with loss `mean₀ + mean₁` (= 2·MSE of the 32 rows): the
+/// reference below takes exactly that step by hand. The regressor has no batch norm, so nothing
+/// but the gradients couples the devices.
+///
+/// Burn 0.22.1's DDP strategy (`ExecutionStrategy::ddp`) needs a backend with collective
+/// operations (`all_reduce`), which only CubeCL's CUDA and ROCm backends implement; flex and
+/// ndarray leave it `unimplemented!()`. The multi-device strategy is the data-parallel one that
+/// runs on these CPU devices, and it reaches the optimizer through the same `step_multi`.
+#[test]
+fn multi_device_strategy_equals_one_device_on_the_combined_batch() {
+    let flex = Device::flex();
+    #[cfg(feature = "ndarray")]
+    #[allow(deprecated)]
+    let second = Device::ndarray();
+    #[cfg(not(feature = "ndarray"))]
+    let second = Device::flex();
+    let devices = vec![flex.clone().autodiff(), second.autodiff()];
+    let device = flex.autodiff();
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = LossLog::default();
+    let multi = fit_with(
+        Regressor::new(3, &device),
+        adamw(LAMBDA),
+        dir.path(),
+        1,
+        None,
+        &log,
+        Some(ExecutionStrategy::multi(
+            devices,
+            MultiDeviceOptim::OptimMainDevice,
+        )),
+    )
+    .model;
+    let half = SAMPLES / 2;
+    let steps = half / BATCH;
+    assert_eq!(
+        LossLog::get(&log.train_batches).len(),
+        2 * steps,
+        "one loss per batch"
+    );
+
+    // By hand: step s combines rows [16s, 16s + 16) and [32 + 16s, 32 + 16s + 16).
+    let data = samples();
+    let mut model = Regressor::new(3, &device);
+    let mut optim = adamw(LAMBDA);
+    for s in 0..steps {
+        let rows: Vec<Sample> = data[s * BATCH..(s + 1) * BATCH]
+            .iter()
+            .chain(&data[half + s * BATCH..half + (s + 1) * BATCH])
+            .cloned()
+            .collect();
+        let batch = SampleBatcher.batch(rows, &device);
+        let loss = model.output_and_loss(&batch).1.mul_scalar(2.0);
+        let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(LR, model, grads);
+    }
+    let params = |m: &Regressor| {
+        let mut v = values(m.linear.weight.val());
+        v.extend(values(m.linear.bias.as_ref().unwrap().val()));
+        v.extend(values(m.spare.val()));
+        v
+    };
+    let diff = common::rel_diff(&params(&multi), &params(&model));
+    println!("two devices vs one device on the combined batch: relative difference {diff:.1e}");
+    assert!(diff <= 1e-5, "relative difference {diff:e}");
+    // The check can fail: the model after the same steps on the first device's batches only is
+    // elsewhere.
+    let mut first_only = Regressor::new(3, &device);
+    let mut first_optim = adamw(LAMBDA);
+    for s in 0..steps {
+        let batch = SampleBatcher.batch(data[s * BATCH..(s + 1) * BATCH].to_vec(), &device);
+        let loss = first_only.output_and_loss(&batch).1;
+        let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &first_only);
+        first_only = first_optim.step(LR, first_only, grads);
+    }
+    assert!(common::rel_diff(&params(&first_only), &params(&model)) > 1e-3);
 }

@@ -7,10 +7,12 @@
 pub mod bench;
 pub mod checkpoint;
 pub mod data;
+pub mod devices;
 pub mod exact;
 pub mod interrupt;
 pub mod model;
 pub mod report;
 pub mod schedule;
+pub mod serve;
 pub mod sweep;
 pub mod train;

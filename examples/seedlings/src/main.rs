@@ -6,11 +6,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use burn::tensor::Device;
 use burn_weight_decay::DecayMode;
 use clap::{Args, Parser, Subcommand};
 use seedlings::checkpoint;
 use seedlings::data::{self, LoadOptions, Located, SeedlingSet};
+use seedlings::devices::{compiled_backends, device};
 use seedlings::interrupt::Interrupt;
 use seedlings::model::CnnConfig;
 use seedlings::report::{RunInfo, write_atomic_str};
@@ -43,6 +43,22 @@ enum Command {
     Bench(BenchArgs),
     /// The backends this build can train on, and whether each has a device here.
     Backends,
+    /// Serve this machine's devices to sweeps on other machines (`--devices ws://host:PORT`
+    /// there); needs the `remote` feature. Runs until Ctrl+C or SIGTERM.
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// TCP port (0: any free port; the first line printed names it).
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+    /// Interface to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    host: String,
+    /// Local devices to host, comma-separated, all of one backend (e.g. `wgpu:0,wgpu:1`).
+    #[arg(long, default_value = "flex")]
+    devices: String,
 }
 
 #[derive(Args, Debug)]
@@ -88,8 +104,8 @@ struct BenchArgs {
 #[derive(Args, Debug, Clone, Serialize, Deserialize)]
 struct SweepArgs {
     /// Continue the interrupted sweep in this run folder with its own saved settings: finished
-    /// arms are kept, unfinished ones continue from their last state. Only --data may be given
-    /// with it (when the images moved).
+    /// arms are kept, unfinished ones continue from their last state. Only --data (the images
+    /// moved), --devices and --backend (train elsewhere) may be given with it.
     #[arg(long, value_name = "RUN_DIR")]
     #[serde(skip)]
     resume: Option<PathBuf>,
@@ -125,8 +141,9 @@ struct SweepArgs {
     /// Backend: flex (default), ndarray or wgpu (when compiled in).
     #[arg(long, default_value = "flex")]
     backend: String,
-    /// Several devices, comma-separated (e.g. `flex,wgpu:0,wgpu:1`): arms run concurrently, one
-    /// per device at a time, with the same numbers as one after another. Overrides --backend.
+    /// Several devices, comma-separated (e.g. `flex,wgpu:0,wgpu:1`, or `ws://host:3000` for a
+    /// `seedlings serve` elsewhere): arms run concurrently, one per device at a time, with the
+    /// same numbers as one after another. Overrides --backend.
     #[arg(long)]
     devices: Option<String>,
     /// Seed of initial weights, data order, augmentation and split.
@@ -175,6 +192,7 @@ fn main() -> ExitCode {
         Some(Command::Download(args)) => run_download(args),
         Some(Command::Bench(args)) => run_bench(args),
         Some(Command::Backends) => run_backends(),
+        Some(Command::Serve(args)) => run_serve(args),
     };
     match result {
         Ok(code) => code,
@@ -183,46 +201,6 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// The device of a backend name: `flex`, `ndarray`, `wgpu` (the default adapter) or `wgpu:N`
-/// (the N-th discrete GPU).
-fn device(name: &str) -> Result<Device> {
-    let name = name.trim();
-    match name {
-        #[cfg(feature = "flex")]
-        "flex" => Ok(Device::flex()),
-        #[cfg(feature = "ndarray")]
-        #[allow(deprecated)]
-        "ndarray" => Ok(Device::ndarray()),
-        #[cfg(feature = "wgpu")]
-        "wgpu" => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
-        #[cfg(feature = "wgpu")]
-        other if other.starts_with("wgpu:") => {
-            let index: usize = other["wgpu:".len()..]
-                .parse()
-                .map_err(|_| anyhow::anyhow!("`{other}`: expected wgpu:N with N a GPU index"))?;
-            Ok(Device::wgpu(burn::tensor::DeviceKind::DiscreteGpu(index)))
-        }
-        other => bail!(
-            "unknown or not compiled-in backend `{other}` (this build has: {})",
-            compiled_backends().join(", ")
-        ),
-    }
-}
-
-fn compiled_backends() -> Vec<&'static str> {
-    let mut names = Vec::new();
-    if cfg!(feature = "flex") {
-        names.push("flex");
-    }
-    if cfg!(feature = "ndarray") {
-        names.push("ndarray");
-    }
-    if cfg!(feature = "wgpu") {
-        names.push("wgpu");
-    }
-    names
 }
 
 fn parse_list<T>(text: &str, what: &str, parse: impl Fn(&str) -> Result<T>) -> Result<Vec<T>> {
@@ -339,8 +317,12 @@ fn saved_sweep_path(run_dir: &Path) -> PathBuf {
     run_dir.join("state").join("sweep.json")
 }
 
-/// Settings of `--resume RUN_DIR`: those saved in the run folder, with `--data` as the only
-/// override; any other flag given with `--resume` is an error rather than silently ignored.
+/// The flags `--resume` takes besides the run folder: where the images are, and where to train.
+const RESUME_OVERRIDES: [&str; 3] = ["data", "devices", "backend"];
+
+/// Settings of `--resume RUN_DIR`: those saved in the run folder, with `--data`, `--devices` and
+/// `--backend` as the only overrides; any other flag given with `--resume` is an error rather
+/// than silently ignored.
 fn resume_args(run_dir: &Path, given: &SweepArgs) -> Result<SavedSweep> {
     let defaults = Cli::try_parse_from(["seedlings"])
         .map(|cli| cli.sweep)
@@ -351,7 +333,9 @@ fn resume_args(run_dir: &Path, given: &SweepArgs) -> Result<SavedSweep> {
     {
         let extra: Vec<String> = given_map
             .iter()
-            .filter(|(key, value)| key.as_str() != "data" && default_map.get(*key) != Some(value))
+            .filter(|(key, value)| {
+                !RESUME_OVERRIDES.contains(&key.as_str()) && default_map.get(*key) != Some(value)
+            })
             .map(|(key, _)| format!("--{}", key.replace('_', "-")))
             .collect();
         if !extra.is_empty() {
@@ -376,6 +360,14 @@ fn resume_args(run_dir: &Path, given: &SweepArgs) -> Result<SavedSweep> {
         .with_context(|| format!("{} is not a saved sweep", path.display()))?;
     if given.data.is_some() {
         saved.args.data = given.data.clone();
+    }
+    // Another device list or backend: e.g. a server that died, or a GPU now free. Within a
+    // backend's tolerance the numbers do not depend on where an arm runs.
+    if given.devices.is_some() {
+        saved.args.devices = given.devices.clone();
+    } else if given.backend != defaults.backend {
+        saved.args.backend = given.backend.clone();
+        saved.args.devices = None;
     }
     saved.args.out = Some(run_dir.to_path_buf());
     Ok(saved)
@@ -551,6 +543,17 @@ fn run_sweep(args: SweepArgs) -> Result<ExitCode> {
             run_dir.display()
         );
         ExitCode::from(130)
+    } else if result
+        .arms
+        .iter()
+        .any(|arm| matches!(arm.status, seedlings::report::ArmStatus::Failed { .. }))
+    {
+        eprintln!(
+            "seedlings: an arm failed (see report.md); the others are kept. Retry it with: \
+             seedlings --resume {} [--devices ...]",
+            run_dir.display()
+        );
+        ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
@@ -755,22 +758,20 @@ fn run_bench(args: BenchArgs) -> Result<ExitCode> {
 fn run_backends() -> Result<ExitCode> {
     println!("backends compiled into this build:");
     for name in compiled_backends() {
-        let probe = device(name).and_then(|device| {
-            // A tiny computation proves the device works (a missing GPU adapter panics inside
-            // the backend, so it is caught and reported rather than aborting).
-            std::panic::catch_unwind(|| {
-                let t = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0], &device);
-                t.sum().into_scalar::<f32>()
-            })
-            .map_err(|_| anyhow::anyhow!("no usable device"))
-        });
-        match probe {
-            Ok(3.0) => println!("  {name:<8} usable"),
-            Ok(v) => println!("  {name:<8} NOT usable: 1 + 2 gave {v}"),
-            Err(err) => println!("  {name:<8} NOT usable: {err}"),
+        if name == "ws://" {
+            println!(
+                "  {name:<8} remote devices: `seedlings serve` on the server, `--devices ws://host:port` here"
+            );
+            continue;
+        }
+        // A tiny computation proves the device works (a missing GPU adapter panics inside
+        // the backend, so it is caught and reported rather than aborting).
+        match device(name).and_then(|device| seedlings::devices::probe(&device)) {
+            Ok(()) => println!("  {name:<8} usable"),
+            Err(err) => println!("  {name:<8} NOT usable: {err:#}"),
         }
     }
-    let missing: Vec<&str> = ["flex", "ndarray", "wgpu"]
+    let missing: Vec<&str> = ["flex", "ndarray", "wgpu", "ws://"]
         .into_iter()
         .filter(|name| !compiled_backends().contains(name))
         .collect();
@@ -780,5 +781,23 @@ fn run_backends() -> Result<ExitCode> {
             missing.join(", ")
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_serve(args: ServeArgs) -> Result<ExitCode> {
+    let device_names = parse_list(&args.devices, "devices", |s| Ok(s.to_string()))?;
+    if let Some(remote) = device_names.iter().find(|name| name.starts_with("ws://")) {
+        bail!("--devices {remote}: a server hosts its own devices, not remote ones");
+    }
+    let devices = device_names
+        .iter()
+        .map(|name| device(name))
+        .collect::<Result<Vec<_>>>()?;
+    seedlings::serve::serve(seedlings::serve::ServeOptions {
+        host: args.host,
+        port: args.port,
+        devices,
+        device_names,
+    })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@
 //! on the same backend. An arm that fails (an error, not a divergence) is reported as failed and
 //! the others go on.
 
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,6 +17,7 @@ use anyhow::{Result, anyhow};
 use burn::tensor::Device;
 
 use crate::data::{Normalization, SeedlingSet};
+use crate::devices::panic_message;
 use crate::interrupt::Interrupt;
 use crate::model::CnnConfig;
 use crate::report::{ArmStatus, ArmSummary, EpochRecord, RunInfo, write_run};
@@ -153,10 +155,6 @@ impl Sweep<'_> {
                     run_dir: self.run_dir.clone(),
                     arm: arm.name(),
                 };
-                // A fresh network per arm, not a clone: clones of a Burn module share their
-                // batch-norm running statistics, so one arm's training would leak into the
-                // next arm's starting point. The seed makes every arm's weights the same.
-                let initial = cnn.init_seeded(&device, self.settings.seed);
                 let mut on_epoch = |record: &EpochRecord| {
                     let mut board = board.lock().unwrap_or_else(|e| e.into_inner());
                     (board.log)(&epoch_line(record));
@@ -165,16 +163,31 @@ impl Sweep<'_> {
                     // so the curves of a long run can be read while it trains.
                     let _ = write(&mut board);
                 };
-                let outcome = train_arm(
-                    &self.settings,
-                    arm,
-                    &data,
-                    &initial,
-                    &device,
-                    &paths,
-                    stop,
-                    &mut on_epoch,
-                );
+                // A device that fails inside the backend (a remote server gone, a GPU lost)
+                // panics there: that fails this arm only, and the device takes no more arms.
+                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    // A fresh network per arm, not a clone: clones of a Burn module share their
+                    // batch-norm running statistics, so one arm's training would leak into the
+                    // next arm's starting point. The seed makes every arm's weights the same.
+                    let initial = cnn.init_seeded(&device, self.settings.seed);
+                    train_arm(
+                        &self.settings,
+                        arm,
+                        &data,
+                        &initial,
+                        &device,
+                        &paths,
+                        stop,
+                        &mut on_epoch,
+                    )
+                }));
+                let device_lost = outcome.is_err();
+                let outcome = outcome.unwrap_or_else(|panic| {
+                    Err(anyhow!(
+                        "the device failed: {}",
+                        panic_message(panic.as_ref())
+                    ))
+                });
                 let mut board = board.lock().unwrap_or_else(|e| e.into_inner());
                 let summary = match outcome {
                     Ok(outcome) => {
@@ -211,6 +224,13 @@ impl Sweep<'_> {
                 if let Err(err) = write(&mut board) {
                     let mut failure = failure.lock().unwrap_or_else(|e| e.into_inner());
                     failure.get_or_insert(err.into());
+                }
+                if device_lost {
+                    (board.log)(&format!(
+                        "{}: its device failed and takes no more arms",
+                        arm.name()
+                    ));
+                    return;
                 }
             }
         };
