@@ -67,7 +67,7 @@ impl Backend {
             (device, sum)
         });
         match probe {
-            Ok((device, sum)) if sum == 3.0 => Some(device),
+            Ok((device, 3.0)) => Some(device),
             Ok((_, sum)) => panic!("{}: 1 + 2 gave {sum}", self.name),
             Err(panic) => {
                 let reason = panic
