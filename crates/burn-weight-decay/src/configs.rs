@@ -17,13 +17,18 @@
 //!   `w ← w − lr·(m_t / (1 − β1^t)) / (√v_t / √(1 − β2^t) + ε)`.
 //!
 //! where `g` is the gradient after coupled decay, if any.
+//!
+//! On the flex backend both update each parameter in one fused pass where they can (`fused`, on
+//! by default): the same f32 operations in the same order as the tensor ops, so the same bits.
 
 use burn::config::Config;
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{Adam, AdamConfig, ModuleOptimizer, Sgd, SgdConfig};
+use burn::tensor::ElementConversion;
 
 use crate::error::{positive, unit_interval};
+use crate::fused::{AdamHyper, Fused, SgdMomentum};
 use crate::{ConfigError, DecayConfig, WeightDecay};
 
 /// SGD with optional momentum (PyTorch's `torch.optim.SGD`) and weight decay in either mode.
@@ -52,6 +57,10 @@ pub struct SgdDecayConfig {
     pub decay: DecayConfig,
     /// Gradient clipping, applied by the [`ModuleOptimizer`] before the step.
     pub grad_clipping: Option<GradientClippingConfig>,
+    /// Update each parameter on the flex backend in one fused pass (the default), as
+    /// [`AdamDecayConfig::fused`] does; `false` forces Burn's tensor ops everywhere.
+    #[config(default = true)]
+    pub fused: bool,
 }
 
 impl SgdDecayConfig {
@@ -84,7 +93,14 @@ impl SgdDecayConfig {
                     .with_nesterov(self.nesterov),
             ));
         }
-        self.decay.try_wrap(sgd.build())
+        // What Burn's `Momentum::new` keeps: μ as f32, dampening as is.
+        let momentum = (self.momentum > 0.0).then(|| SgdMomentum {
+            momentum: self.momentum.elem(),
+            dampening: self.dampening,
+            nesterov: self.nesterov,
+        });
+        let fused = self.fused.then_some(Fused::Sgd(momentum));
+        Ok(self.decay.try_wrap(sgd.build())?.with_fused(fused))
     }
 
     /// The whole-module optimizer, with gradient clipping if configured.
@@ -124,6 +140,14 @@ pub struct AdamDecayConfig {
     pub decay: DecayConfig,
     /// Gradient clipping, applied by the [`ModuleOptimizer`] before the step.
     pub grad_clipping: Option<GradientClippingConfig>,
+    /// Update each parameter on the flex backend in one fused pass (the default): weight,
+    /// gradient and moments read once and written once, in place where uniquely owned, over all
+    /// cores, with the same f32 results as the tensor ops. Applies without AMSGrad, to non-cautious
+    /// decay, while the [`DecayMonitor`](crate::DecayMonitor) is not armed, and to plain
+    /// contiguous f32 flex tensors; everything else goes through Burn's tensor ops, as all of it
+    /// does with `false`.
+    #[config(default = true)]
+    pub fused: bool,
 }
 
 impl AdamDecayConfig {
@@ -154,7 +178,12 @@ impl AdamDecayConfig {
             .with_epsilon(self.epsilon)
             .with_amsgrad(self.amsgrad)
             .build();
-        self.decay.try_wrap(adam)
+        let fused = (self.fused && !self.amsgrad).then_some(Fused::Adam(AdamHyper {
+            beta_1: self.beta_1,
+            beta_2: self.beta_2,
+            epsilon: self.epsilon,
+        }));
+        Ok(self.decay.try_wrap(adam)?.with_fused(fused))
     }
 
     /// The whole-module optimizer, with gradient clipping if configured.

@@ -34,6 +34,7 @@ struct Shared {
     armed: AtomicBool,
     removed_sq: Mutex<Option<f64>>,
     skipped: AtomicU64,
+    fused: AtomicU64,
 }
 
 impl DecayMonitor {
@@ -68,6 +69,13 @@ impl DecayMonitor {
         self.shared.skipped.load(Ordering::Acquire)
     }
 
+    /// How many parameter updates the fused flex kernel made (see
+    /// [`AdamDecayConfig::fused`](crate::AdamDecayConfig::fused)), since the optimizer was built;
+    /// the other updates went through tensor ops.
+    pub fn fused_updates(&self) -> u64 {
+        self.shared.fused.load(Ordering::Acquire)
+    }
+
     pub(crate) fn add_removed_sq(&self, value: f64) {
         if let Ok(mut sum) = self.shared.removed_sq.lock() {
             *sum = Some(sum.unwrap_or(0.0) + value);
@@ -76,5 +84,10 @@ impl DecayMonitor {
 
     pub(crate) fn count_skipped(&self) {
         self.shared.skipped.fetch_add(1, Ordering::AcqRel);
+    }
+
+    #[cfg_attr(not(feature = "flex"), allow(dead_code))]
+    pub(crate) fn count_fused(&self) {
+        self.shared.fused.fetch_add(1, Ordering::AcqRel);
     }
 }

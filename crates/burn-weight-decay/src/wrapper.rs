@@ -6,6 +6,7 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{non_negative, positive};
+use crate::fused::Fused;
 use crate::{ConfigError, DecayMode, DecayMonitor, DecayScale, rule};
 
 /// What the wrapper does with a gradient that holds NaN or ±∞.
@@ -105,6 +106,7 @@ impl DecayConfig {
             inner,
             config: self.clone(),
             monitor: DecayMonitor::default(),
+            fused: None,
         })
     }
 
@@ -124,6 +126,11 @@ impl DecayConfig {
 ///
 /// Its per-parameter state *is* the inner optimizer's state: records saved with or without the
 /// wrapper load into each other, and decay adds no memory.
+///
+/// Built by [`AdamDecayConfig`](crate::AdamDecayConfig) or [`SgdDecayConfig`](crate::SgdDecayConfig)
+/// (with `fused` on, the default), it updates each parameter on the flex backend in one fused
+/// pass where it can (see the crate documentation); the results are those of the tensor ops,
+/// bit for bit. Wrapping an optimizer with [`DecayConfig::wrap`] always uses tensor ops.
 ///
 /// Which parameters decay: those of rank ≥ 2 by default (see [`DecayConfig::decay_rank_le_1`]);
 /// to exclude or override others by path or id, add a group with another config:
@@ -146,6 +153,8 @@ pub struct WeightDecay<O> {
     inner: O,
     config: DecayConfig,
     monitor: DecayMonitor,
+    /// The inner optimizer's hyper-parameters for the fused kernel, set by this crate's configs.
+    fused: Option<Fused>,
 }
 
 impl<O: Optimizer> WeightDecay<O> {
@@ -168,6 +177,52 @@ impl<O: Optimizer> WeightDecay<O> {
     /// The wrapped optimizer.
     pub fn inner(&self) -> &O {
         &self.inner
+    }
+
+    /// Enables the fused kernel for `inner`, which `fused` must describe exactly.
+    pub(crate) fn with_fused(mut self, fused: Option<Fused>) -> Self {
+        self.fused = fused;
+        self
+    }
+
+    /// One step by the fused flex kernel, or the arguments back for the tensor-op path when it
+    /// does not apply: no kernel for this optimizer, an armed monitor (it measures with tensor
+    /// ops), cautious decay, or tensors the kernel does not cover.
+    #[cfg(feature = "flex")]
+    fn try_fused<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<O::State<D>>,
+    ) -> crate::fused::Outcome<D, O::State<D>> {
+        use crate::fused::{Decay, Outcome::Declined, step};
+        let Some(fused) = self.fused else {
+            return Declined(tensor, grad, state);
+        };
+        if self.monitor.is_armed() {
+            return Declined(tensor, grad, state);
+        }
+        let decay = if !self.config.decays_rank(D) {
+            Decay::None
+        } else if self.config.cautious {
+            return Declined(tensor, grad, state);
+        } else {
+            match self.config.mode {
+                DecayMode::None => Decay::None,
+                DecayMode::Coupled => Decay::Coupled(self.config.rate),
+                DecayMode::Decoupled => {
+                    Decay::Decoupled(self.config.scale.at(lr) * self.config.rate)
+                }
+            }
+        };
+        let ctx = crate::fused::Context {
+            decay,
+            skip_non_finite: self.config.non_finite == NonFiniteGrad::Skip,
+            monitor: &self.monitor,
+            lr,
+        };
+        step::<O, D>(fused, &ctx, tensor, grad, state)
     }
 
     fn coupled_rule<const D: usize>(&self, grad: Tensor<D>, tensor: Tensor<D>) -> Tensor<D> {
@@ -218,6 +273,12 @@ impl<O: Optimizer> Optimizer for WeightDecay<O> {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
+        // The fused kernel checks the gradient itself (one read, before any write).
+        #[cfg(feature = "flex")]
+        let (tensor, grad, state) = match self.try_fused(lr, tensor, grad, state) {
+            crate::fused::Outcome::Stepped(tensor, state) => return (tensor, state),
+            crate::fused::Outcome::Declined(tensor, grad, state) => (tensor, grad, state),
+        };
         if self.config.non_finite == NonFiniteGrad::Skip && Self::has_non_finite(&grad) {
             self.monitor.count_skipped();
             return (tensor, state);
