@@ -13,11 +13,8 @@
 
 mod common;
 
-use std::path::Path;
-
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
-use burn_weight_decay::replay::Case;
 use burn_weight_decay::{AdamDecayConfig, DecayConfig, SgdDecayConfig};
 use common::{linear, mse, params, rel_diff, zero_grads};
 
@@ -91,23 +88,12 @@ fn replay_cases_match_the_reference(backend: &Backend) {
     let Some(device) = backend.device() else {
         return;
     };
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
-    let mut cases: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    cases.sort();
-    assert!(cases.len() >= 14, "cases missing in {}", dir.display());
+    let cases = common::replay_cases();
     let mut worst = 0.0f64;
-    for path in &cases {
-        let text = std::fs::read_to_string(path).unwrap();
-        let case = Case::from_json(&text).unwrap();
-        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let expected: Vec<Vec<f64>> = serde_json::from_value(json["expected"].clone()).unwrap();
+    for (path, case, expected) in &cases {
         let got = case.run(&device).unwrap();
         assert_eq!(got.params.len(), expected.len(), "{}", path.display());
-        for (step, (g, e)) in got.params.iter().zip(&expected).enumerate() {
+        for (step, (g, e)) in got.params.iter().zip(expected).enumerate() {
             for (i, (a, b)) in g.iter().zip(e).enumerate() {
                 worst = worst.max((*a as f64 - b).abs() / b.abs().max(0.1));
                 assert!(

@@ -1,7 +1,7 @@
 //! The replay cases under `tests/cases/`: this crate's trajectory against PyTorch's update rules
 //! computed independently in float64 (`tests/cases/reference.py`), and one case worked by hand.
 
-use std::path::Path;
+mod common;
 
 use burn::tensor::Device;
 use burn_weight_decay::replay::Case;
@@ -13,39 +13,22 @@ fn close(actual: f32, expected: f64) -> bool {
     diff <= 2e-5 * expected.abs().max(0.1)
 }
 
-fn check_case(path: &Path) -> usize {
-    let text = std::fs::read_to_string(path).unwrap();
-    let case = Case::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let expected: Vec<Vec<f64>> = serde_json::from_value(json["expected"].clone()).unwrap();
-    let got = case.run(&Device::default()).unwrap();
-    assert_eq!(got.params.len(), expected.len(), "{}", path.display());
-    for (step, (g, e)) in got.params.iter().zip(&expected).enumerate() {
-        for (i, (a, b)) in g.iter().zip(e).enumerate() {
-            assert!(
-                close(*a, *b),
-                "{}: step {} element {i}: got {a}, reference {b}",
-                path.display(),
-                step + 1
-            );
-        }
-    }
-    expected.len()
-}
-
 #[test]
 fn every_case_matches_the_reference() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
-    let mut cases: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    cases.sort();
-    assert!(cases.len() >= 14, "cases missing in {}", dir.display());
-    for case in &cases {
-        let steps = check_case(case);
-        assert!(steps > 0);
+    for (path, case, expected) in common::replay_cases() {
+        let got = case.run(&Device::default()).unwrap();
+        assert_eq!(got.params.len(), expected.len(), "{}", path.display());
+        assert!(!expected.is_empty());
+        for (step, (g, e)) in got.params.iter().zip(&expected).enumerate() {
+            for (i, (a, b)) in g.iter().zip(e).enumerate() {
+                assert!(
+                    close(*a, *b),
+                    "{}: step {} element {i}: got {a}, reference {b}",
+                    path.display(),
+                    step + 1
+                );
+            }
+        }
     }
 }
 

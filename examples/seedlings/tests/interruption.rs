@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -20,7 +19,7 @@ use seedlings::report::atomic::is_temp_name;
 use seedlings::report::read_metrics_csv;
 use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings};
 
-use common::metrics_without_seconds;
+use common::{metrics_without_seconds, signal, stderr_lines};
 
 const ARGS: &[&str] = &[
     "--epochs",
@@ -51,15 +50,7 @@ fn start(cwd: &Path, out: &Path) -> (Child, mpsc::Receiver<String>) {
     let mut args = vec!["--out", out.to_str().unwrap()];
     args.extend_from_slice(ARGS);
     let mut child = command(cwd, &args).spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = stderr_lines(&mut child);
     (child, rx)
 }
 
@@ -96,15 +87,6 @@ fn resume(cwd: &Path, out: &Path) {
         "resume failed: {}",
         String::from_utf8_lossy(&result.stderr)
     );
-}
-
-fn signal(child: &Child, name: &str) {
-    // The shell's built-in `kill`: no procps needed on a fresh machine.
-    let status = Command::new("sh")
-        .args(["-c", &format!("kill -{name} {}", child.id())])
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 fn files(dir: &Path) -> Vec<PathBuf> {

@@ -4,12 +4,15 @@
 //! are shut down when it ends, pass or fail.
 #![cfg(all(unix, feature = "remote"))]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::{signal, stderr_lines};
 use seedlings::report::read_metrics_csv;
 
 const ARGS: &[&str] = &[
@@ -64,11 +67,7 @@ impl Server {
 
     /// SIGTERM, as a user stopping it would, and the exit status.
     fn stop(mut self) -> std::process::ExitStatus {
-        let status = Command::new("sh")
-            .args(["-c", &format!("kill -TERM {}", self.child.id())])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        signal(&self.child, "TERM");
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -165,15 +164,7 @@ fn arms_on_two_servers_match_a_local_run_and_a_lost_server_fails_only_its_arm() 
     args.extend(ARGS.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut child = sweep(cwd, &args).spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = stderr_lines(&mut child);
     let deadline = Instant::now() + Duration::from_secs(300);
     let mut lines = Vec::new();
     while !lines.iter().any(|l: &String| l.contains("epoch  1:")) {

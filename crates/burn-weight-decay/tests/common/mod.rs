@@ -78,3 +78,31 @@ pub fn rel_diff(a: &[f32], b: &[f32]) -> f64 {
     let den = b.iter().map(|y| (*y as f64).abs()).fold(0.0, f64::max);
     num / den.max(1e-30)
 }
+
+/// Every replay case under `tests/cases/`, sorted by file name, with its float64 reference
+/// trajectory (`expected[t]` is the parameter after step `t + 1`).
+pub fn replay_cases() -> Vec<(
+    std::path::PathBuf,
+    burn_weight_decay::replay::Case,
+    Vec<Vec<f64>>,
+)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 14, "cases missing in {}", dir.display());
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let case = burn_weight_decay::replay::Case::from_json(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let expected = serde_json::from_value(json["expected"].clone()).unwrap();
+            (path, case, expected)
+        })
+        .collect()
+}
