@@ -1,0 +1,180 @@
+//! The fused block on flex tensors: unpack Burn's primitives into the kernels' buffers, run
+//! [`crate::kernel`], and wrap the results back, channels-last, as ordinary `[N, C, H, W]` views.
+//!
+//! Forward (training): row-im2col of the input, one GEMM, the batch statistics, normalize + ReLU
+//! + pool with a 1-byte argmax. What the backward pass needs is kept: the row-im2col buffer, the
+//! conv output, the argmax, the statistics and the weight.
+//!
+//! Backward: ReLU/pool/batch-norm backward in two passes, the weight gradient as one GEMM per
+//! image chunk (returned contiguous), and the input gradient, only when the input needs one, as
+//! the forward GEMM on the gradient's row-im2col buffer and the flipped, transposed weight.
+
+use std::sync::Arc;
+
+use burn::backend::flex::{FlexTensor, Layout};
+use burn::tensor::{Shape, TensorData};
+
+use crate::kernel::conv::{conv_rows, repack_forward, repack_transposed, weight_grad};
+use crate::kernel::geometry::Geometry;
+use crate::kernel::norm_pool::{self, Affine};
+use crate::kernel::strided::{View4, row_im2col, row_im2col_rows};
+
+/// Which statistics normalize: the batch's own (training) or given ones (running statistics).
+pub(crate) enum Stats<'a> {
+    Batch,
+    Given { mean: &'a FlexTensor, var: &'a FlexTensor },
+}
+
+/// What the forward pass keeps for the backward pass.
+#[derive(Debug)]
+pub(crate) struct Saved {
+    g: Geometry,
+    xh: Vec<f32>,
+    y: Vec<f32>,
+    argmax: Vec<u8>,
+    affine: Affine,
+    weight: Vec<f32>,
+}
+
+/// What the forward pass returns.
+pub(crate) struct Forward {
+    /// The pooled output `[N, C_out, H/2, W/2]`, channels-last in memory.
+    pub output: FlexTensor,
+    /// The batch mean and biased variance `[C_out]` (training only).
+    pub stats: Option<(FlexTensor, FlexTensor)>,
+    /// The backward pass's state (when asked for).
+    pub saved: Option<Arc<Saved>>,
+}
+
+/// The block's forward pass.
+pub(crate) fn forward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    gamma: &FlexTensor,
+    beta: &FlexTensor,
+    stats: Stats<'_>,
+    epsilon: f64,
+    save: bool,
+) -> Forward {
+    let xv = view4(x);
+    let [n, cin, h, w] = xv.dims;
+    let wdims = weight.layout().shape().to_vec();
+    assert!(
+        wdims.len() == 4 && wdims[1] == cin && wdims[2] == 3 && wdims[3] == 3,
+        "fused conv block: weight {wdims:?} is not [C_out, {cin}, 3, 3]"
+    );
+    let g = Geometry {
+        n,
+        cin,
+        cout: wdims[0],
+        h,
+        w,
+    };
+    let weight = values(weight);
+    let xh = row_im2col(&xv, &g);
+    let y = conv_rows(&xh, cin, &repack_forward(&weight, cin, g.cout), g.cout, g.rows());
+    let (mean, var, batch) = match stats {
+        Stats::Batch => {
+            let (mean, var) = norm_pool::batch_stats(&y, &g);
+            (mean, var, true)
+        }
+        Stats::Given { mean, var } => {
+            let f = |t: &FlexTensor| values(t).iter().map(|&v| v as f64).collect::<Vec<_>>();
+            (f(mean), f(var), false)
+        }
+    };
+    let affine = Affine::new(&mean, &var, epsilon, values(gamma), values(beta));
+    let mut argmax = if save {
+        vec![0u8; n * g.hp() * g.wp() * g.cout]
+    } else {
+        Vec::new()
+    };
+    let pooled = norm_pool::forward(&y, &g, &affine, save.then_some(&mut argmax[..]));
+    let (hp, wp, c) = (g.hp(), g.wp(), g.cout);
+    let output = channels_last(pooled, [n, c, hp, wp], wp);
+    let stats = batch.then(|| {
+        let f = |v: &[f64]| tensor(v.iter().map(|&x| x as f32).collect(), &[c]);
+        (f(&mean), f(&var))
+    });
+    let saved = save.then(|| {
+        Arc::new(Saved {
+            g,
+            xh,
+            y,
+            argmax,
+            affine,
+            weight,
+        })
+    });
+    Forward {
+        output,
+        stats,
+        saved,
+    }
+}
+
+/// The gradients of the block's input (when `need_x`), weight, γ and β from its output's.
+pub(crate) struct Grads {
+    pub x: Option<FlexTensor>,
+    pub weight: FlexTensor,
+    pub gamma: FlexTensor,
+    pub beta: FlexTensor,
+}
+
+/// The block's backward pass (batch statistics: the forward pass was [`Stats::Batch`]).
+pub(crate) fn backward(saved: &Saved, output_grad: &FlexTensor, need_x: bool) -> Grads {
+    let g = &saved.g;
+    let dp = view4(output_grad).to_nhwc();
+    let (dy, dgamma, dbeta) = norm_pool::backward(&saved.y, g, &saved.affine, &saved.argmax, &dp);
+    let dw = weight_grad(&saved.xh, &dy, g);
+    let x = need_x.then(|| {
+        let dyh = row_im2col_rows(&dy, g.cout, g);
+        let wt = repack_transposed(&saved.weight, g.cin, g.cout);
+        let dx = conv_rows(&dyh, g.cout, &wt, g.cin, g.rows());
+        channels_last(dx, [g.n, g.cin, g.h, g.w], g.wp2())
+    });
+    Grads {
+        x,
+        weight: tensor(dw, &[g.cout, g.cin, 3, 3]),
+        gamma: tensor(dgamma, &[g.cout]),
+        beta: tensor(dbeta, &[g.cout]),
+    }
+}
+
+/// A rank-4 f32 flex tensor as memory.
+fn view4(t: &FlexTensor) -> View4<'_> {
+    let layout = t.layout();
+    let dims = layout.shape().to_vec();
+    assert_eq!(dims.len(), 4, "fused conv block: expected [N, C, H, W], got {dims:?}");
+    let s = layout.strides();
+    View4 {
+        data: t.storage::<f32>(),
+        dims: [dims[0], dims[1], dims[2], dims[3]],
+        strides: [s[0], s[1], s[2], s[3]],
+        offset: layout.start_offset(),
+    }
+}
+
+/// The values of a float tensor in row-major order.
+fn values(t: &FlexTensor) -> Vec<f32> {
+    let t = t.to_contiguous();
+    let (start, end) = t
+        .layout()
+        .contiguous_offsets()
+        .expect("to_contiguous gives a contiguous layout");
+    t.storage::<f32>()[start..end].to_vec()
+}
+
+/// A contiguous tensor of `shape`.
+fn tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape.to_vec()))
+}
+
+/// `[N, C, H, W]` over channels-last memory whose image rows are `row_len ≥ W` pixels apart
+/// (`W + 2` for the GEMM-row layout, whose scratch columns are then skipped).
+fn channels_last(values: Vec<f32>, [n, c, h, w]: [usize; 4], row_len: usize) -> FlexTensor {
+    let len = values.len();
+    let strides = vec![(h * row_len * c) as isize, 1, (row_len * c) as isize, c as isize];
+    FlexTensor::from_data(TensorData::new(values, vec![len]))
+        .with_layout(Layout::new(Shape::from(vec![n, c, h, w]), strides, 0))
+}

@@ -1,0 +1,8 @@
+//! The fused block's kernels on plain f32 buffers, independent of Burn's types: the row-im2col
+//! layout ([`geometry`]), reading strided tensors ([`strided`]), the GEMMs ([`conv`]) and batch
+//! norm + ReLU + pool forward and backward ([`norm_pool`]).
+
+pub mod conv;
+pub mod geometry;
+pub mod norm_pool;
+pub mod strided;

@@ -1,0 +1,167 @@
+//! Reading Burn's `[N, C, H, W]` tensors in whatever memory order they come (NCHW, the
+//! channels-last views this crate hands out, broadcasts), and building the row-im2col buffer.
+
+use rayon::prelude::*;
+
+use super::geometry::Geometry;
+
+/// A `[N, C, H, W]` float tensor as memory: `value(n, c, h, w) = data[offset + Σ index·stride]`.
+#[derive(Debug, Clone, Copy)]
+pub struct View4<'a> {
+    pub data: &'a [f32],
+    pub dims: [usize; 4],
+    pub strides: [isize; 4],
+    pub offset: usize,
+}
+
+impl View4<'_> {
+    #[inline]
+    fn at(&self, n: usize, c: usize, h: usize, w: usize) -> usize {
+        (self.offset as isize
+            + n as isize * self.strides[0]
+            + c as isize * self.strides[1]
+            + h as isize * self.strides[2]
+            + w as isize * self.strides[3]) as usize
+    }
+
+    /// Whether the channels of a pixel are adjacent in memory (channels-last).
+    fn channels_adjacent(&self) -> bool {
+        self.strides[1] == 1 || self.dims[1] == 1
+    }
+
+    /// The `C` values of pixel `(n, h, w)` into `out`.
+    #[inline]
+    fn pixel(&self, n: usize, h: usize, w: usize, out: &mut [f32]) {
+        if self.channels_adjacent() {
+            let start = self.at(n, 0, h, w);
+            out.copy_from_slice(&self.data[start..start + out.len()]);
+        } else {
+            for (c, o) in out.iter_mut().enumerate() {
+                *o = self.data[self.at(n, c, h, w)];
+            }
+        }
+    }
+
+    /// A channels-last copy `[N, H, W, C]`.
+    pub fn to_nhwc(&self) -> Vec<f32> {
+        let [n, c, h, w] = self.dims;
+        let mut out = vec![0.0; n * h * w * c];
+        if c == 0 || h * w == 0 {
+            return out;
+        }
+        out.par_chunks_mut(h * w * c)
+            .enumerate()
+            .for_each(|(ni, image)| {
+                for (p, px) in image.chunks_mut(c).enumerate() {
+                    self.pixel(ni, p / w, p % w, px);
+                }
+            });
+        out
+    }
+}
+
+/// The row-im2col buffer of `x` (see [`super::geometry`]): `xh[n][h][w'][kh][ci] =
+/// x[n][ci][h + kh − 1][w' − 1]`, zero outside the image, plus two zero rows at the end.
+pub fn row_im2col(x: &View4<'_>, g: &Geometry) -> Vec<f32> {
+    let c = x.dims[1];
+    let (h, w, wp2) = (g.h, g.w, g.wp2());
+    let row = 3 * c;
+    let mut xh = vec![0.0; g.xh_len(c)];
+    let body = g.rows() * row;
+    if body == 0 {
+        return xh;
+    }
+    xh[..body]
+        .par_chunks_mut(g.rows_per_image() * row)
+        .enumerate()
+        .for_each(|(ni, image)| {
+            for hh in 0..h {
+                for wq in 1..=w {
+                    let r = hh * wp2 + wq;
+                    let dst = &mut image[r * row..(r + 1) * row];
+                    for kh in 0..3 {
+                        let a = hh + kh;
+                        if a >= 1 && a <= h {
+                            x.pixel(ni, a - 1, wq - 1, &mut dst[kh * c..(kh + 1) * c]);
+                        }
+                    }
+                }
+            }
+        });
+    xh
+}
+
+/// The row-im2col buffer of a channels-last gradient in GEMM-row layout (`dy[r][c]`, `r` over
+/// `(n, h, w')` with zeros in the scratch columns): `dyh[n][h][w'][kh][c] = dy at (n, h + kh − 1,
+/// w' − 1)`, the input of the transposed convolution that gives the input gradient.
+pub fn row_im2col_rows(dy: &[f32], c: usize, g: &Geometry) -> Vec<f32> {
+    let (h, w, wp2) = (g.h, g.w, g.wp2());
+    let row = 3 * c;
+    let mut out = vec![0.0; g.xh_len(c)];
+    let body = g.rows() * row;
+    if body == 0 {
+        return out;
+    }
+    let rows_img = g.rows_per_image();
+    out[..body]
+        .par_chunks_mut(rows_img * row)
+        .enumerate()
+        .for_each(|(ni, image)| {
+            let src = &dy[ni * rows_img * c..(ni + 1) * rows_img * c];
+            for hh in 0..h {
+                for wq in 1..=w {
+                    let r = hh * wp2 + wq;
+                    let dst = &mut image[r * row..(r + 1) * row];
+                    for kh in 0..3 {
+                        let a = hh + kh;
+                        if a >= 1 && a <= h {
+                            let s = ((a - 1) * wp2 + (wq - 1)) * c;
+                            dst[kh * c..(kh + 1) * c].copy_from_slice(&src[s..s + c]);
+                        }
+                    }
+                }
+            }
+        });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_im2col_of_a_nchw_tensor() {
+        // x[0][c][h][w] = 100c + 10h + w, 2 channels, 2×3.
+        let (c, h, w) = (2, 2, 3);
+        let data: Vec<f32> = (0..c * h * w)
+            .map(|i| (100 * (i / (h * w)) + 10 * ((i / w) % h) + i % w) as f32)
+            .collect();
+        let view = View4 {
+            data: &data,
+            dims: [1, c, h, w],
+            strides: [(c * h * w) as isize, (h * w) as isize, w as isize, 1],
+            offset: 0,
+        };
+        let g = Geometry {
+            n: 1,
+            cin: c,
+            cout: 1,
+            h,
+            w,
+        };
+        let xh = row_im2col(&view, &g);
+        assert_eq!(xh.len(), (2 * 5 + 2) * 6);
+        let at = |hh: usize, wq: usize, kh: usize, ci: usize| xh[(hh * 5 + wq) * 6 + kh * 2 + ci];
+        // Row h = 0, w' = 1 (pixel w = 0): kh = 0 is above the image, kh = 1 is row 0, kh = 2 row 1.
+        assert_eq!(at(0, 1, 0, 0), 0.0);
+        assert_eq!(at(0, 1, 1, 0), 0.0 + 0.0);
+        assert_eq!(at(0, 1, 1, 1), 100.0);
+        assert_eq!(at(0, 1, 2, 1), 110.0);
+        assert_eq!(at(1, 3, 1, 0), 12.0);
+        assert_eq!(at(1, 3, 2, 0), 0.0);
+        // The scratch columns w' = 0 and w' = 4 stay zero.
+        assert!((0..6).all(|k| xh[k] == 0.0 && xh[4 * 6 + k] == 0.0));
+        // A channels-last copy reads the same values.
+        assert_eq!(view.to_nhwc()[..4], [0.0, 100.0, 1.0, 101.0]);
+    }
+}

@@ -1,0 +1,272 @@
+//! The fused block against Burn's stock chain (`Conv2d` → `BatchNorm` → ReLU → `MaxPool2d`) on
+//! flex autodiff: outputs, every gradient and the running statistics, in training and in
+//! evaluation, on the seedlings CNN's block shapes and on odd ones; bit-identical repeats on one
+//! and two threads; records that load both ways.
+
+use burn::module::{Module, Param};
+use burn::nn::conv::Conv2d;
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{BatchNorm, Relu};
+use burn::store::ModuleRecord;
+use burn::tensor::{Device, Tensor, TensorData};
+use burn_fused_conv::{BlockKernel, FusedConvBlock, FusedConvBlockConfig, Route};
+
+/// Relative error of `got` against `want`: the largest difference over the largest magnitude.
+fn rel_err(got: &Tensor<1>, want: &Tensor<1>) -> f64 {
+    let g: Vec<f32> = got.to_data().to_vec::<f32>().unwrap();
+    let w: Vec<f32> = want.to_data().to_vec::<f32>().unwrap();
+    assert_eq!(g.len(), w.len());
+    let scale = w.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
+    let diff = g
+        .iter()
+        .zip(&w)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    (diff / scale) as f64
+}
+
+fn flat<const D: usize>(t: Tensor<D>) -> Tensor<1> {
+    let n = t.shape().num_elements();
+    t.reshape([n])
+}
+
+/// Deterministic pseudo-random values in [-1, 1).
+fn values(len: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+fn tensor4(dims: [usize; 4], seed: u64, device: &Device) -> Tensor<4> {
+    Tensor::from_data(
+        TensorData::new(values(dims.iter().product(), seed), dims.to_vec()),
+        device,
+    )
+}
+
+/// A fused block with non-trivial γ and β, and the stock block with the same record.
+fn pair(cin: usize, cout: usize, device: &Device) -> (FusedConvBlock, FusedConvBlock) {
+    let mut fused = FusedConvBlockConfig::new([cin, cout]).init(device);
+    // Explicit weights (Kaiming-uniform's scale): the flex seed is process-wide, shared with the
+    // tests running beside this one.
+    let bound = (1.0 / (9.0 * cin as f32)).sqrt() * 3f32.sqrt();
+    let w: Vec<f32> = values(cout * cin * 9, 17).iter().map(|v| v * bound).collect();
+    fused.conv.weight = Param::from_tensor(Tensor::from_data(
+        TensorData::new(w, vec![cout, cin, 3, 3]),
+        device,
+    ));
+    let g: Vec<f32> = values(cout, 11).iter().map(|v| 1.0 + 0.5 * v).collect();
+    fused.bn.gamma = Param::from_tensor(Tensor::from_floats(g.as_slice(), device));
+    let be: Vec<f32> = values(cout, 13).iter().map(|v| 0.3 * v).collect();
+    fused.bn.beta = Param::from_tensor(Tensor::from_floats(be.as_slice(), device));
+    let stock = FusedConvBlockConfig::new([cin, cout])
+        .with_kernel(BlockKernel::Stock)
+        .init(device)
+        .load_record(fused.clone().into_record());
+    (fused, stock)
+}
+
+/// Everything one training step of a block produces.
+struct Step {
+    out: Tensor<1>,
+    dx: Tensor<1>,
+    dw: Tensor<1>,
+    dgamma: Tensor<1>,
+    dbeta: Tensor<1>,
+    running_mean: Tensor<1>,
+    running_var: Tensor<1>,
+    eval_out: Tensor<1>,
+}
+
+fn step(b: &FusedConvBlock, dims: [usize; 4], seed: u64, device: &Device) -> Step {
+    let x = tensor4(dims, seed, device).require_grad();
+    let y = b.forward(x.clone());
+    // A loss whose gradient differs at every output element.
+    let r = tensor4(y.dims(), seed + 1, device);
+    let grads = (y.clone() * r).sum().backward();
+    let g = |t: Option<Tensor<1>>| t.expect("a gradient");
+    let dx = flat(x.grad(&grads).expect("input gradient"));
+    let dw = flat(b.conv.weight.grad(&grads).expect("weight gradient"));
+    let dgamma = g(b.bn.gamma.grad(&grads));
+    let dbeta = g(b.bn.beta.grad(&grads));
+    let valid = b.valid();
+    let plain = device.clone().inner();
+    let eval_out = flat(valid.forward(tensor4(dims, seed + 2, &plain)));
+    Step {
+        out: flat(y.inner()),
+        dx: dx.inner(),
+        dw: dw.inner(),
+        dgamma: dgamma.inner(),
+        dbeta: dbeta.inner(),
+        running_mean: b.bn.running_mean.value_sync().inner(),
+        running_var: b.bn.running_var.value_sync().inner(),
+        eval_out,
+    }
+}
+
+/// The largest relative error of a fused step against the stock one, by quantity.
+fn compare(dims: [usize; 4], cout: usize) -> Vec<(&'static str, f64)> {
+    let device = Device::flex().autodiff();
+    let (fused, stock) = pair(dims[1], cout, &device);
+    let x = tensor4(dims, 1, &device);
+    assert_eq!(fused.route(&x), Route::FusedTrain);
+    assert_eq!(stock.route(&x), Route::Stock);
+    let (f, s) = (step(&fused, dims, 1, &device), step(&stock, dims, 1, &device));
+    vec![
+        ("output", rel_err(&f.out, &s.out)),
+        ("input grad", rel_err(&f.dx, &s.dx)),
+        ("weight grad", rel_err(&f.dw, &s.dw)),
+        ("gamma grad", rel_err(&f.dgamma, &s.dgamma)),
+        ("beta grad", rel_err(&f.dbeta, &s.dbeta)),
+        ("running mean", rel_err(&f.running_mean, &s.running_mean)),
+        ("running var", rel_err(&f.running_var, &s.running_var)),
+        ("eval output", rel_err(&f.eval_out, &s.eval_out)),
+    ]
+}
+
+const TOLERANCE: f64 = 1e-4;
+
+fn check(dims: [usize; 4], cout: usize) {
+    let errors = compare(dims, cout);
+    let worst = errors.iter().cloned().fold(("", 0.0), |a, b| if b.1 > a.1 { b } else { a });
+    println!("{dims:?} → {cout}: worst relative error {:.1e} ({})", worst.1, worst.0);
+    for (what, err) in errors {
+        assert!(err <= TOLERANCE, "{dims:?} → {cout}: {what} off by {err:.2e}");
+    }
+}
+
+#[test]
+fn seedlings_block_shapes_match_the_stock_chain() {
+    // The seedlings CNN at 64×64 (batch 4 to keep the suite short).
+    check([4, 3, 64, 64], 32);
+    check([4, 32, 32, 32], 64);
+    check([4, 64, 16, 16], 128);
+    check([4, 128, 8, 8], 256);
+}
+
+#[test]
+fn odd_shapes_match_the_stock_chain() {
+    check([1, 3, 8, 8], 16); // batch 1
+    check([3, 5, 7, 9], 13); // odd sides, channels not multiples of 16
+    check([2, 3, 5, 6], 7);
+    check([2, 17, 2, 3], 19); // the smallest pool
+}
+
+/// One fused training step's bits.
+fn step_bits(threads: usize) -> Vec<Vec<u32>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let device = Device::flex().autodiff();
+        let (b, _) = pair(32, 64, &device);
+        let s = step(&b, [8, 32, 16, 16], 5, &device);
+        [s.out, s.dx, s.dw, s.dgamma, s.dbeta, s.running_mean, s.running_var]
+            .into_iter()
+            .map(|t| {
+                t.to_data()
+                    .to_vec::<f32>()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect()
+            })
+            .collect()
+    })
+}
+
+/// The names of the quantities that differ between two runs.
+fn differing(a: &[Vec<u32>], b: &[Vec<u32>]) -> Vec<&'static str> {
+    const NAMES: [&str; 7] = [
+        "output",
+        "input grad",
+        "weight grad",
+        "gamma grad",
+        "beta grad",
+        "running mean",
+        "running var",
+    ];
+    NAMES
+        .iter()
+        .zip(a.iter().zip(b))
+        .filter(|(_, (x, y))| x != y)
+        .map(|(name, _)| *name)
+        .collect()
+}
+
+#[test]
+fn repeated_runs_are_bit_identical_on_one_and_two_threads() {
+    let one = step_bits(1);
+    assert_eq!(differing(&one, &step_bits(1)), Vec::<&str>::new(), "1 thread: runs differ");
+    let two = step_bits(2);
+    assert_eq!(differing(&two, &step_bits(2)), Vec::<&str>::new(), "2 threads: runs differ");
+    // Every reduction has a fixed order, so the thread count does not change the bits either.
+    assert_eq!(differing(&one, &two), Vec::<&str>::new(), "1 and 2 threads differ");
+}
+
+/// The stock block as a model writes it: `Conv2d` and `BatchNorm` fields of the same names.
+#[derive(Module, Debug)]
+struct StockBlock {
+    conv: Conv2d,
+    bn: BatchNorm,
+    act: Relu,
+    pool: MaxPool2d,
+}
+
+fn bytes_of<M: Module>(m: M) -> burn::tensor::Bytes {
+    let _ = m.valid();
+    let b = m.into_record().into_bytes().unwrap();
+    burn::tensor::Bytes::from_bytes_vec(b.to_vec())
+}
+
+#[test]
+fn records_load_both_ways() {
+    let device = Device::flex().autodiff();
+    let (fused, _) = pair(3, 8, &device);
+    // Train a step so the running statistics are not the initial ones.
+    let _ = step(&fused, [2, 3, 6, 6], 3, &device);
+    let stock = StockBlock {
+        conv: burn::nn::conv::Conv2dConfig::new([3, 8], [3, 3])
+            .with_padding(burn::nn::PaddingConfig2d::Same)
+            .with_bias(false)
+            .init(&device),
+        bn: burn::nn::BatchNormConfig::new(8).init(&device),
+        act: Relu::new(),
+        pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+    };
+    let record = ModuleRecord::from_bytes(bytes_of(fused.clone())).unwrap();
+    let stock = stock.try_load_record(record).expect("fused record into the stock block");
+    let same = |a: Tensor<1>, b: Tensor<1>| assert_eq!(rel_err(&a, &b), 0.0);
+    same(flat(stock.conv.weight.val()), flat(fused.conv.weight.val()));
+    same(stock.bn.gamma.val(), fused.bn.gamma.val());
+    same(stock.bn.running_mean.value(), fused.bn.running_mean.value());
+    same(stock.bn.running_var.value(), fused.bn.running_var.value());
+
+    let fresh = FusedConvBlockConfig::new([3, 8]).init(&device);
+    let record = ModuleRecord::from_bytes(bytes_of(stock.clone())).unwrap();
+    let back = fresh.try_load_record(record).expect("stock record into the fused block");
+    same(flat(back.conv.weight.val()), flat(fused.conv.weight.val()));
+    same(back.bn.beta.val(), fused.bn.beta.val());
+    same(back.bn.running_var.value(), fused.bn.running_var.value());
+    assert_eq!(back.kernel, BlockKernel::Fused);
+}
+
+#[cfg(feature = "ndarray")]
+#[test]
+#[allow(deprecated)]
+fn ndarray_falls_back_to_the_stock_layers() {
+    let device = Device::ndarray().autodiff();
+    let (fused, stock) = pair(5, 6, &device);
+    let x = tensor4([2, 5, 6, 6], 9, &device);
+    assert_eq!(fused.route(&x), Route::Stock);
+    let (f, s) = (step(&fused, [2, 5, 6, 6], 9, &device), step(&stock, [2, 5, 6, 6], 9, &device));
+    assert_eq!(rel_err(&f.out, &s.out), 0.0);
+    assert_eq!(rel_err(&f.dw, &s.dw), 0.0);
+    assert_eq!(rel_err(&f.eval_out, &s.eval_out), 0.0);
+}
