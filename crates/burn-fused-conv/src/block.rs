@@ -17,6 +17,38 @@ pub enum BlockKernel {
     Stock,
 }
 
+impl BlockKernel {
+    /// Every kernel, in the order benchmarks list them.
+    pub const ALL: [BlockKernel; 2] = [BlockKernel::Stock, BlockKernel::Fused];
+
+    /// The kernel's name on a command line: `fused` or `stock`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BlockKernel::Fused => "fused",
+            BlockKernel::Stock => "stock",
+        }
+    }
+}
+
+impl std::str::FromStr for BlockKernel {
+    type Err = String;
+
+    /// `fused` or `stock` (any case).
+    ///
+    /// ```
+    /// use burn_fused_conv::BlockKernel;
+    /// assert_eq!("fused".parse(), Ok(BlockKernel::Fused));
+    /// assert!("fast".parse::<BlockKernel>().unwrap_err().contains("fused, stock"));
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "fused" => Ok(BlockKernel::Fused),
+            "stock" => Ok(BlockKernel::Stock),
+            other => Err(format!("unknown block kernel {other:?} (expected one of: fused, stock)")),
+        }
+    }
+}
+
 /// Settings of a [`FusedConvBlock`]. The pool is fixed: 2×2, stride 2, no padding (odd sides
 /// drop their last row or column, as `MaxPool2d` does).
 ///

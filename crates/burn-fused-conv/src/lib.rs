@@ -3,6 +3,8 @@
 
 #[cfg(feature = "flex")]
 pub mod backend;
+#[cfg(feature = "flex")]
+pub mod bench;
 mod block;
 #[cfg(feature = "flex")]
 mod flex_op;

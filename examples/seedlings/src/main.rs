@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
+use burn_fused_conv::BlockKernel;
 use burn_weight_decay::DecayMode;
 use clap::{Args, Parser, Subcommand};
 use seedlings::checkpoint;
@@ -87,6 +88,12 @@ struct BenchArgs {
     /// Inner optimizer: adam or sgd.
     #[arg(long, default_value = "adam")]
     optimizer: String,
+    /// Conv-block kernels to compare, comma-separated: stock, fused.
+    #[arg(long, default_value = "stock,fused")]
+    block: String,
+    /// Skip the per-block forward/backward timing.
+    #[arg(long)]
+    no_block_timing: bool,
     /// Loader threads.
     #[arg(long, default_value_t = 2)]
     workers: usize,
@@ -138,6 +145,11 @@ struct SweepArgs {
     /// Inner optimizer: adam or sgd.
     #[arg(long, default_value = "adam")]
     optimizer: String,
+    /// Conv blocks: fused (burn-fused-conv's op on flex, stock layers elsewhere) or stock
+    /// (Burn's layers everywhere). Same network, same record.
+    #[arg(long, default_value = "fused")]
+    #[serde(default = "default_block")]
+    block: String,
     /// Backend: flex (default), ndarray or wgpu (when compiled in).
     #[arg(long, default_value = "flex")]
     backend: String,
@@ -220,7 +232,7 @@ fn parse_arms(args: &SweepArgs) -> Result<Vec<ArmSpec>> {
     let wds = parse_list(&args.wd, "wd", |s| {
         let v: f64 = s
             .parse()
-            .map_err(|_| anyhow::anyhow!("`{s}` is not a number"))?;
+            .map_err(|_| anyhow!("`{s}` is not a number"))?;
         if !(v.is_finite() && v >= 0.0) {
             bail!("weight decay {v} must be finite and ≥ 0");
         }
@@ -387,7 +399,11 @@ fn run_sweep(args: SweepArgs) -> Result<ExitCode> {
     };
     let arms = parse_arms(&args)?;
     let optimizer: OptimizerKind = args.optimizer.parse()?;
-    let channels = vec![32, 64, 128, 256];
+    let block: BlockKernel = args
+        .block
+        .parse()
+        .map_err(|err: String| anyhow!("--block: {err}"))?;
+    let channels = CnnConfig::new(1).channels;
     let cnn_min = CnnConfig::new(1)
         .with_channels(channels.clone())
         .min_image_size();
@@ -445,6 +461,7 @@ fn run_sweep(args: SweepArgs) -> Result<ExitCode> {
         decay_norm_and_bias: args.decay_norm_and_bias,
         loader_workers: 2,
         channels,
+        block,
     };
     let info = RunInfo {
         name: run_dir
@@ -467,6 +484,7 @@ fn run_sweep(args: SweepArgs) -> Result<ExitCode> {
             .collect(),
         backend: device_names.join(","),
         optimizer: optimizer.describe().to_string(),
+        block: block.name().to_string(),
         schedule: format!(
             "one-cycle (fastai): {:.1e} → {:.1e} over the first 25% of steps, cosine down to {:.1e}",
             args.lr / 25.0,
@@ -643,8 +661,15 @@ fn run_download(args: DownloadArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn default_block() -> String {
+    BlockKernel::Fused.name().to_string()
+}
+
 fn run_bench(args: BenchArgs) -> Result<ExitCode> {
     let optimizer: OptimizerKind = args.optimizer.parse()?;
+    let blocks = parse_list(&args.block, "block", |s| {
+        s.parse::<BlockKernel>().map_err(|err| anyhow!(err))
+    })?;
     let modes = parse_list(&args.modes, "modes", |s| Ok(s.parse::<DecayMode>()?))?;
     if !(args.wd.is_finite() && args.wd >= 0.0) {
         bail!("--wd {} must be finite and ≥ 0", args.wd);
@@ -652,7 +677,7 @@ fn run_bench(args: BenchArgs) -> Result<ExitCode> {
     if args.steps == 0 || args.batch_size == 0 {
         bail!("--steps and --batch-size must be at least 1");
     }
-    let channels = vec![32, 64, 128, 256];
+    let channels = CnnConfig::new(1).channels;
     let cnn_min = CnnConfig::new(1)
         .with_channels(channels.clone())
         .min_image_size();
@@ -665,38 +690,44 @@ fn run_bench(args: BenchArgs) -> Result<ExitCode> {
         "seedlings: {} (decoded once, in {decode_seconds:.1}s)",
         set.summary()
     );
-    let settings = TrainSettings {
-        epochs: 1,
-        batch_size: args.batch_size,
-        lr: 1e-3,
-        optimizer,
-        seed: args.seed,
-        decay_norm_and_bias: false,
-        loader_workers: args.workers,
-        channels,
-    };
     let normalization = data::Normalization::from_store(&set.train);
     let mut rows = Vec::new();
-    for mode in modes {
-        let arm = ArmSpec { wd: args.wd, mode };
-        let figures = seedlings::bench::bench_training(
-            &settings,
-            &arm,
-            &set.train,
-            normalization,
-            set.num_classes(),
-            &device,
-            args.warmup,
-            args.steps,
-        )?;
-        rows.push((arm, figures));
+    for &block in &blocks {
+        for &mode in &modes {
+            let settings = TrainSettings {
+                epochs: 1,
+                batch_size: args.batch_size,
+                lr: 1e-3,
+                optimizer,
+                seed: args.seed,
+                decay_norm_and_bias: false,
+                loader_workers: args.workers,
+                channels: channels.clone(),
+                block,
+            };
+            let arm = ArmSpec { wd: args.wd, mode };
+            let figures = seedlings::bench::bench_training(
+                &settings,
+                &arm,
+                &set.train,
+                normalization,
+                set.num_classes(),
+                &device,
+                args.warmup,
+                args.steps,
+            )?;
+            rows.push((block, arm, figures));
+        }
     }
+    let block_timing = (!args.no_block_timing).then(|| {
+        seedlings::bench::time_blocks(&channels, args.batch_size, args.image_size, &blocks)
+    });
     if args.json {
         let out: Vec<_> = rows
             .iter()
-            .map(|(arm, f)| {
+            .map(|(block, arm, f)| {
                 serde_json::json!({
-                    "mode": arm.mode.name(), "wd": arm.wd, "figures": f,
+                    "block": block.name(), "mode": arm.mode.name(), "wd": arm.wd, "figures": f,
                     "data_wait_share": f.data_wait_share(),
                     "optimizer_share": f.optimizer_share(),
                     "forward_backward_share": f.forward_backward_share(),
@@ -709,6 +740,7 @@ fn run_bench(args: BenchArgs) -> Result<ExitCode> {
                 "backend": args.backend, "image_size": args.image_size,
                 "batch_size": args.batch_size, "workers": args.workers,
                 "decode_seconds": decode_seconds, "runs": out,
+                "block_timing": block_timing,
             }))?
         );
         return Ok(ExitCode::SUCCESS);
@@ -724,15 +756,16 @@ fn run_bench(args: BenchArgs) -> Result<ExitCode> {
         args.warmup
     );
     println!(
-        "{:<10} {:>10} {:>11} {:>15} {:>11}",
-        "mode", "images/s", "data wait", "fwd+backward", "optimizer"
+        "{:<6} {:<10} {:>10} {:>11} {:>15} {:>11}",
+        "block", "mode", "images/s", "data wait", "fwd+backward", "optimizer"
     );
     let verdict = |share: f64| {
         if share <= 0.05 { "met" } else { "MISSED" }
     };
-    for (arm, f) in &rows {
+    for (block, arm, f) in &rows {
         println!(
-            "{:<10} {:>10.1} {:>10.1}% {:>14.1}% {:>10.1}%   (targets < 5%: data {}, optimizer {})",
+            "{:<6} {:<10} {:>10.1} {:>10.1}% {:>14.1}% {:>10.1}%   (targets < 5%: data {}, optimizer {})",
+            block.name(),
             arm.mode.name(),
             f.images_per_second,
             100.0 * f.data_wait_share(),
@@ -742,15 +775,41 @@ fn run_bench(args: BenchArgs) -> Result<ExitCode> {
             verdict(f.optimizer_share()),
         );
     }
-    if let Some((_, base)) = rows.iter().find(|(arm, _)| arm.mode == DecayMode::None) {
-        for (arm, f) in rows.iter().filter(|(arm, _)| arm.mode != DecayMode::None) {
+    let find = |block: BlockKernel, mode: DecayMode| {
+        rows.iter()
+            .find(|(b, arm, _)| *b == block && arm.mode == mode)
+            .map(|(_, _, f)| f)
+    };
+    for &block in &blocks {
+        if let Some(base) = find(block, DecayMode::None) {
+            for (_, arm, f) in rows
+                .iter()
+                .filter(|(b, arm, _)| *b == block && arm.mode != DecayMode::None)
+            {
+                println!(
+                    "{} blocks: {} decay costs {:+.1}% optimizer time and {:+.1}% step time over no decay",
+                    block.name(),
+                    arm.mode.name(),
+                    100.0 * (f.optimizer_seconds / base.optimizer_seconds - 1.0),
+                    100.0 * (base.images_per_second / f.images_per_second - 1.0)
+                );
+            }
+        }
+    }
+    for &mode in &modes {
+        if let (Some(stock), Some(fused)) = (
+            find(BlockKernel::Stock, mode),
+            find(BlockKernel::Fused, mode),
+        ) {
             println!(
-                "{} decay costs {:+.1}% optimizer time and {:+.1}% step time over no decay",
-                arm.mode.name(),
-                100.0 * (f.optimizer_seconds / base.optimizer_seconds - 1.0),
-                100.0 * (base.images_per_second / f.images_per_second - 1.0)
+                "{}: fused blocks train at {:.2}× the stock blocks' images/s",
+                mode.name(),
+                fused.images_per_second / stock.images_per_second
             );
         }
+    }
+    if let Some(timing) = &block_timing {
+        print!("{}", timing.render());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,14 +1,15 @@
-//! The CNN: a few conv + batch-norm + ReLU blocks with max pooling, global average pooling and a
-//! linear head. Small enough to train on two CPU cores in minutes.
+//! The CNN: a few conv + batch-norm + ReLU blocks with max pooling (burn-fused-conv's
+//! `FusedConvBlock`), global average pooling and a linear head. Small enough to train on two CPU
+//! cores in minutes.
 
 use burn::config::Config;
 use std::sync::Mutex;
 
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d, Relu};
+use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
+use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
+use burn_fused_conv::{BlockKernel, FusedConvBlock, FusedConvBlockConfig};
 
 /// The network's shape.
 #[derive(Config, Debug)]
@@ -18,6 +19,10 @@ pub struct CnnConfig {
     /// Output channels of each block; each block halves the image side.
     #[config(default = "vec![32, 64, 128, 256]")]
     pub channels: Vec<usize>,
+    /// Which code runs the conv blocks: the fused flex op (where it exists) or Burn's stock
+    /// layers. Either trains the same network with the same record.
+    #[config(default = "BlockKernel::Fused")]
+    pub block: BlockKernel,
 }
 
 impl CnnConfig {
@@ -46,15 +51,11 @@ impl CnnConfig {
         let mut blocks = Vec::with_capacity(self.channels.len());
         let mut input = 3;
         for &output in &self.channels {
-            blocks.push(Block {
-                conv: Conv2dConfig::new([input, output], [3, 3])
-                    .with_padding(PaddingConfig2d::Same)
-                    .with_bias(false)
+            blocks.push(
+                FusedConvBlockConfig::new([input, output])
+                    .with_kernel(self.block)
                     .init(device),
-                bn: BatchNormConfig::new(output).init(device),
-                act: Relu::new(),
-                pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
-            });
+            );
             input = output;
         }
         Cnn {
@@ -74,26 +75,12 @@ impl ModuleVisitor for Materialize {
     }
 }
 
-/// conv 3×3 → batch norm → ReLU → 2×2 max pool.
-#[derive(Module, Debug)]
-pub struct Block {
-    conv: Conv2d,
-    bn: BatchNorm,
-    act: Relu,
-    pool: MaxPool2d,
-}
-
-impl Block {
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.pool
-            .forward(self.act.forward(self.bn.forward(self.conv.forward(x))))
-    }
-}
-
 /// The classifier.
 #[derive(Module, Debug)]
 pub struct Cnn {
-    blocks: Vec<Block>,
+    /// conv 3×3 → batch norm → ReLU → 2×2 max pool, each; the record is that of `Conv2d` +
+    /// `BatchNorm` fields `conv` and `bn`, whichever kernel runs them.
+    blocks: Vec<FusedConvBlock>,
     gap: AdaptiveAvgPool2d,
     head: Linear,
 }

@@ -142,7 +142,8 @@ impl Sweep<'_> {
         let worker = |device: &Device| {
             let device = device.clone().autodiff();
             let cnn = CnnConfig::new(self.set.num_classes())
-                .with_channels(self.settings.channels.clone());
+                .with_channels(self.settings.channels.clone())
+                .with_block(self.settings.block);
             loop {
                 if stop.is_requested() {
                     return;

@@ -9,6 +9,7 @@ use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn_fused_conv::BlockKernel;
 use burn_weight_decay::{
     AdamDecayConfig, ConfigError, DecayConfig, DecayMode, SgdDecayConfig, decay_shrink,
     decayed_weight_norm,
@@ -94,6 +95,14 @@ pub struct TrainSettings {
     pub loader_workers: usize,
     /// The network's block widths.
     pub channels: Vec<usize>,
+    /// Which code runs the conv blocks (run folders from before this setting were fused-free
+    /// and read as `fused`: both train the same network).
+    #[serde(default = "default_block")]
+    pub block: BlockKernel,
+}
+
+fn default_block() -> BlockKernel {
+    BlockKernel::Fused
 }
 
 impl TrainSettings {
@@ -323,7 +332,9 @@ pub fn train_arm(
     stop: &Interrupt,
     on_epoch: &mut dyn FnMut(&EpochRecord),
 ) -> Result<ArmOutcome> {
-    let cnn = CnnConfig::new(data.class_names.len()).with_channels(settings.channels.clone());
+    let cnn = CnnConfig::new(data.class_names.len())
+        .with_channels(settings.channels.clone())
+        .with_block(settings.block);
     let decay = settings.decay(arm);
     let schedule = settings.schedule(data.train.len());
     let steps_per_epoch = settings.steps_per_epoch(data.train.len());

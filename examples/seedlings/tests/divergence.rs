@@ -37,6 +37,7 @@ fn a_diverging_arm_is_stopped_and_reported_and_the_others_finish() {
             decay_norm_and_bias: false,
             loader_workers: 2,
             channels: vec![8, 16],
+            block: burn_fused_conv::BlockKernel::Fused,
         },
         arms,
         set: &set,

@@ -118,6 +118,7 @@ fn assert_every_file_parses(out: &Path) {
         decay_norm_and_bias: false,
         loader_workers: 2,
         channels: vec![32, 64, 128, 256],
+        block: burn_fused_conv::BlockKernel::Fused,
     };
     let arm = ArmSpec {
         wd: 0.1,

@@ -124,6 +124,7 @@ fn sweep() -> (RunInfo, Vec<EpochRecord>, Vec<ArmSummary>) {
         skipped_files: vec![("x/broken.png".into(), "truncated".into())],
         backend: "flex".into(),
         optimizer: "Adam".into(),
+        block: "fused".into(),
         schedule: "linear decay".into(),
         epochs: 6,
         image_size: 32,

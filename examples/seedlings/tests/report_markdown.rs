@@ -109,6 +109,7 @@ fn info(synthetic: bool) -> RunInfo {
             .collect(),
         backend: "flex (CPU)".into(),
         optimizer: "Adam".into(),
+        block: "fused".into(),
         schedule: "cosine, 1 epoch warm-up".into(),
         epochs: EPOCHS,
         image_size: 64,

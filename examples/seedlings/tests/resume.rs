@@ -27,6 +27,7 @@ fn sweep<'a>(set: &'a SeedlingSet, dir: &Path) -> Sweep<'a> {
             decay_norm_and_bias: false,
             loader_workers: 2,
             channels: vec![8, 16],
+            block: burn_fused_conv::BlockKernel::Fused,
         },
         arms: vec![
             ArmSpec {

@@ -25,6 +25,7 @@ fn run_on(dir: &std::path::Path, devices: Vec<Device>) -> Vec<seedlings::report:
         decay_norm_and_bias: false,
         loader_workers: 2,
         channels: vec![8, 16],
+        block: burn_fused_conv::BlockKernel::Fused,
     };
     let arms = vec![
         ArmSpec {

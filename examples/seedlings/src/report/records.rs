@@ -376,6 +376,9 @@ pub struct RunInfo {
     pub backend: String,
     /// The inner optimizer, in words (e.g. `Adam(β1=0.9, β2=0.999)`).
     pub optimizer: String,
+    /// Which code ran the conv blocks: `fused` (burn-fused-conv's op) or `stock` (Burn's layers).
+    #[serde(default)]
+    pub block: String,
     /// The learning-rate schedule, in words.
     pub schedule: String,
     /// Epochs per arm.

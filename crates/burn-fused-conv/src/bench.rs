@@ -1,0 +1,186 @@
+//! Measuring a block: forward and backward time and GFLOP/s of [`FusedConvBlock`] (fused or
+//! stock) on one shape, and the machine's FMA peak measured the same way, in the same run, so
+//! that a figure can be read as a share of what the cores can do.
+//!
+//! ```
+//! use burn_fused_conv::bench::{BlockShape, fma_peak_gflops, time_block};
+//! use burn_fused_conv::BlockKernel;
+//!
+//! let peak = fma_peak_gflops(0.01);
+//! let t = time_block(BlockShape { batch: 2, cin: 3, cout: 8, side: 8 }, BlockKernel::Fused, 2);
+//! assert!(peak > 0.0 && t.forward_seconds > 0.0 && t.backward_seconds > 0.0);
+//! ```
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+
+use crate::{BlockKernel, FusedConvBlockConfig};
+
+/// One block call: batch, channels in and out, square side, and whether the input needs a
+/// gradient (not for a network's first block, whose input is the images).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct BlockShape {
+    pub batch: usize,
+    pub cin: usize,
+    pub cout: usize,
+    pub side: usize,
+    pub input_grad: bool,
+}
+
+impl BlockShape {
+    /// Floating-point operations of the convolution forward (`2·N·H·W·9·C_in·C_out`).
+    pub fn conv_flops(&self) -> f64 {
+        2.0 * (self.batch * self.side * self.side * 9 * self.cin * self.cout) as f64
+    }
+
+    /// Convolution flops of forward + backward: the weight gradient costs as much as the
+    /// forward, the input gradient (when needed) as much again.
+    pub fn step_flops(&self) -> f64 {
+        self.conv_flops() * if self.input_grad { 3.0 } else { 2.0 }
+    }
+}
+
+/// Median times of one block on flex autodiff.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct BlockTiming {
+    /// Forward (training mode), seconds.
+    pub forward_seconds: f64,
+    /// Backward (weight, γ, β and input gradients), seconds.
+    pub backward_seconds: f64,
+    /// Convolution GFLOP/s of forward + backward: [`BlockShape::step_flops`] over their time.
+    pub gflops: f64,
+}
+
+/// Times forward and backward of a block of `shape` run by `kernel` on `Device::flex().autodiff()`,
+/// the median of `reps` runs after one warm-up.
+pub fn time_block(shape: BlockShape, kernel: BlockKernel, reps: usize) -> BlockTiming {
+    let device = Device::flex().autodiff();
+    let block = FusedConvBlockConfig::new([shape.cin, shape.cout])
+        .with_kernel(kernel)
+        .init(&device);
+    let dims = [shape.batch, shape.cin, shape.side, shape.side];
+    let x = Tensor::<4>::random(dims, burn::tensor::Distribution::Default, &device);
+    let x = if shape.input_grad { x.require_grad() } else { x };
+    let sync = |device: &Device| device.sync().expect("flex syncs");
+    let mut forward = Vec::new();
+    let mut backward = Vec::new();
+    for rep in 0..=reps.max(1) {
+        let started = Instant::now();
+        let y = block.forward(x.clone());
+        let _ = y.clone().inner().slice([0..1, 0..1, 0..1, 0..1]).into_scalar::<f32>();
+        sync(&device);
+        let f = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let grads = y.sum().backward();
+        let dw = block.conv.weight.grad(&grads).expect("a weight gradient");
+        let _ = dw.slice([0..1, 0..1, 0..1, 0..1]).into_scalar::<f32>();
+        sync(&device);
+        let b = started.elapsed().as_secs_f64();
+        if rep > 0 {
+            forward.push(f);
+            backward.push(b);
+        }
+    }
+    let _ = block.valid();
+    let (forward_seconds, backward_seconds) = (median(&mut forward), median(&mut backward));
+    BlockTiming {
+        forward_seconds,
+        backward_seconds,
+        gflops: shape.step_flops() / (forward_seconds + backward_seconds) / 1e9,
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Threads of rayon's pool: what the kernels and [`fma_peak_gflops`] run on.
+pub fn pool_threads() -> usize {
+    rayon::current_num_threads()
+}
+
+/// The machine's fused-multiply-add peak in GFLOP/s: every thread of rayon's pool runs a loop of
+/// independent vector FMAs (AVX-512 or AVX2 where the processor has them, detected at run time)
+/// for about `seconds`.
+pub fn fma_peak_gflops(seconds: f64) -> f64 {
+    // Calibrate the iteration count on one thread, then run it everywhere at once.
+    let mut iters = 1u64 << 16;
+    loop {
+        let started = Instant::now();
+        std::hint::black_box(fma_loop(iters));
+        if started.elapsed().as_secs_f64() > seconds / 4.0 || iters > 1 << 40 {
+            break;
+        }
+        iters *= 2;
+    }
+    let started = Instant::now();
+    let flops: Vec<f64> = rayon::broadcast(|_| fma_loop(iters).1);
+    flops.iter().sum::<f64>() / started.elapsed().as_secs_f64() / 1e9
+}
+
+/// `iters` rounds of independent FMAs; returns a value that depends on them and the flops done.
+fn fma_loop(iters: u64) -> (f32, f64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the processor has AVX-512F (checked just above).
+            return unsafe { fma_avx512(iters) };
+        }
+        if std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx")
+        {
+            // SAFETY: the processor has FMA and AVX (checked just above).
+            return unsafe { fma_avx2(iters) };
+        }
+    }
+    fma_scalar(iters)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn fma_avx512(iters: u64) -> (f32, f64) {
+    use std::arch::x86_64::*;
+    let (a, b) = (_mm512_set1_ps(0.999_999), _mm512_set1_ps(1e-7));
+    let mut acc = [_mm512_set1_ps(1.0); 12];
+    for _ in 0..iters {
+        for v in acc.iter_mut() {
+            *v = _mm512_fmadd_ps(*v, a, b);
+        }
+    }
+    let sum = acc
+        .iter()
+        .fold(_mm512_setzero_ps(), |s, v| _mm512_add_ps(s, *v));
+    (_mm512_reduce_add_ps(sum), iters as f64 * 12.0 * 16.0 * 2.0)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,fma")]
+unsafe fn fma_avx2(iters: u64) -> (f32, f64) {
+    use std::arch::x86_64::*;
+    let (a, b) = (_mm256_set1_ps(0.999_999), _mm256_set1_ps(1e-7));
+    let mut acc = [_mm256_set1_ps(1.0); 12];
+    for _ in 0..iters {
+        for v in acc.iter_mut() {
+            *v = _mm256_fmadd_ps(*v, a, b);
+        }
+    }
+    let mut out = [0f32; 8];
+    let sum = acc
+        .iter()
+        .fold(_mm256_setzero_ps(), |s, v| _mm256_add_ps(s, *v));
+    // SAFETY: `out` holds the 8 floats stored.
+    unsafe { _mm256_storeu_ps(out.as_mut_ptr(), sum) };
+    (out.iter().sum(), iters as f64 * 12.0 * 8.0 * 2.0)
+}
+
+fn fma_scalar(iters: u64) -> (f32, f64) {
+    let mut acc = [1f32; 8];
+    for _ in 0..iters {
+        for v in acc.iter_mut() {
+            *v = v.mul_add(0.999_999, 1e-7);
+        }
+    }
+    (acc.iter().sum(), iters as f64 * 8.0 * 2.0)
+}
