@@ -18,6 +18,7 @@ fn main() {
         Some("stock") => vec![BlockKernel::Stock],
         _ => vec![BlockKernel::Stock, BlockKernel::Fused],
     };
+    burn_fused_conv::alloc::keep_freed_memory();
     let peak = fma_peak_gflops(0.5);
     println!("FMA peak of {} threads: {peak:.0} GFLOP/s", rayon::current_num_threads());
     println!(

@@ -7,7 +7,8 @@
 //! use burn_fused_conv::BlockKernel;
 //!
 //! let peak = fma_peak_gflops(0.01);
-//! let t = time_block(BlockShape { batch: 2, cin: 3, cout: 8, side: 8 }, BlockKernel::Fused, 2);
+//! let shape = BlockShape { batch: 2, cin: 3, cout: 8, side: 8, input_grad: false };
+//! let t = time_block(shape, BlockKernel::Fused, 2);
 //! assert!(peak > 0.0 && t.forward_seconds > 0.0 && t.backward_seconds > 0.0);
 //! ```
 

@@ -196,6 +196,9 @@ struct DownloadArgs {
 }
 
 fn main() -> ExitCode {
+    // Training frees and reallocates the same large buffers every step: keep them in the heap
+    // instead of page-faulting through fresh ones (glibc only; see burn_fused_conv::alloc).
+    burn_fused_conv::alloc::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Sweep(args)) => run_sweep(args),

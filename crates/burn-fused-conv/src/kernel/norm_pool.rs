@@ -67,24 +67,32 @@ pub fn batch_stats(y: &[f32], g: &Geometry) -> (Vec<f64>, Vec<f64>) {
     (mean, var)
 }
 
-/// What normalizes channel `c`: `z = (y − mean)·inv_std·γ + β`.
+/// What normalizes channel `c`: `ŷ = (y − mean)·inv_std`, `z = γ·ŷ + β`, computed as
+/// `z = y·scale + shift` with `scale = γ·inv_std`, `shift = β − mean·scale`.
 #[derive(Debug, Clone)]
 pub struct Affine {
     pub mean: Vec<f32>,
     pub inv_std: Vec<f32>,
     pub gamma: Vec<f32>,
     pub beta: Vec<f32>,
+    pub scale: Vec<f32>,
+    pub shift: Vec<f32>,
 }
 
 impl Affine {
     /// From the statistics (batch or running) and ε.
     pub fn new(mean: &[f64], var: &[f64], epsilon: f64, gamma: Vec<f32>, beta: Vec<f32>) -> Self {
+        let inv_std: Vec<f64> = var.iter().map(|&v| 1.0 / (v + epsilon).sqrt()).collect();
+        let scale: Vec<f64> = (0..gamma.len())
+            .map(|c| gamma[c] as f64 * inv_std[c])
+            .collect();
         Self {
             mean: mean.iter().map(|&m| m as f32).collect(),
-            inv_std: var
-                .iter()
-                .map(|&v| (1.0 / (v + epsilon).sqrt()) as f32)
+            inv_std: inv_std.iter().map(|&v| v as f32).collect(),
+            shift: (0..gamma.len())
+                .map(|c| (beta[c] as f64 - mean[c] * scale[c]) as f32)
                 .collect(),
+            scale: scale.iter().map(|&v| v as f32).collect(),
             gamma,
             beta,
         }
@@ -102,26 +110,39 @@ pub fn forward(y: &[f32], g: &Geometry, a: &Affine, mut argmax: Option<&mut [u8]
         return out;
     }
     let rows_img = g.rows_per_image();
+    let (scale, shift) = (&a.scale[..], &a.shift[..]);
     let body = |ni: usize, out: &mut [f32], mut arg: Option<&mut [u8]>| {
         for ph in 0..hp {
             for pw in 0..wp {
                 let r00 = ni * rows_img + 2 * ph * wp2 + 2 * pw;
-                let rows = [r00, r00 + 1, r00 + wp2, r00 + wp2 + 1];
+                let px = |r: usize| &y[r * c..(r + 1) * c];
+                let (y0, y1, y2, y3) = (px(r00), px(r00 + 1), px(r00 + wp2), px(r00 + wp2 + 1));
                 let o = (ph * wp + pw) * c;
-                for ch in 0..c {
-                    let (m, s, gm, b) = (a.mean[ch], a.inv_std[ch], a.gamma[ch], a.beta[ch]);
-                    let mut best = f32::NEG_INFINITY;
-                    let mut at = 0u8;
-                    for (i, &r) in rows.iter().enumerate() {
-                        let z = (y[r * c + ch] - m) * s * gm + b;
-                        if z > best {
-                            best = z;
-                            at = i as u8;
+                let out = &mut out[o..o + c];
+                // Branch-free over the channels (first maximum wins, as in MaxPool2d).
+                match arg.as_deref_mut() {
+                    Some(arg) => {
+                        let arg = &mut arg[o..o + c];
+                        for ch in 0..c {
+                            let (s, t) = (scale[ch], shift[ch]);
+                            let (z0, z1, z2, z3) =
+                                (y0[ch] * s + t, y1[ch] * s + t, y2[ch] * s + t, y3[ch] * s + t);
+                            let (m01, i01) = if z1 > z0 { (z1, 1u8) } else { (z0, 0u8) };
+                            let (m23, i23) = if z3 > z2 { (z3, 3u8) } else { (z2, 2u8) };
+                            let (m, i) = if m23 > m01 { (m23, i23) } else { (m01, i01) };
+                            out[ch] = m.max(0.0);
+                            arg[ch] = i;
                         }
                     }
-                    out[o + ch] = best.max(0.0);
-                    if let Some(arg) = arg.as_deref_mut() {
-                        arg[o + ch] = at;
+                    None => {
+                        for ch in 0..c {
+                            let (s, t) = (scale[ch], shift[ch]);
+                            let m = (y0[ch] * s + t)
+                                .max(y1[ch] * s + t)
+                                .max(y2[ch] * s + t)
+                                .max(y3[ch] * s + t);
+                            out[ch] = m.max(0.0);
+                        }
                     }
                 }
             }
@@ -174,9 +195,9 @@ pub fn backward(
                         let lo = (ph * wp + pw) * c;
                         for ch in 0..c {
                             let r = row_of(ni, ph, pw, argmax[o + ch]);
-                            let yhat = (y[r * c + ch] - a.mean[ch]) * a.inv_std[ch];
-                            let z = yhat * a.gamma[ch] + a.beta[ch];
-                            if z > 0.0 {
+                            let yv = y[r * c + ch];
+                            let yhat = (yv - a.mean[ch]) * a.inv_std[ch];
+                            if yv * a.scale[ch] + a.shift[ch] > 0.0 {
                                 let d = dp[o + ch];
                                 routed[lo + ch] = d;
                                 sb[ch] += d as f64;
@@ -225,8 +246,10 @@ pub fn backward(
                     let r0 = h * wp2;
                     for (i, px) in dy[r0 * c..(r0 + g.w) * c].chunks_exact_mut(c).enumerate() {
                         let yr = &y[(base + r0 + i) * c..(base + r0 + i + 1) * c];
+                        let (mean, inv_std) = (&a.mean[..c], &a.inv_std[..c]);
+                        let (scale, mean_d, mean_dy) = (&scale[..c], &mean_d[..c], &mean_dy[..c]);
                         for ch in 0..c {
-                            let yhat = (yr[ch] - a.mean[ch]) * a.inv_std[ch];
+                            let yhat = (yr[ch] - mean[ch]) * inv_std[ch];
                             px[ch] = scale[ch] * (px[ch] - mean_d[ch] - yhat * mean_dy[ch]);
                         }
                     }
