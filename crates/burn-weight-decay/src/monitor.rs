@@ -35,6 +35,7 @@ struct Shared {
     removed_sq: Mutex<Option<f64>>,
     skipped: AtomicU64,
     fused: AtomicU64,
+    updates: AtomicU64,
 }
 
 impl DecayMonitor {
@@ -74,6 +75,17 @@ impl DecayMonitor {
     /// the other updates went through tensor ops.
     pub fn fused_updates(&self) -> u64 {
         self.shared.fused.load(Ordering::Acquire)
+    }
+
+    /// How many parameter updates the optimizer was asked for (every parameter of every step,
+    /// fused, tensor-op or skipped), since it was built: `fused_updates() == param_updates()`
+    /// says the fused kernel made all of them.
+    pub fn param_updates(&self) -> u64 {
+        self.shared.updates.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn count_update(&self) {
+        self.shared.updates.fetch_add(1, Ordering::AcqRel);
     }
 
     pub(crate) fn add_removed_sq(&self, value: f64) {

@@ -273,6 +273,7 @@ impl<O: Optimizer> Optimizer for WeightDecay<O> {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
+        self.monitor.count_update();
         // The fused kernel checks the gradient itself (one read, before any write).
         #[cfg(feature = "flex")]
         let (tensor, grad, state) = match self.try_fused(lr, tensor, grad, state) {

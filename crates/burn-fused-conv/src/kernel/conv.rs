@@ -58,10 +58,10 @@ pub fn conv_rows(xh: &[f32], c: usize, b: &[f32], n: usize, rows: usize) -> Vec<
     let k = 9 * c;
     assert!(xh.len() >= (rows + 2) * 3 * c, "row-im2col buffer too short");
     assert_eq!(b.len(), k * n, "weight of the wrong size");
-    let mut out = vec![0.0f32; rows * n];
     if rows == 0 || n == 0 {
-        return out;
+        return vec![0.0; rows * n];
     }
+    let mut out = Vec::<f32>::with_capacity(rows * n);
     // SAFETY: `out` is rows×n row-major; the left operand's row r reads
     // xh[r·3c .. r·3c + 9c], inside `xh` by the assertion above; `b` is k×n row-major.
     // Written as outᵀ = bᵀ·xhᵀ (the same memory): the `gemm` crate runs this orientation
@@ -88,6 +88,8 @@ pub fn conv_rows(xh: &[f32], c: usize, b: &[f32], n: usize, rows: usize) -> Vec<
             false,
             parallelism(rows * n * k),
         );
+        // The product (read_dst = false) wrote every element: no zeroing pass beforehand.
+        out.set_len(rows * n);
     }
     out
 }
@@ -105,10 +107,10 @@ pub fn weight_grad(xh: &[f32], dy: &[f32], g: &Geometry) -> Vec<f32> {
         .map(|j| {
             let (i0, i1) = (j * g.n / chunks, (j + 1) * g.n / chunks);
             let (r0, len) = (i0 * rows_img, (i1 - i0) * rows_img);
-            let mut part = vec![0.0f32; k * cout];
             if len == 0 {
-                return part;
+                return vec![0.0f32; k * cout];
             }
+            let mut part = Vec::<f32>::with_capacity(k * cout);
             // SAFETY: `part` is k×cout row-major; the left operand (i, r) is
             // xh[(r0 + r)·3·cin + i] with i < 9·cin, r < len, inside `xh` (asserted above); the
             // right operand (r, co) is dy[(r0 + r)·cout + co], inside `dy`. Wide products run
@@ -160,6 +162,8 @@ pub fn weight_grad(xh: &[f32], dy: &[f32], g: &Geometry) -> Vec<f32> {
                         Parallelism::None,
                     );
                 }
+                // Either product (read_dst = false) wrote every element.
+                part.set_len(k * cout);
             }
             part
         })

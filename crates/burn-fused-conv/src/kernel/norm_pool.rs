@@ -38,15 +38,15 @@ pub fn batch_stats(y: &[f32], g: &Geometry) -> (Vec<f64>, Vec<f64>) {
                 rq.iter_mut().for_each(|v| *v = 0.0);
                 let r0 = ni * rows_img + h * g.wp2();
                 for px in y[r0 * c..(r0 + g.w) * c].chunks_exact(c) {
-                    for ch in 0..c {
-                        let d = px[ch] - pivot[ch];
-                        rs[ch] += d;
-                        rq[ch] += d * d;
+                    for (((rs, rq), &v), &p) in rs.iter_mut().zip(rq.iter_mut()).zip(px).zip(&pivot) {
+                        let d = v - p;
+                        *rs += d;
+                        *rq += d * d;
                     }
                 }
-                for ch in 0..c {
-                    s[ch] += rs[ch] as f64;
-                    q[ch] += rq[ch] as f64;
+                for (((s, q), &rs), &rq) in s.iter_mut().zip(q.iter_mut()).zip(&rs).zip(&rq) {
+                    *s += rs as f64;
+                    *q += rq as f64;
                 }
             }
             (s, q)
@@ -222,35 +222,39 @@ pub fn backward(
     let mean_dy: Vec<f32> = dgamma.iter().map(|&v| (v / m) as f32).collect();
     let scale: Vec<f32> = (0..c).map(|ch| a.gamma[ch] * a.inv_std[ch]).collect();
 
-    // Pass 2: ∂y = γ·inv_std·(d − mean(d) − ŷ·mean(d·ŷ)) over every sample of the image.
+    // Pass 2: ∂y = γ·inv_std·(d − mean(d) − ŷ·mean(d·ŷ)) over every sample of the image, written
+    // once: `k0 + k1·y` (the terms without d, per channel), then `+ γ·inv_std·d` at the argmax.
+    let k1: Vec<f32> = (0..c).map(|ch| -scale[ch] * a.inv_std[ch] * mean_dy[ch]).collect();
+    let k0: Vec<f32> = (0..c)
+        .map(|ch| scale[ch] * (a.mean[ch] * a.inv_std[ch] * mean_dy[ch] - mean_d[ch]))
+        .collect();
     let mut dy = vec![0.0f32; g.rows() * c];
     if rows_img > 0 {
         dy.par_chunks_mut(rows_img * c)
             .enumerate()
             .for_each(|(ni, dy)| {
-                if per_image > 0 {
-                    let routed = &routed[ni * per_image..(ni + 1) * per_image];
-                    for ph in 0..hp {
-                        for pw in 0..wp {
-                            let lo = (ph * wp + pw) * c;
-                            let o = ni * per_image + lo;
-                            for ch in 0..c {
-                                let r = row_of(0, ph, pw, argmax[o + ch]);
-                                dy[r * c + ch] = routed[lo + ch];
-                            }
+                let yi = &y[ni * rows_img * c..(ni + 1) * rows_img * c];
+                for h in 0..g.h {
+                    let span = h * wp2 * c..(h * wp2 + g.w) * c;
+                    for (dst, src) in dy[span.clone()]
+                        .chunks_exact_mut(c)
+                        .zip(yi[span].chunks_exact(c))
+                    {
+                        for (((d, &v), &k0), &k1) in dst.iter_mut().zip(src).zip(&k0).zip(&k1) {
+                            *d = k0 + k1 * v;
                         }
                     }
                 }
-                let base = ni * rows_img;
-                for h in 0..g.h {
-                    let r0 = h * wp2;
-                    for (i, px) in dy[r0 * c..(r0 + g.w) * c].chunks_exact_mut(c).enumerate() {
-                        let yr = &y[(base + r0 + i) * c..(base + r0 + i + 1) * c];
-                        let (mean, inv_std) = (&a.mean[..c], &a.inv_std[..c]);
-                        let (scale, mean_d, mean_dy) = (&scale[..c], &mean_d[..c], &mean_dy[..c]);
-                        for ch in 0..c {
-                            let yhat = (yr[ch] - mean[ch]) * inv_std[ch];
-                            px[ch] = scale[ch] * (px[ch] - mean_d[ch] - yhat * mean_dy[ch]);
+                if per_image > 0 {
+                    let routed = &routed[ni * per_image..(ni + 1) * per_image];
+                    let arg = &argmax[ni * per_image..(ni + 1) * per_image];
+                    for ph in 0..hp {
+                        for pw in 0..wp {
+                            let lo = (ph * wp + pw) * c;
+                            for ch in 0..c {
+                                let r = row_of(0, ph, pw, arg[lo + ch]);
+                                dy[r * c + ch] += scale[ch] * routed[lo + ch];
+                            }
                         }
                     }
                 }

@@ -94,6 +94,7 @@ pub(crate) fn step<O: Optimizer, const D: usize>(
     grad: Tensor<D>,
     state: Option<O::State<D>>,
 ) -> Outcome<D, O::State<D>> {
+    let grad = contiguous_gradient(grad);
     match fused {
         Fused::Adam(hyper) if TypeId::of::<O>() == TypeId::of::<Adam>() => {
             with_typed_state(tensor, grad, state, |t, g, s| adam(hyper, ctx, t, g, s))
@@ -794,6 +795,21 @@ fn probe<const D: usize>(tensors: &[&Tensor<D>]) -> bool {
                 .try_into_primitive::<Flex>()
                 .is_ok_and(|p| p.dtype() == DType::F32 && p.layout().contiguous_offsets().is_some())
     })
+}
+
+/// A plain f32 flex gradient whose layout is not contiguous (Burn returns a conv weight's
+/// gradient as a permuted view, strides `[9, 576, 3, 1]` for `[64, 32, 3, 3]`) copied into
+/// row-major order, in one pass over its memory; any other gradient as it is. The kernels walk
+/// weight, gradient and state index by index, so they need the gradient in the weight's order.
+fn contiguous_gradient<const D: usize>(grad: Tensor<D>) -> Tensor<D> {
+    let needs_copy = grad.clone().try_into_primitive::<Flex>().is_ok_and(|p| {
+        p.dtype() == DType::F32 && p.layout().contiguous_offsets().is_none()
+    });
+    if !needs_copy {
+        return grad;
+    }
+    let primitive = flex(grad);
+    Tensor::from_primitive::<Flex>(primitive.to_contiguous())
 }
 
 /// The flex primitive of a tensor [`probe`]d before.
