@@ -123,6 +123,14 @@ fn settings_section(md: &mut String, info: &RunInfo) {
     let rows = [
         ("backend", or_dash(&cell(&info.backend))),
         ("optimizer", or_dash(&cell(&info.optimizer))),
+        (
+            "conv blocks",
+            or_dash(&cell(&match info.block.as_str() {
+                "fused" => "fused (burn-fused-conv's flex op; stock layers on other backends)".to_string(),
+                "stock" => "stock (Burn's Conv2d, BatchNorm, ReLU, MaxPool2d)".to_string(),
+                other => other.to_string(),
+            })),
+        ),
         ("learning-rate schedule", or_dash(&cell(&info.schedule))),
         ("peak learning rate", info.lr.to_string()),
         ("epochs", info.epochs.to_string()),
