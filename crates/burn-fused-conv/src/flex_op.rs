@@ -19,17 +19,6 @@ use crate::kernel::geometry::Geometry;
 use crate::kernel::norm_pool::{self, Affine};
 use crate::kernel::strided::{View4, row_im2col, row_im2col_rows};
 
-macro_rules! stage {
-    ($name:expr, $e:expr) => {{
-        let t = std::time::Instant::now();
-        let v = $e;
-        if std::env::var_os("FUSED_PROFILE").is_some() {
-            eprintln!("{:>12} {:8.2} ms", $name, t.elapsed().as_secs_f64() * 1e3);
-        }
-        v
-    }};
-}
-
 /// Which statistics normalize: the batch's own (training) or given ones (running statistics).
 pub(crate) enum Stats<'a> {
     Batch,
@@ -82,11 +71,11 @@ pub(crate) fn forward(
         w,
     };
     let weight = values(weight);
-    let xh = stage!("im2col", row_im2col(&xv, &g));
-    let y = stage!("conv", conv_rows(&xh, cin, &repack_forward(&weight, cin, g.cout), g.cout, g.rows()));
+    let xh = row_im2col(&xv, &g);
+    let y = conv_rows(&xh, cin, &repack_forward(&weight, cin, g.cout), g.cout, g.rows());
     let (mean, var, batch) = match stats {
         Stats::Batch => {
-            let (mean, var) = stage!("stats", norm_pool::batch_stats(&y, &g));
+            let (mean, var) = norm_pool::batch_stats(&y, &g);
             (mean, var, true)
         }
         Stats::Given { mean, var } => {
@@ -100,7 +89,7 @@ pub(crate) fn forward(
     } else {
         Vec::new()
     };
-    let pooled = stage!("pool", norm_pool::forward(&y, &g, &affine, save.then_some(&mut argmax[..])));
+    let pooled = norm_pool::forward(&y, &g, &affine, save.then_some(&mut argmax[..]));
     let (hp, wp, c) = (g.hp(), g.wp(), g.cout);
     let output = channels_last(pooled, [n, c, hp, wp], wp);
     let stats = batch.then(|| {
@@ -135,13 +124,13 @@ pub(crate) struct Grads {
 /// The block's backward pass (batch statistics: the forward pass was [`Stats::Batch`]).
 pub(crate) fn backward(saved: &Saved, output_grad: &FlexTensor, need_x: bool) -> Grads {
     let g = &saved.g;
-    let dp = stage!("dp nhwc", view4(output_grad).to_nhwc());
-    let (dy, dgamma, dbeta) = stage!("bn bwd", norm_pool::backward(&saved.y, g, &saved.affine, &saved.argmax, &dp));
-    let dw = stage!("wgrad", weight_grad(&saved.xh, &dy, g));
+    let dp = view4(output_grad).to_nhwc();
+    let (dy, dgamma, dbeta) = norm_pool::backward(&saved.y, g, &saved.affine, &saved.argmax, &dp);
+    let dw = weight_grad(&saved.xh, &dy, g);
     let x = need_x.then(|| {
-        let dyh = stage!("dy im2col", row_im2col_rows(&dy, g.cout, g));
+        let dyh = row_im2col_rows(&dy, g.cout, g);
         let wt = repack_transposed(&saved.weight, g.cin, g.cout);
-        let dx = stage!("dx conv", conv_rows(&dyh, g.cout, &wt, g.cin, g.rows()));
+        let dx = conv_rows(&dyh, g.cout, &wt, g.cin, g.rows());
         channels_last(dx, [g.n, g.cin, g.h, g.w], g.wp2())
     });
     Grads {

@@ -10,6 +10,7 @@ use anyhow::{Result, anyhow};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::tensor::Device;
+use burn_weight_decay::DecayMonitor;
 use burn_fused_conv::BlockKernel;
 use burn_fused_conv::bench::{BlockShape, BlockTiming, fma_peak_gflops, pool_threads, time_block};
 use serde::Serialize;
@@ -35,6 +36,10 @@ pub struct BenchFigures {
     pub forward_backward_seconds: f64,
     /// Seconds in the optimizer step (weight decay included).
     pub optimizer_seconds: f64,
+    /// Parameter updates the optimizer made, warm-up included (parameters × steps).
+    pub param_updates: u64,
+    /// How many of them the fused flex kernel made (the others went through tensor ops).
+    pub fused_updates: u64,
 }
 
 impl BenchFigures {
@@ -77,7 +82,8 @@ pub fn bench_training(
         .with_channels(settings.channels.clone())
         .with_block(settings.block);
     let mut model = cnn.init_seeded(device, settings.seed);
-    let mut optim = settings.optimizer(arm)?;
+    let monitor = DecayMonitor::default();
+    let mut optim = settings.optimizer_monitored(arm, monitor.clone())?;
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let lr = settings.lr;
     let mut figures = BenchFigures {
@@ -88,6 +94,8 @@ pub fn bench_training(
         data_wait_seconds: 0.0,
         forward_backward_seconds: 0.0,
         optimizer_seconds: 0.0,
+        param_updates: 0,
+        fused_updates: 0,
     };
     let (mut wait, mut fb, mut opt) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let mut taken = 0usize;
@@ -144,6 +152,8 @@ pub fn bench_training(
     figures.data_wait_seconds = wait.as_secs_f64();
     figures.forward_backward_seconds = fb.as_secs_f64();
     figures.optimizer_seconds = opt.as_secs_f64();
+    figures.param_updates = monitor.param_updates();
+    figures.fused_updates = monitor.fused_updates();
     Ok(figures)
 }
 

@@ -731,6 +731,7 @@ fn run_bench(args: BenchArgs) -> Result<ExitCode> {
             .map(|(block, arm, f)| {
                 serde_json::json!({
                     "block": block.name(), "mode": arm.mode.name(), "wd": arm.wd, "figures": f,
+                    "fused_updates": f.fused_updates, "param_updates": f.param_updates,
                     "data_wait_share": f.data_wait_share(),
                     "optimizer_share": f.optimizer_share(),
                     "forward_backward_share": f.forward_backward_share(),
@@ -798,6 +799,15 @@ fn run_bench(args: BenchArgs) -> Result<ExitCode> {
                 );
             }
         }
+    }
+    for (block, arm, f) in &rows {
+        println!(
+            "{} blocks, {}: {} of {} parameter updates by the fused optimizer kernel",
+            block.name(),
+            arm.mode.name(),
+            f.fused_updates,
+            f.param_updates
+        );
     }
     for &mode in &modes {
         if let (Some(stock), Some(fused)) = (

@@ -11,7 +11,7 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use burn_fused_conv::BlockKernel;
 use burn_weight_decay::{
-    AdamDecayConfig, ConfigError, DecayConfig, DecayMode, SgdDecayConfig, decay_shrink,
+    AdamDecayConfig, ConfigError, DecayConfig, DecayMode, DecayMonitor, SgdDecayConfig, decay_shrink,
     decayed_weight_norm,
 };
 use indicatif::{ProgressBar, ProgressStyle};
@@ -116,6 +116,16 @@ impl TrainSettings {
 
     /// The optimizer of `arm`, or the setting that makes it impossible.
     pub fn optimizer(&self, arm: &ArmSpec) -> Result<ModuleOptimizer, ConfigError> {
+        self.optimizer_monitored(arm, DecayMonitor::default())
+    }
+
+    /// [`optimizer`](Self::optimizer) reporting to `monitor` (which parameter updates were
+    /// fused, skipped, made at all).
+    pub fn optimizer_monitored(
+        &self,
+        arm: &ArmSpec,
+        monitor: DecayMonitor,
+    ) -> Result<ModuleOptimizer, ConfigError> {
         let decay = self.decay(arm);
         Ok(match self.optimizer {
             OptimizerKind::Adam => AdamDecayConfig::new()
@@ -124,11 +134,13 @@ impl TrainSettings {
                 .with_epsilon(1e-5)
                 .with_decay(decay)
                 .try_build()?
+                .with_monitor(monitor)
                 .into(),
             OptimizerKind::Sgd => SgdDecayConfig::new()
                 .with_momentum(0.9)
                 .with_decay(decay)
                 .try_build()?
+                .with_monitor(monitor)
                 .into(),
         })
     }

@@ -28,6 +28,10 @@ const ARGS: &[&str] = &[
     "0.1,10",
     "--seed",
     "5",
+    // A remote device runs Burn's stock layers (the fused op is flex-local): the local run uses
+    // them too, so that both run the same operations in the same order.
+    "--block",
+    "stock",
 ];
 
 /// A `seedlings serve` on 127.0.0.1, killed when dropped.
