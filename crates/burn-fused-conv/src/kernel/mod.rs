@@ -5,4 +5,5 @@
 pub mod conv;
 pub mod geometry;
 pub mod norm_pool;
+mod simd;
 pub mod strided;

@@ -17,9 +17,12 @@
 //! Every sum is taken per image, in f64, then over the images in order: the result does not
 //! depend on the number of threads.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use super::geometry::Geometry;
+use super::simd::multiversion;
 
 /// Per-channel batch mean and biased variance of the conv output, in f64.
 pub fn batch_stats(y: &[f32], g: &Geometry) -> (Vec<f64>, Vec<f64>) {
@@ -28,29 +31,9 @@ pub fn batch_stats(y: &[f32], g: &Geometry) -> (Vec<f64>, Vec<f64>) {
     // Sums are taken around a per-channel pivot (the first sample) so that Σ(y − p)² − M·(μ − p)²
     // does not cancel when |μ| ≫ σ.
     let pivot: Vec<f32> = y[..c].to_vec();
-    let partials: Vec<(Vec<f64>, Vec<f64>)> = (0..g.n)
-        .into_par_iter()
-        .map(|ni| {
-            let (mut s, mut q) = (vec![0.0f64; c], vec![0.0f64; c]);
-            let (mut rs, mut rq) = (vec![0.0f32; c], vec![0.0f32; c]);
-            for h in 0..g.h {
-                rs.iter_mut().for_each(|v| *v = 0.0);
-                rq.iter_mut().for_each(|v| *v = 0.0);
-                let r0 = ni * rows_img + h * g.wp2();
-                for px in y[r0 * c..(r0 + g.w) * c].chunks_exact(c) {
-                    for (((rs, rq), &v), &p) in rs.iter_mut().zip(rq.iter_mut()).zip(px).zip(&pivot) {
-                        let d = v - p;
-                        *rs += d;
-                        *rq += d * d;
-                    }
-                }
-                for (((s, q), &rs), &rq) in s.iter_mut().zip(q.iter_mut()).zip(&rs).zip(&rq) {
-                    *s += rs as f64;
-                    *q += rq as f64;
-                }
-            }
-            (s, q)
-        })
+    let partials: Vec<(Vec<f64>, Vec<f64>)> = y[..g.rows() * c]
+        .par_chunks(rows_img * c)
+        .map(|image| stats_image(image, g, &pivot))
         .collect();
     let m = g.samples() as f64;
     let (mut mean, mut var) = (vec![0.0f64; c], vec![0.0f64; c]);
@@ -65,6 +48,32 @@ pub fn batch_stats(y: &[f32], g: &Geometry) -> (Vec<f64>, Vec<f64>) {
         var[ch] = (q / m - d * d).max(0.0);
     }
     (mean, var)
+}
+
+multiversion! {
+    /// One image's Σ(y − p) and Σ(y − p)², per channel: f32 within an image row, f64 across rows.
+    fn stats_image(image: &[f32], g: &Geometry, pivot: &[f32]) -> (Vec<f64>, Vec<f64>) {
+        let c = g.cout;
+        let (mut s, mut q) = (vec![0.0f64; c], vec![0.0f64; c]);
+        let (mut rs, mut rq) = (vec![0.0f32; c], vec![0.0f32; c]);
+        for h in 0..g.h {
+            rs.iter_mut().for_each(|v| *v = 0.0);
+            rq.iter_mut().for_each(|v| *v = 0.0);
+            let r0 = h * g.wp2();
+            for px in image[r0 * c..(r0 + g.w) * c].chunks_exact(c) {
+                for (((rs, rq), &v), &p) in rs.iter_mut().zip(rq.iter_mut()).zip(px).zip(pivot) {
+                    let d = v - p;
+                    *rs += d;
+                    *rq += d * d;
+                }
+            }
+            for (((s, q), &rs), &rq) in s.iter_mut().zip(q.iter_mut()).zip(&rs).zip(&rq) {
+                *s += rs as f64;
+                *q += rq as f64;
+            }
+        }
+        (s, q)
+    }
 }
 
 /// What normalizes channel `c`: `ŷ = (y − mean)·inv_std`, `z = γ·ŷ + β`, computed as
@@ -101,25 +110,43 @@ impl Affine {
 
 /// Normalize, ReLU and 2×2 max-pool: the pooled output `[N, H/2, W/2, C]` (channels-last), and
 /// the argmax of each window (0..4 as `dy·2 + dx`) when `argmax` is given.
-pub fn forward(y: &[f32], g: &Geometry, a: &Affine, mut argmax: Option<&mut [u8]>) -> Vec<f32> {
+pub fn forward(y: &[f32], g: &Geometry, a: &Affine, argmax: Option<&mut [u8]>) -> Vec<f32> {
     let c = g.cout;
-    let (hp, wp, wp2) = (g.hp(), g.wp(), g.wp2());
-    let per_image = hp * wp * c;
+    let per_image = g.hp() * g.wp() * c;
     let mut out = vec![0.0f32; g.n * per_image];
     if per_image == 0 {
         return out;
     }
-    let rows_img = g.rows_per_image();
-    let (scale, shift) = (&a.scale[..], &a.shift[..]);
-    let body = |ni: usize, out: &mut [f32], mut arg: Option<&mut [u8]>| {
-        for ph in 0..hp {
+    let images = y[..g.rows() * c].par_chunks(g.rows_per_image() * c);
+    match argmax {
+        Some(arg) => out
+            .par_chunks_mut(per_image)
+            .zip(arg.par_chunks_mut(per_image))
+            .zip(images)
+            .for_each(|((o, arg), image)| pool_image(image, g, a, o, Some(arg))),
+        None => out
+            .par_chunks_mut(per_image)
+            .zip(images)
+            .for_each(|(o, image)| pool_image(image, g, a, o, None)),
+    }
+    out
+}
+
+multiversion! {
+    /// One image of [`forward`]: branch-free over the channels, the first maximum winning (as in
+    /// `MaxPool2d`).
+    fn pool_image(image: &[f32], g: &Geometry, a: &Affine, out: &mut [f32], arg: Option<&mut [u8]>) {
+        let c = g.cout;
+        let (wp, wp2) = (g.wp(), g.wp2());
+        let (scale, shift) = (&a.scale[..c], &a.shift[..c]);
+        let mut arg = arg;
+        for ph in 0..g.hp() {
             for pw in 0..wp {
-                let r00 = ni * rows_img + 2 * ph * wp2 + 2 * pw;
-                let px = |r: usize| &y[r * c..(r + 1) * c];
+                let r00 = 2 * ph * wp2 + 2 * pw;
+                let px = |r: usize| &image[r * c..(r + 1) * c];
                 let (y0, y1, y2, y3) = (px(r00), px(r00 + 1), px(r00 + wp2), px(r00 + wp2 + 1));
                 let o = (ph * wp + pw) * c;
                 let out = &mut out[o..o + c];
-                // Branch-free over the channels (first maximum wins, as in MaxPool2d).
                 match arg.as_deref_mut() {
                     Some(arg) => {
                         let arg = &mut arg[o..o + c];
@@ -147,19 +174,13 @@ pub fn forward(y: &[f32], g: &Geometry, a: &Affine, mut argmax: Option<&mut [u8]
                 }
             }
         }
-    };
-    match argmax.as_deref_mut() {
-        Some(arg) => out
-            .par_chunks_mut(per_image)
-            .zip(arg.par_chunks_mut(per_image))
-            .enumerate()
-            .for_each(|(ni, (o, a))| body(ni, o, Some(a))),
-        None => out
-            .par_chunks_mut(per_image)
-            .enumerate()
-            .for_each(|(ni, o)| body(ni, o, None)),
     }
-    out
+}
+
+/// The image row (within its image) of window `(ph, pw)`'s argmax `at`.
+#[inline(always)]
+fn argmax_row(g: &Geometry, ph: usize, pw: usize, at: u8) -> usize {
+    (2 * ph + (at as usize >> 1)) * g.wp2() + 2 * pw + (at as usize & 1)
 }
 
 /// The gradients of batch norm's input (GEMM-row layout, zeros in the scratch columns), γ and
@@ -172,12 +193,8 @@ pub fn backward(
     dp: &[f32],
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let c = g.cout;
-    let (hp, wp, wp2) = (g.hp(), g.wp(), g.wp2());
-    let per_image = hp * wp * c;
+    let per_image = g.hp() * g.wp() * c;
     let rows_img = g.rows_per_image();
-    let row_of = |ni: usize, ph: usize, pw: usize, at: u8| {
-        ni * rows_img + (2 * ph + (at as usize >> 1)) * wp2 + 2 * pw + (at as usize & 1)
-    };
 
     // Pass 1: the gradient that reaches each window's argmax through ReLU, and Σd, Σd·ŷ.
     let mut routed = vec![0.0f32; g.n * per_image];
@@ -186,28 +203,10 @@ pub fn backward(
     } else {
         routed
             .par_chunks_mut(per_image)
-            .enumerate()
-            .map(|(ni, routed)| {
-                let (mut sb, mut sg) = (vec![0.0f64; c], vec![0.0f64; c]);
-                for ph in 0..hp {
-                    for pw in 0..wp {
-                        let o = ((ni * hp + ph) * wp + pw) * c;
-                        let lo = (ph * wp + pw) * c;
-                        for ch in 0..c {
-                            let r = row_of(ni, ph, pw, argmax[o + ch]);
-                            let yv = y[r * c + ch];
-                            let yhat = (yv - a.mean[ch]) * a.inv_std[ch];
-                            if yv * a.scale[ch] + a.shift[ch] > 0.0 {
-                                let d = dp[o + ch];
-                                routed[lo + ch] = d;
-                                sb[ch] += d as f64;
-                                sg[ch] += (d * yhat) as f64;
-                            }
-                        }
-                    }
-                }
-                (sb, sg)
-            })
+            .zip(y[..g.rows() * c].par_chunks(rows_img * c))
+            .zip(argmax.par_chunks(per_image))
+            .zip(dp.par_chunks(per_image))
+            .map(|(((routed, image), arg), dp)| route_image(image, g, a, arg, dp, routed))
             .collect()
     };
     let (mut dbeta, mut dgamma) = (vec![0.0f64; c], vec![0.0f64; c]);
@@ -228,39 +227,134 @@ pub fn backward(
     let k0: Vec<f32> = (0..c)
         .map(|ch| scale[ch] * (a.mean[ch] * a.inv_std[ch] * mean_dy[ch] - mean_d[ch]))
         .collect();
-    let mut dy = vec![0.0f32; g.rows() * c];
+    let coef = Coefficients {
+        k0: &k0,
+        k1: &k1,
+        scale: &scale,
+    };
+    let len = g.rows() * c;
+    let mut dy = Vec::<f32>::with_capacity(len);
     if rows_img > 0 {
-        dy.par_chunks_mut(rows_img * c)
+        let images = y[..len].par_chunks(rows_img * c);
+        let empty: (&[f32], &[u8]) = (&[], &[]);
+        dy.spare_capacity_mut()[..len]
+            .par_chunks_mut(rows_img * c)
+            .zip(images)
             .enumerate()
-            .for_each(|(ni, dy)| {
-                let yi = &y[ni * rows_img * c..(ni + 1) * rows_img * c];
-                for h in 0..g.h {
-                    let span = h * wp2 * c..(h * wp2 + g.w) * c;
-                    for (dst, src) in dy[span.clone()]
-                        .chunks_exact_mut(c)
-                        .zip(yi[span].chunks_exact(c))
-                    {
-                        for (((d, &v), &k0), &k1) in dst.iter_mut().zip(src).zip(&k0).zip(&k1) {
-                            *d = k0 + k1 * v;
-                        }
-                    }
-                }
-                if per_image > 0 {
-                    let routed = &routed[ni * per_image..(ni + 1) * per_image];
-                    let arg = &argmax[ni * per_image..(ni + 1) * per_image];
-                    for ph in 0..hp {
-                        for pw in 0..wp {
-                            let lo = (ph * wp + pw) * c;
-                            for ch in 0..c {
-                                let r = row_of(0, ph, pw, arg[lo + ch]);
-                                dy[r * c + ch] += scale[ch] * routed[lo + ch];
-                            }
-                        }
-                    }
-                }
+            .for_each(|(ni, (dy, image))| {
+                let windows = if per_image > 0 {
+                    let r = ni * per_image..(ni + 1) * per_image;
+                    (&routed[r.clone()], &argmax[r])
+                } else {
+                    empty
+                };
+                input_grad_image(image, g, &coef, windows, dy)
             });
     }
+    // SAFETY: `input_grad_image` wrote every element of every image's rows (valid samples and
+    // scratch columns alike), and the images cover `len`.
+    unsafe { dy.set_len(len) };
     let dgamma = dgamma.iter().map(|&v| v as f32).collect();
     let dbeta = dbeta.iter().map(|&v| v as f32).collect();
     (dy, dgamma, dbeta)
+}
+
+multiversion! {
+    /// One image of pass 1: `routed` gets the gradient each window's argmax receives (0 where
+    /// ReLU blocks it); returns that image's Σd and Σd·ŷ per channel.
+    fn route_image(
+        image: &[f32],
+        g: &Geometry,
+        a: &Affine,
+        arg: &[u8],
+        dp: &[f32],
+        routed: &mut [f32],
+    ) -> (Vec<f64>, Vec<f64>) {
+        let c = g.cout;
+        let (mut sb, mut sg) = (vec![0.0f64; c], vec![0.0f64; c]);
+        let (mut rb, mut rg) = (vec![0.0f32; c], vec![0.0f32; c]);
+        let (mean, inv_std, scale, shift) = (&a.mean[..c], &a.inv_std[..c], &a.scale[..c], &a.shift[..c]);
+        for ph in 0..g.hp() {
+            // f32 within a pooled row, f64 across rows, as in the statistics.
+            rb.iter_mut().for_each(|v| *v = 0.0);
+            rg.iter_mut().for_each(|v| *v = 0.0);
+            for pw in 0..g.wp() {
+                let lo = (ph * g.wp() + pw) * c;
+                let (arg, dp) = (&arg[lo..lo + c], &dp[lo..lo + c]);
+                let routed = &mut routed[lo..lo + c];
+                let r00 = argmax_row(g, ph, pw, 0);
+                let px = |r: usize| &image[r * c..(r + 1) * c];
+                let (y0, y1) = (px(r00), px(r00 + 1));
+                let (y2, y3) = (px(r00 + g.wp2()), px(r00 + g.wp2() + 1));
+                for ch in 0..c {
+                    // The argmax's value by selects rather than a gather, so that it vectorizes.
+                    let at = arg[ch];
+                    let lo_pair = if at & 1 == 0 { y0[ch] } else { y1[ch] };
+                    let hi_pair = if at & 1 == 0 { y2[ch] } else { y3[ch] };
+                    let yv = if at < 2 { lo_pair } else { hi_pair };
+                    let yhat = (yv - mean[ch]) * inv_std[ch];
+                    let d = if yv * scale[ch] + shift[ch] > 0.0 { dp[ch] } else { 0.0 };
+                    routed[ch] = d;
+                    rb[ch] += d;
+                    rg[ch] += d * yhat;
+                }
+            }
+            for ch in 0..c {
+                sb[ch] += rb[ch] as f64;
+                sg[ch] += rg[ch] as f64;
+            }
+        }
+        (sb, sg)
+    }
+}
+
+/// The per-channel coefficients of pass 2.
+struct Coefficients<'a> {
+    k0: &'a [f32],
+    k1: &'a [f32],
+    scale: &'a [f32],
+}
+
+multiversion! {
+    /// One image of pass 2, written once into `dy` (the image's GEMM rows, uninitialised):
+    /// `k0 + k1·y + γ·inv_std·d` where `d` is the routed gradient at its window's argmax and 0
+    /// elsewhere (outside every window too), and 0 in the scratch columns.
+    fn input_grad_image(
+        image: &[f32],
+        g: &Geometry,
+        coef: &Coefficients<'_>,
+        windows: (&[f32], &[u8]),
+        dy: &mut [MaybeUninit<f32>],
+    ) {
+        let c = g.cout;
+        let (k0, k1, scale) = (&coef.k0[..c], &coef.k1[..c], &coef.scale[..c]);
+        let (routed, arg) = windows;
+        let (hp, wp, wp2) = (g.hp(), g.wp(), g.wp2());
+        for h in 0..g.h {
+            for w in 0..wp2 {
+                let r = h * wp2 + w;
+                let dst = &mut dy[r * c..(r + 1) * c];
+                if w >= g.w {
+                    dst.iter_mut().for_each(|d| {
+                        d.write(0.0);
+                    });
+                    continue;
+                }
+                let src = &image[r * c..(r + 1) * c];
+                if h < 2 * hp && w < 2 * wp && !arg.is_empty() {
+                    let lo = ((h / 2) * wp + w / 2) * c;
+                    let at = ((h % 2) * 2 + w % 2) as u8;
+                    let (routed, arg) = (&routed[lo..lo + c], &arg[lo..lo + c]);
+                    for ch in 0..c {
+                        let d = if arg[ch] == at { scale[ch] * routed[ch] } else { 0.0 };
+                        dst[ch].write(k0[ch] + k1[ch] * src[ch] + d);
+                    }
+                } else {
+                    for ch in 0..c {
+                        dst[ch].write(k0[ch] + k1[ch] * src[ch]);
+                    }
+                }
+            }
+        }
+    }
 }
