@@ -20,7 +20,10 @@ fn main() {
     };
     burn_fused_conv::alloc::keep_freed_memory();
     let peak = fma_peak_gflops(0.5);
-    println!("FMA peak of {} threads: {peak:.0} GFLOP/s", rayon::current_num_threads());
+    println!(
+        "FMA peak of {} threads: {peak:.0} GFLOP/s",
+        rayon::current_num_threads()
+    );
     println!(
         "{:<16} {:>7} {:>9} {:>9} {:>8} {:>7}",
         "block", "kernel", "fwd ms", "bwd ms", "GFLOP/s", "% peak"

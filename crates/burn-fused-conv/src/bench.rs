@@ -63,14 +63,22 @@ pub fn time_block(shape: BlockShape, kernel: BlockKernel, reps: usize) -> BlockT
         .init(&device);
     let dims = [shape.batch, shape.cin, shape.side, shape.side];
     let x = Tensor::<4>::random(dims, burn::tensor::Distribution::Default, &device);
-    let x = if shape.input_grad { x.require_grad() } else { x };
+    let x = if shape.input_grad {
+        x.require_grad()
+    } else {
+        x
+    };
     let sync = |device: &Device| device.sync().expect("flex syncs");
     let mut forward = Vec::new();
     let mut backward = Vec::new();
     for rep in 0..=reps.max(1) {
         let started = Instant::now();
         let y = block.forward(x.clone());
-        let _ = y.clone().inner().slice([0..1, 0..1, 0..1, 0..1]).into_scalar::<f32>();
+        let _ = y
+            .clone()
+            .inner()
+            .slice([0..1, 0..1, 0..1, 0..1])
+            .into_scalar::<f32>();
         sync(&device);
         let f = started.elapsed().as_secs_f64();
         let started = Instant::now();

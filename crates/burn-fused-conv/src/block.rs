@@ -44,7 +44,9 @@ impl std::str::FromStr for BlockKernel {
         match s.trim().to_ascii_lowercase().as_str() {
             "fused" => Ok(BlockKernel::Fused),
             "stock" => Ok(BlockKernel::Stock),
-            other => Err(format!("unknown block kernel {other:?} (expected one of: fused, stock)")),
+            other => Err(format!(
+                "unknown block kernel {other:?} (expected one of: fused, stock)"
+            )),
         }
     }
 }

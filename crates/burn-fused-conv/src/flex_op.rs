@@ -22,7 +22,10 @@ use crate::kernel::strided::{View4, row_im2col, row_im2col_rows};
 /// Which statistics normalize: the batch's own (training) or given ones (running statistics).
 pub(crate) enum Stats<'a> {
     Batch,
-    Given { mean: &'a FlexTensor, var: &'a FlexTensor },
+    Given {
+        mean: &'a FlexTensor,
+        var: &'a FlexTensor,
+    },
 }
 
 /// What the forward pass keeps for the backward pass.
@@ -75,7 +78,13 @@ pub(crate) fn forward(
     };
     let weight = values(weight);
     let xh = row_im2col(&xv, &g);
-    let y = conv_rows(&xh, cin, &repack_forward(&weight, cin, g.cout), g.cout, g.rows());
+    let y = conv_rows(
+        &xh,
+        cin,
+        &repack_forward(&weight, cin, g.cout),
+        g.cout,
+        g.rows(),
+    );
     drop(xh);
     let (mean, var, batch) = match stats {
         Stats::Batch => {
@@ -151,7 +160,11 @@ pub(crate) fn backward(saved: &Saved, output_grad: &FlexTensor, need_x: bool) ->
 fn view4(t: &FlexTensor) -> View4<'_> {
     let layout = t.layout();
     let dims = layout.shape().to_vec();
-    assert_eq!(dims.len(), 4, "fused conv block: expected [N, C, H, W], got {dims:?}");
+    assert_eq!(
+        dims.len(),
+        4,
+        "fused conv block: expected [N, C, H, W], got {dims:?}"
+    );
     let s = layout.strides();
     View4 {
         data: t.storage::<f32>(),
@@ -180,7 +193,15 @@ fn tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
 /// (`W + 2` for the GEMM-row layout, whose scratch columns are then skipped).
 fn channels_last(values: Vec<f32>, [n, c, h, w]: [usize; 4], row_len: usize) -> FlexTensor {
     let len = values.len();
-    let strides = vec![(h * row_len * c) as isize, 1, (row_len * c) as isize, c as isize];
-    FlexTensor::from_data(TensorData::new(values, vec![len]))
-        .with_layout(Layout::new(Shape::from(vec![n, c, h, w]), strides, 0))
+    let strides = vec![
+        (h * row_len * c) as isize,
+        1,
+        (row_len * c) as isize,
+        c as isize,
+    ];
+    FlexTensor::from_data(TensorData::new(values, vec![len])).with_layout(Layout::new(
+        Shape::from(vec![n, c, h, w]),
+        strides,
+        0,
+    ))
 }

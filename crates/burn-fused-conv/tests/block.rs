@@ -31,7 +31,9 @@ fn flat<const D: usize>(t: Tensor<D>) -> Tensor<1> {
 
 /// Deterministic pseudo-random values in [-1, 1).
 fn values(len: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..len)
         .map(|_| {
             s = s
@@ -55,7 +57,10 @@ fn pair(cin: usize, cout: usize, device: &Device) -> (FusedConvBlock, FusedConvB
     // Explicit weights (Kaiming-uniform's scale): the flex seed is process-wide, shared with the
     // tests running beside this one.
     let bound = (1.0 / (9.0 * cin as f32)).sqrt() * 3f32.sqrt();
-    let w: Vec<f32> = values(cout * cin * 9, 17).iter().map(|v| v * bound).collect();
+    let w: Vec<f32> = values(cout * cin * 9, 17)
+        .iter()
+        .map(|v| v * bound)
+        .collect();
     fused.conv.weight = Param::from_tensor(Tensor::from_data(
         TensorData::new(w, vec![cout, cin, 3, 3]),
         device,
@@ -116,7 +121,10 @@ fn compare(dims: [usize; 4], cout: usize) -> Vec<(&'static str, f64)> {
     let x = tensor4(dims, 1, &device);
     assert_eq!(fused.route(&x), Route::FusedTrain);
     assert_eq!(stock.route(&x), Route::Stock);
-    let (f, s) = (step(&fused, dims, 1, &device), step(&stock, dims, 1, &device));
+    let (f, s) = (
+        step(&fused, dims, 1, &device),
+        step(&stock, dims, 1, &device),
+    );
     vec![
         ("output", rel_err(&f.out, &s.out)),
         ("input grad", rel_err(&f.dx, &s.dx)),
@@ -133,10 +141,19 @@ const TOLERANCE: f64 = 1e-4;
 
 fn check(dims: [usize; 4], cout: usize) {
     let errors = compare(dims, cout);
-    let worst = errors.iter().cloned().fold(("", 0.0), |a, b| if b.1 > a.1 { b } else { a });
-    println!("{dims:?} → {cout}: worst relative error {:.1e} ({})", worst.1, worst.0);
+    let worst = errors
+        .iter()
+        .cloned()
+        .fold(("", 0.0), |a, b| if b.1 > a.1 { b } else { a });
+    println!(
+        "{dims:?} → {cout}: worst relative error {:.1e} ({})",
+        worst.1, worst.0
+    );
     for (what, err) in errors {
-        assert!(err <= TOLERANCE, "{dims:?} → {cout}: {what} off by {err:.2e}");
+        assert!(
+            err <= TOLERANCE,
+            "{dims:?} → {cout}: {what} off by {err:.2e}"
+        );
     }
 }
 
@@ -167,17 +184,25 @@ fn step_bits(threads: usize) -> Vec<Vec<u32>> {
         let device = Device::flex().autodiff();
         let (b, _) = pair(32, 64, &device);
         let s = step(&b, [8, 32, 16, 16], 5, &device);
-        [s.out, s.dx, s.dw, s.dgamma, s.dbeta, s.running_mean, s.running_var]
-            .into_iter()
-            .map(|t| {
-                t.to_data()
-                    .to_vec::<f32>()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.to_bits())
-                    .collect()
-            })
-            .collect()
+        [
+            s.out,
+            s.dx,
+            s.dw,
+            s.dgamma,
+            s.dbeta,
+            s.running_mean,
+            s.running_var,
+        ]
+        .into_iter()
+        .map(|t| {
+            t.to_data()
+                .to_vec::<f32>()
+                .unwrap()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect()
+        })
+        .collect()
     })
 }
 
@@ -203,11 +228,23 @@ fn differing(a: &[Vec<u32>], b: &[Vec<u32>]) -> Vec<&'static str> {
 #[test]
 fn repeated_runs_are_bit_identical_on_one_and_two_threads() {
     let one = step_bits(1);
-    assert_eq!(differing(&one, &step_bits(1)), Vec::<&str>::new(), "1 thread: runs differ");
+    assert_eq!(
+        differing(&one, &step_bits(1)),
+        Vec::<&str>::new(),
+        "1 thread: runs differ"
+    );
     let two = step_bits(2);
-    assert_eq!(differing(&two, &step_bits(2)), Vec::<&str>::new(), "2 threads: runs differ");
+    assert_eq!(
+        differing(&two, &step_bits(2)),
+        Vec::<&str>::new(),
+        "2 threads: runs differ"
+    );
     // Every reduction has a fixed order, so the thread count does not change the bits either.
-    assert_eq!(differing(&one, &two), Vec::<&str>::new(), "1 and 2 threads differ");
+    assert_eq!(
+        differing(&one, &two),
+        Vec::<&str>::new(),
+        "1 and 2 threads differ"
+    );
 }
 
 /// The stock block as a model writes it: `Conv2d` and `BatchNorm` fields of the same names.
@@ -241,7 +278,9 @@ fn records_load_both_ways() {
         pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
     };
     let record = ModuleRecord::from_bytes(bytes_of(fused.clone())).unwrap();
-    let stock = stock.try_load_record(record).expect("fused record into the stock block");
+    let stock = stock
+        .try_load_record(record)
+        .expect("fused record into the stock block");
     let same = |a: Tensor<1>, b: Tensor<1>| assert_eq!(rel_err(&a, &b), 0.0);
     same(flat(stock.conv.weight.val()), flat(fused.conv.weight.val()));
     same(stock.bn.gamma.val(), fused.bn.gamma.val());
@@ -250,7 +289,9 @@ fn records_load_both_ways() {
 
     let fresh = FusedConvBlockConfig::new([3, 8]).init(&device);
     let record = ModuleRecord::from_bytes(bytes_of(stock.clone())).unwrap();
-    let back = fresh.try_load_record(record).expect("stock record into the fused block");
+    let back = fresh
+        .try_load_record(record)
+        .expect("stock record into the fused block");
     same(flat(back.conv.weight.val()), flat(fused.conv.weight.val()));
     same(back.bn.beta.val(), fused.bn.beta.val());
     same(back.bn.running_var.value(), fused.bn.running_var.value());
@@ -265,7 +306,10 @@ fn ndarray_falls_back_to_the_stock_layers() {
     let (fused, stock) = pair(5, 6, &device);
     let x = tensor4([2, 5, 6, 6], 9, &device);
     assert_eq!(fused.route(&x), Route::Stock);
-    let (f, s) = (step(&fused, [2, 5, 6, 6], 9, &device), step(&stock, [2, 5, 6, 6], 9, &device));
+    let (f, s) = (
+        step(&fused, [2, 5, 6, 6], 9, &device),
+        step(&stock, [2, 5, 6, 6], 9, &device),
+    );
     assert_eq!(rel_err(&f.out, &s.out), 0.0);
     assert_eq!(rel_err(&f.dw, &s.dw), 0.0);
     assert_eq!(rel_err(&f.eval_out, &s.eval_out), 0.0);

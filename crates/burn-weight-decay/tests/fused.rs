@@ -539,12 +539,20 @@ fn conv_and_batch_norm_updates_are_all_fused() {
             a = fused.step(1e-2, a, grads);
             let grads = GradientsParams::from_grads(b.loss(t, &device).backward(), &b);
             b = tensor_path.step(1e-2, b, grads);
-            assert_eq!(bits(a.conv.weight.val()), bits(b.conv.weight.val()), "{inner:?}");
+            assert_eq!(
+                bits(a.conv.weight.val()),
+                bits(b.conv.weight.val()),
+                "{inner:?}"
+            );
             assert_eq!(bits(a.bn.gamma.val()), bits(b.bn.gamma.val()), "{inner:?}");
         }
         // conv weight, γ and β, every step.
         assert_eq!(monitor.param_updates(), 3 * STEPS as u64, "{inner:?}");
-        assert_eq!(monitor.fused_updates(), monitor.param_updates(), "{inner:?}");
+        assert_eq!(
+            monitor.fused_updates(),
+            monitor.param_updates(),
+            "{inner:?}"
+        );
     }
 }
 

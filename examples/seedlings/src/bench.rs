@@ -10,9 +10,9 @@ use anyhow::{Result, anyhow};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::tensor::Device;
-use burn_weight_decay::DecayMonitor;
 use burn_fused_conv::BlockKernel;
 use burn_fused_conv::bench::{BlockShape, BlockTiming, fma_peak_gflops, pool_threads, time_block};
+use burn_weight_decay::DecayMonitor;
 use serde::Serialize;
 
 use crate::data::{AugmentSeed, EpochPlan, ImageStore, Normalization, Prefetcher};

@@ -233,9 +233,7 @@ fn parse_list<T>(text: &str, what: &str, parse: impl Fn(&str) -> Result<T>) -> R
 
 fn parse_arms(args: &SweepArgs) -> Result<Vec<ArmSpec>> {
     let wds = parse_list(&args.wd, "wd", |s| {
-        let v: f64 = s
-            .parse()
-            .map_err(|_| anyhow!("`{s}` is not a number"))?;
+        let v: f64 = s.parse().map_err(|_| anyhow!("`{s}` is not a number"))?;
         if !(v.is_finite() && v >= 0.0) {
             bail!("weight decay {v} must be finite and ≥ 0");
         }

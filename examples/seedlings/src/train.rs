@@ -11,8 +11,8 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use burn_fused_conv::BlockKernel;
 use burn_weight_decay::{
-    AdamDecayConfig, ConfigError, DecayConfig, DecayMode, DecayMonitor, SgdDecayConfig, decay_shrink,
-    decayed_weight_norm,
+    AdamDecayConfig, ConfigError, DecayConfig, DecayMode, DecayMonitor, SgdDecayConfig,
+    decay_shrink, decayed_weight_norm,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};

@@ -85,11 +85,13 @@ fn fused_and_stock_blocks_train_the_same_curves_and_share_checkpoints() {
         );
     }
     println!("largest relative loss difference, fused vs stock, 3 epochs: {worst:.1e}");
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(b.path().join("summary.json")).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(summary["run"]["block"], "stock", "summary.json names the kernel");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(b.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        summary["run"]["block"], "stock",
+        "summary.json names the kernel"
+    );
 
     // The stock run's checkpoint loads into the fused network (what `evaluate` builds) and into
     // a stock one; both give the same logits.
@@ -109,5 +111,8 @@ fn fused_and_stock_blocks_train_the_same_curves_and_share_checkpoints() {
     let (lf, ls) = (as_fused.forward(x.clone()), as_stock.forward(x));
     let diff: f32 = (lf - ls.clone()).abs().max().into_scalar();
     let scale: f32 = ls.abs().max().into_scalar();
-    assert!(diff <= 1e-4 * scale, "logits differ by {diff} (scale {scale})");
+    assert!(
+        diff <= 1e-4 * scale,
+        "logits differ by {diff} (scale {scale})"
+    );
 }

@@ -56,7 +56,10 @@ pub fn repack_transposed(weight: &[f32], cin: usize, cout: usize) -> Vec<f32> {
 /// the row-im2col buffer `xh` (with `c` channels) by `b`.
 pub fn conv_rows(xh: &[f32], c: usize, b: &[f32], n: usize, rows: usize) -> Vec<f32> {
     let k = 9 * c;
-    assert!(xh.len() >= (rows + 2) * 3 * c, "row-im2col buffer too short");
+    assert!(
+        xh.len() >= (rows + 2) * 3 * c,
+        "row-im2col buffer too short"
+    );
     assert_eq!(b.len(), k * n, "weight of the wrong size");
     if rows == 0 || n == 0 {
         return vec![0.0; rows * n];
@@ -259,7 +262,13 @@ mod tests {
             offset: 0,
         };
         let xh = row_im2col(&view, &g);
-        let y = conv_rows(&xh, g.cin, &repack_forward(&w, g.cin, g.cout), g.cout, g.rows());
+        let y = conv_rows(
+            &xh,
+            g.cin,
+            &repack_forward(&w, g.cin, g.cout),
+            g.cout,
+            g.rows(),
+        );
         let expected = direct(&x, &w, &g);
         for n in 0..g.n {
             for h in 0..g.h {

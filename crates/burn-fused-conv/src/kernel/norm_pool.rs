@@ -223,7 +223,9 @@ pub fn backward(
 
     // Pass 2: ∂y = γ·inv_std·(d − mean(d) − ŷ·mean(d·ŷ)) over every sample of the image, written
     // once: `k0 + k1·y` (the terms without d, per channel), then `+ γ·inv_std·d` at the argmax.
-    let k1: Vec<f32> = (0..c).map(|ch| -scale[ch] * a.inv_std[ch] * mean_dy[ch]).collect();
+    let k1: Vec<f32> = (0..c)
+        .map(|ch| -scale[ch] * a.inv_std[ch] * mean_dy[ch])
+        .collect();
     let k0: Vec<f32> = (0..c)
         .map(|ch| scale[ch] * (a.mean[ch] * a.inv_std[ch] * mean_dy[ch] - mean_d[ch]))
         .collect();

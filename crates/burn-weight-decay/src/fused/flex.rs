@@ -802,9 +802,10 @@ fn probe<const D: usize>(tensors: &[&Tensor<D>]) -> bool {
 /// row-major order, in one pass over its memory; any other gradient as it is. The kernels walk
 /// weight, gradient and state index by index, so they need the gradient in the weight's order.
 fn contiguous_gradient<const D: usize>(grad: Tensor<D>) -> Tensor<D> {
-    let needs_copy = grad.clone().try_into_primitive::<Flex>().is_ok_and(|p| {
-        p.dtype() == DType::F32 && p.layout().contiguous_offsets().is_none()
-    });
+    let needs_copy = grad
+        .clone()
+        .try_into_primitive::<Flex>()
+        .is_ok_and(|p| p.dtype() == DType::F32 && p.layout().contiguous_offsets().is_none());
     if !needs_copy {
         return grad;
     }

@@ -126,7 +126,9 @@ fn settings_section(md: &mut String, info: &RunInfo) {
         (
             "conv blocks",
             or_dash(&cell(&match info.block.as_str() {
-                "fused" => "fused (burn-fused-conv's flex op; stock layers on other backends)".to_string(),
+                "fused" => {
+                    "fused (burn-fused-conv's flex op; stock layers on other backends)".to_string()
+                }
                 "stock" => "stock (Burn's Conv2d, BatchNorm, ReLU, MaxPool2d)".to_string(),
                 other => other.to_string(),
             })),
