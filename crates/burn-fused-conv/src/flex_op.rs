@@ -1,8 +1,8 @@
 //! The fused block on flex tensors: unpack Burn's primitives into the kernels' buffers, run
 //! [`crate::kernel`], and wrap the results back, channels-last, as ordinary `[N, C, H, W]` views.
 //!
-//! Forward (training): row-im2col of the input, one GEMM, the batch statistics, normalize + ReLU
-//! + pool with a 1-byte argmax. What the backward pass needs is kept: the input (a shared
+//! Forward (training): row-im2col of the input, one GEMM, the batch statistics, then normalize,
+//! ReLU and pool with a 1-byte argmax. What the backward pass needs is kept: the input (a shared
 //! handle), the conv output, the argmax, the statistics and the weight.
 //!
 //! Backward: ReLU/pool/batch-norm backward in two passes, the weight gradient as one GEMM per

@@ -13,8 +13,8 @@ use burn_fused_conv::{BlockKernel, FusedConvBlock, FusedConvBlockConfig, Route};
 
 /// Relative error of `got` against `want`: the largest difference over the largest magnitude.
 fn rel_err(got: &Tensor<1>, want: &Tensor<1>) -> f64 {
-    let g: Vec<f32> = got.to_data().to_vec::<f32>().unwrap();
-    let w: Vec<f32> = want.to_data().to_vec::<f32>().unwrap();
+    let g: Vec<f32> = got.to_data().try_to_vec::<f32>().unwrap();
+    let w: Vec<f32> = want.to_data().try_to_vec::<f32>().unwrap();
     assert_eq!(g.len(), w.len());
     let scale = w.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
     let diff = g
@@ -196,7 +196,7 @@ fn step_bits(threads: usize) -> Vec<Vec<u32>> {
         .into_iter()
         .map(|t| {
             t.to_data()
-                .to_vec::<f32>()
+                .try_to_vec::<f32>()
                 .unwrap()
                 .iter()
                 .map(|v| v.to_bits())

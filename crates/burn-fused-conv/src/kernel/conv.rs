@@ -220,7 +220,7 @@ mod tests {
                             for kh in 0..3 {
                                 for kw in 0..3 {
                                     let (a, b) = (h + kh, ww + kw);
-                                    if a >= 1 && a <= g.h && b >= 1 && b <= g.w {
+                                    if (1..=g.h).contains(&a) && (1..=g.w).contains(&b) {
                                         s += x[((n * g.cin + ci) * g.h + a - 1) * g.w + b - 1]
                                             * w[((co * g.cin + ci) * 3 + kh) * 3 + kw];
                                     }

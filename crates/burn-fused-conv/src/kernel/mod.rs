@@ -1,6 +1,10 @@
 //! The fused block's kernels on plain f32 buffers, independent of Burn's types: the row-im2col
 //! layout ([`geometry`]), reading strided tensors ([`strided`]), the GEMMs ([`conv`]) and batch
 //! norm + ReLU + pool forward and backward ([`norm_pool`]).
+//!
+//! The per-channel loops index several per-channel arrays at once (`scale[ch]`, `shift[ch]`,
+//! `y0[ch]` …), which reads better than a zip of six slices: hence the lint allowance.
+#![allow(clippy::needless_range_loop)]
 
 pub mod conv;
 pub mod geometry;

@@ -81,7 +81,7 @@ pub fn row_im2col(x: &View4<'_>, g: &Geometry) -> Vec<f32> {
                     let dst = &mut image[r * row..(r + 1) * row];
                     for kh in 0..3 {
                         let a = hh + kh;
-                        if a >= 1 && a <= h {
+                        if (1..=h).contains(&a) {
                             x.pixel(ni, a - 1, wq - 1, &mut dst[kh * c..(kh + 1) * c]);
                         }
                     }
@@ -114,7 +114,7 @@ pub fn row_im2col_rows(dy: &[f32], c: usize, g: &Geometry) -> Vec<f32> {
                     let dst = &mut image[r * row..(r + 1) * row];
                     for kh in 0..3 {
                         let a = hh + kh;
-                        if a >= 1 && a <= h {
+                        if (1..=h).contains(&a) {
                             let s = ((a - 1) * wp2 + (wq - 1)) * c;
                             dst[kh * c..(kh + 1) * c].copy_from_slice(&src[s..s + c]);
                         }
