@@ -486,9 +486,10 @@ fn training_with_backward_passes_is_fused() {
     }
 }
 
-/// A real `Conv2d` + `BatchNorm` model: Burn hands the conv weight's gradient over as a permuted
-/// view (not contiguous), which the kernel takes after one copy; every parameter update is fused
-/// and equals the tensor path bit for bit.
+/// A real `Conv2d` + `BatchNorm` model, with the conv weight's gradient in the layout Burn's flex
+/// backend hands over in the seedlings CNN: a permuted view (`[C_out, C_in, 3, 3]` over
+/// `[C_in][C_out]` memory, strides `[9, 9·C_out, 3, 1]`), which the kernel takes after one copy.
+/// Every parameter update is fused and equals the tensor path bit for bit.
 #[derive(Module, Debug)]
 struct ConvNet {
     conv: burn::nn::conv::Conv2d,
@@ -497,47 +498,57 @@ struct ConvNet {
 
 impl ConvNet {
     fn new(device: &Device) -> Self {
-        let mut conv = burn::nn::conv::Conv2dConfig::new([3, 8], [3, 3])
+        let mut conv = burn::nn::conv::Conv2dConfig::new([8, 16], [3, 3])
             .with_padding(burn::nn::PaddingConfig2d::Same)
             .with_bias(false)
             .init(device);
-        conv.weight = Param::from_tensor(tensor([8, 3, 3, 3], 3, 0.3, device));
+        conv.weight = Param::from_tensor(tensor([16, 8, 3, 3], 3, 0.1, device));
         Self {
             conv,
-            bn: burn::nn::BatchNormConfig::new(8).init(device),
+            bn: burn::nn::BatchNormConfig::new(16).init(device),
         }
     }
 
-    fn loss(&self, t: u64, device: &Device) -> Tensor<1> {
-        let x = tensor([4, 3, 6, 6], 100 + t, 1.0, device);
+    /// The gradients of a loss, the conv weight's as a permuted view.
+    fn grads(&self, t: u64, device: &Device) -> GradientsParams {
+        use burn::backend::Flex;
+        let x = tensor([4, 8, 6, 6], 100 + t, 1.0, device);
         let y = self.bn.forward(self.conv.forward(x));
-        (y.clone() * y).mean() + self.conv.weight.val().sum() * 1e-3
+        let loss = (y.clone() * y).mean() + self.conv.weight.val().sum() * 1e-3;
+        let mut grads = GradientsParams::from_grads(loss.backward(), self);
+        let id = self.conv.weight.id;
+        let dw: Tensor<4> = grads.remove(id).expect("a conv gradient");
+        let swapped =
+            Tensor::<4>::from_data(dw.swap_dims(0, 1).into_data(), &device.clone().inner());
+        let permuted = swapped.swap_dims(0, 1);
+        let layout = permuted
+            .clone()
+            .try_into_primitive::<Flex>()
+            .unwrap()
+            .layout()
+            .clone();
+        assert!(
+            layout.contiguous_offsets().is_none(),
+            "{:?}",
+            layout.strides()
+        );
+        grads.register(id, permuted);
+        grads
     }
 }
 
 #[test]
 fn conv_and_batch_norm_updates_are_all_fused() {
-    use burn::backend::Flex;
     let device = Device::flex().autodiff();
-    // What the kernel is handed: the conv weight's gradient is a permuted view.
-    let net = ConvNet::new(&device);
-    let grads = GradientsParams::from_grads(net.loss(0, &device).backward(), &net);
-    let dw: Tensor<4> = grads.get(net.conv.weight.id).expect("a conv gradient");
-    let layout = dw.try_into_primitive::<Flex>().unwrap().layout().clone();
-    assert!(
-        layout.contiguous_offsets().is_none(),
-        "Burn's conv weight gradient is contiguous now ({:?}): this test no longer exercises the copy",
-        layout.strides()
-    );
     for inner in Inner::ALL {
         let decay = DecayConfig::decoupled(0.1);
         let (mut fused, monitor) = inner.module(decay.clone(), true);
         let (mut tensor_path, _) = inner.module(decay, false);
         let (mut a, mut b) = (ConvNet::new(&device), ConvNet::new(&device));
         for t in 0..STEPS as u64 {
-            let grads = GradientsParams::from_grads(a.loss(t, &device).backward(), &a);
+            let grads = a.grads(t, &device);
             a = fused.step(1e-2, a, grads);
-            let grads = GradientsParams::from_grads(b.loss(t, &device).backward(), &b);
+            let grads = b.grads(t, &device);
             b = tensor_path.step(1e-2, b, grads);
             assert_eq!(
                 bits(a.conv.weight.val()),
