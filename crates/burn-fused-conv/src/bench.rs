@@ -1,4 +1,4 @@
-//! Measuring a block: forward and backward time and GFLOP/s of [`FusedConvBlock`] (fused or
+//! Measuring a block: forward and backward time and GFLOP/s of [`FusedConvBlock`](crate::FusedConvBlock) (fused or
 //! stock) on one shape, and the machine's FMA peak measured the same way, in the same run, so
 //! that a figure can be read as a share of what the cores can do.
 //!

@@ -51,7 +51,7 @@
 //!   the number of threads (tested on 1 and 2 threads).
 //!
 //! Training frees and reallocates the same large buffers every step; [`alloc::keep_freed_memory`]
-//! (glibc) keeps them in the heap rather than page-faulting through fresh ones. [`bench`] times a
+//! (glibc) keeps them in the heap rather than page-faulting through fresh ones. [`mod@bench`] times a
 //! block against the machine's measured FMA peak.
 //!
 //! # Features
