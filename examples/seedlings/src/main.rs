@@ -94,6 +94,10 @@ struct BenchArgs {
     /// Skip the per-block forward/backward timing.
     #[arg(long)]
     no_block_timing: bool,
+    /// Also time PyTorch on the same network, batch and optimizer with this Python (one that
+    /// can import torch), and print ours ÷ PyTorch's best (bench/torch_reference.py).
+    #[arg(long, value_name = "PYTHON")]
+    torch_python: Option<String>,
     /// Loader threads.
     #[arg(long, default_value_t = 2)]
     workers: usize,
@@ -720,6 +724,12 @@ fn run_bench(args: BenchArgs) -> Result<ExitCode> {
             rows.push((block, arm, figures));
         }
     }
+    let torch = args
+        .torch_python
+        .as_deref()
+        .map(|python| torch_reference(python, &args))
+        .transpose()?
+        .flatten();
     let block_timing = (!args.no_block_timing).then(|| {
         seedlings::bench::time_blocks(&channels, args.batch_size, args.image_size, &blocks)
     });
@@ -742,7 +752,7 @@ fn run_bench(args: BenchArgs) -> Result<ExitCode> {
                 "backend": args.backend, "image_size": args.image_size,
                 "batch_size": args.batch_size, "workers": args.workers,
                 "decode_seconds": decode_seconds, "runs": out,
-                "block_timing": block_timing,
+                "block_timing": block_timing, "torch": torch,
             }))?
         );
         return Ok(ExitCode::SUCCESS);
@@ -819,10 +829,66 @@ fn run_bench(args: BenchArgs) -> Result<ExitCode> {
             );
         }
     }
+    if let Some(torch) = &torch
+        && let Some(best) = torch["images_per_second"]
+            .as_object()
+            .and_then(|per_layout| {
+                per_layout
+                    .iter()
+                    .filter_map(|(layout, v)| Some((layout.clone(), v.as_f64()?)))
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+            })
+    {
+        println!(
+            "PyTorch {} ({} threads), same network, batch and AdamW: {}",
+            torch["torch"].as_str().unwrap_or("?"),
+            torch["threads"],
+            torch["images_per_second"]
+        );
+        for (block, arm, f) in &rows {
+            println!(
+                "{} blocks, {}: {:.2}× PyTorch's best ({}, {:.1} images/s)",
+                block.name(),
+                arm.mode.name(),
+                f.images_per_second / best.1,
+                best.0,
+                best.1
+            );
+        }
+    }
     if let Some(timing) = &block_timing {
         print!("{}", timing.render());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `bench/torch_reference.py` with `python` on the bench's batch, image size and step
+/// counts: its JSON, or `None` (with its message) when torch is not importable there.
+fn torch_reference(python: &str, args: &BenchArgs) -> Result<Option<serde_json::Value>> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/torch_reference.py");
+    let output = std::process::Command::new(python)
+        .arg(&script)
+        .args(["--json", "--batch-size", &args.batch_size.to_string()])
+        .args(["--image-size", &args.image_size.to_string()])
+        .args(["--steps", &args.steps.to_string()])
+        .args(["--warmup", &args.warmup.to_string()])
+        .output()
+        .with_context(|| format!("running {python} {}", script.display()))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!(
+            "{python} {} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    match serde_json::from_str(text.trim()) {
+        Ok(value) => Ok(Some(value)),
+        Err(_) => {
+            eprintln!("seedlings: {}", text.trim());
+            Ok(None)
+        }
+    }
 }
 
 fn run_backends() -> Result<ExitCode> {
