@@ -17,6 +17,8 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
+use serde::Serialize;
+
 use crate::{BlockKernel, FusedConvBlockConfig};
 
 /// One block call: batch, channels in and out, square side, and whether the input needs a
@@ -192,4 +194,89 @@ fn fma_scalar(iters: u64) -> (f32, f64) {
         }
     }
     (acc.iter().sum(), iters as f64 * 8.0 * 2.0)
+}
+
+/// Forward and backward time of each conv block of the network, per kernel, next to the FMA
+/// peak measured in the same run.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockTimingTable {
+    /// FMA peak of rayon's threads, GFLOP/s.
+    pub peak_gflops: f64,
+    /// One row per block and kernel.
+    pub rows: Vec<BlockTimingRow>,
+}
+
+/// One block under one kernel.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockTimingRow {
+    pub kernel: String,
+    pub shape: BlockShape,
+    pub timing: BlockTiming,
+    /// `timing.gflops / peak_gflops`.
+    pub share_of_peak: f64,
+}
+
+/// Times every conv block of a network of `channels` on `batch` images of `side`², for each of
+/// `kernels` (medians of `reps` runs), after measuring the FMA peak.
+pub fn time_network(
+    channels: &[usize],
+    batch: usize,
+    side: usize,
+    kernels: &[BlockKernel],
+    reps: usize,
+) -> BlockTimingTable {
+    let peak_gflops = fma_peak_gflops(0.5);
+    let mut rows = Vec::new();
+    let (mut cin, mut side) = (3, side);
+    for &cout in channels {
+        let shape = BlockShape {
+            batch,
+            cin,
+            cout,
+            side,
+            input_grad: cin != 3,
+        };
+        for &kernel in kernels {
+            let timing = time_block(shape, kernel, reps);
+            rows.push(BlockTimingRow {
+                kernel: kernel.name().to_string(),
+                shape,
+                timing,
+                share_of_peak: timing.gflops / peak_gflops,
+            });
+        }
+        cin = cout;
+        side /= 2;
+    }
+    BlockTimingTable { peak_gflops, rows }
+}
+
+impl BlockTimingTable {
+    /// The table as text.
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "conv blocks, forward + backward (FMA peak of {} threads measured now: {:.0} GFLOP/s)\n{:<18} {:<6} {:>9} {:>9} {:>9} {:>8}\n",
+            pool_threads(),
+            self.peak_gflops,
+            "block",
+            "kernel",
+            "fwd ms",
+            "bwd ms",
+            "GFLOP/s",
+            "% peak"
+        );
+        for r in &self.rows {
+            let s = &r.shape;
+            out += &format!(
+                "{:<18} {:<6} {:>9.2} {:>9.2} {:>9.1} {:>7.1}%\n",
+                format!("{}→{} @{}²", s.cin, s.cout, s.side),
+                r.kernel,
+                1e3 * r.timing.forward_seconds,
+                1e3 * r.timing.backward_seconds,
+                r.timing.gflops,
+                100.0 * r.share_of_peak
+            );
+        }
+        out
+    }
 }

@@ -17,7 +17,7 @@ use burn::tensor::{Shape, TensorData};
 use crate::kernel::conv::{conv_rows, repack_forward, repack_transposed, weight_grad};
 use crate::kernel::geometry::Geometry;
 use crate::kernel::norm_pool::{self, Affine};
-use crate::kernel::strided::{View4, row_im2col, row_im2col_rows};
+use crate::kernel::strided::{View4, row_im2col};
 
 /// Which statistics normalize: the batch's own (training) or given ones (running statistics).
 pub(crate) enum Stats<'a> {
@@ -143,7 +143,20 @@ pub(crate) fn backward(saved: &Saved, output_grad: &FlexTensor, need_x: bool) ->
     let dw = weight_grad(&xh, &dy, g);
     drop(xh);
     let x = need_x.then(|| {
-        let dyh = row_im2col_rows(&dy, g.cout, g);
+        // dy in GEMM-row layout is a channels-last [N, C_out, H, W] view whose rows are W + 2
+        // pixels apart: its row-im2col buffer is the transposed convolution's input.
+        let dy_view = View4 {
+            data: &dy,
+            dims: [g.n, g.cout, g.h, g.w],
+            strides: [
+                (g.rows_per_image() * g.cout) as isize,
+                1,
+                (g.wp2() * g.cout) as isize,
+                g.cout as isize,
+            ],
+            offset: 0,
+        };
+        let dyh = row_im2col(&dy_view, g);
         let wt = repack_transposed(&saved.weight, g.cin, g.cout);
         let dx = conv_rows(&dyh, g.cout, &wt, g.cin, g.rows());
         channels_last(dx, [g.n, g.cin, g.h, g.w], g.wp2())

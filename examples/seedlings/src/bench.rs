@@ -10,8 +10,6 @@ use anyhow::{Result, anyhow};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::tensor::Device;
-use burn_fused_conv::BlockKernel;
-use burn_fused_conv::bench::{BlockShape, BlockTiming, fma_peak_gflops, pool_threads, time_block};
 use burn_weight_decay::DecayMonitor;
 use serde::Serialize;
 
@@ -155,88 +153,4 @@ pub fn bench_training(
     figures.param_updates = monitor.param_updates();
     figures.fused_updates = monitor.fused_updates();
     Ok(figures)
-}
-
-/// Forward and backward time of each conv block of the network, per kernel, next to the FMA
-/// peak measured in the same run.
-#[derive(Debug, Clone, Serialize)]
-pub struct BlockTimingTable {
-    /// FMA peak of rayon's threads, GFLOP/s.
-    pub peak_gflops: f64,
-    /// One row per block and kernel.
-    pub rows: Vec<BlockTimingRow>,
-}
-
-/// One block under one kernel.
-#[derive(Debug, Clone, Serialize)]
-pub struct BlockTimingRow {
-    pub kernel: String,
-    pub shape: BlockShape,
-    pub timing: BlockTiming,
-    /// `timing.gflops / peak_gflops`.
-    pub share_of_peak: f64,
-}
-
-/// Times every conv block of a network of `channels` on `batch` images of `side`², for each of
-/// `kernels` (medians of 5 runs), after measuring the FMA peak.
-pub fn time_blocks(
-    channels: &[usize],
-    batch: usize,
-    side: usize,
-    kernels: &[BlockKernel],
-) -> BlockTimingTable {
-    let peak_gflops = fma_peak_gflops(0.5);
-    let mut rows = Vec::new();
-    let (mut cin, mut side) = (3, side);
-    for &cout in channels {
-        let shape = BlockShape {
-            batch,
-            cin,
-            cout,
-            side,
-            input_grad: cin != 3,
-        };
-        for &kernel in kernels {
-            let timing = time_block(shape, kernel, 5);
-            rows.push(BlockTimingRow {
-                kernel: kernel.name().to_string(),
-                shape,
-                timing,
-                share_of_peak: timing.gflops / peak_gflops,
-            });
-        }
-        cin = cout;
-        side /= 2;
-    }
-    BlockTimingTable { peak_gflops, rows }
-}
-
-impl BlockTimingTable {
-    /// The table as text.
-    pub fn render(&self) -> String {
-        let mut out = format!(
-            "conv blocks, forward + backward (FMA peak of {} threads measured now: {:.0} GFLOP/s)\n{:<18} {:<6} {:>9} {:>9} {:>9} {:>8}\n",
-            pool_threads(),
-            self.peak_gflops,
-            "block",
-            "kernel",
-            "fwd ms",
-            "bwd ms",
-            "GFLOP/s",
-            "% peak"
-        );
-        for r in &self.rows {
-            let s = &r.shape;
-            out += &format!(
-                "{:<18} {:<6} {:>9.2} {:>9.2} {:>9.1} {:>7.1}%\n",
-                format!("{}→{} @{}²", s.cin, s.cout, s.side),
-                r.kernel,
-                1e3 * r.timing.forward_seconds,
-                1e3 * r.timing.backward_seconds,
-                r.timing.gflops,
-                100.0 * r.share_of_peak
-            );
-        }
-        out
-    }
 }

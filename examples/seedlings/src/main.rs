@@ -731,7 +731,13 @@ fn run_bench(args: BenchArgs) -> Result<ExitCode> {
         .transpose()?
         .flatten();
     let block_timing = (!args.no_block_timing).then(|| {
-        seedlings::bench::time_blocks(&channels, args.batch_size, args.image_size, &blocks)
+        burn_fused_conv::bench::time_network(
+            &channels,
+            args.batch_size,
+            args.image_size,
+            &blocks,
+            5,
+        )
     });
     if args.json {
         let out: Vec<_> = rows

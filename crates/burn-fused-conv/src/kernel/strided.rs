@@ -91,40 +91,6 @@ pub fn row_im2col(x: &View4<'_>, g: &Geometry) -> Vec<f32> {
     xh
 }
 
-/// The row-im2col buffer of a channels-last gradient in GEMM-row layout (`dy[r][c]`, `r` over
-/// `(n, h, w')` with zeros in the scratch columns): `dyh[n][h][w'][kh][c] = dy at (n, h + kh − 1,
-/// w' − 1)`, the input of the transposed convolution that gives the input gradient.
-pub fn row_im2col_rows(dy: &[f32], c: usize, g: &Geometry) -> Vec<f32> {
-    let (h, w, wp2) = (g.h, g.w, g.wp2());
-    let row = 3 * c;
-    let mut out = vec![0.0; g.xh_len(c)];
-    let body = g.rows() * row;
-    if body == 0 {
-        return out;
-    }
-    let rows_img = g.rows_per_image();
-    out[..body]
-        .par_chunks_mut(rows_img * row)
-        .enumerate()
-        .for_each(|(ni, image)| {
-            let src = &dy[ni * rows_img * c..(ni + 1) * rows_img * c];
-            for hh in 0..h {
-                for wq in 1..=w {
-                    let r = hh * wp2 + wq;
-                    let dst = &mut image[r * row..(r + 1) * row];
-                    for kh in 0..3 {
-                        let a = hh + kh;
-                        if (1..=h).contains(&a) {
-                            let s = ((a - 1) * wp2 + (wq - 1)) * c;
-                            dst[kh * c..(kh + 1) * c].copy_from_slice(&src[s..s + c]);
-                        }
-                    }
-                }
-            }
-        });
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
