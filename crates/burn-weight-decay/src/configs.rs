@@ -27,6 +27,7 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{Adam, AdamConfig, ModuleOptimizer, Sgd, SgdConfig};
 use burn::tensor::ElementConversion;
 
+use crate::equilibrium::InnerKind;
 use crate::error::{positive, unit_interval};
 use crate::fused::{AdamHyper, Fused, SgdMomentum};
 use crate::{ConfigError, DecayConfig, WeightDecay};
@@ -100,7 +101,14 @@ impl SgdDecayConfig {
             nesterov: self.nesterov,
         });
         let fused = self.fused.then_some(Fused::Sgd(momentum));
-        Ok(self.decay.try_wrap(sgd.build())?.with_fused(fused))
+        let kind = InnerKind::Sgd {
+            momentum: self.momentum,
+        };
+        Ok(self
+            .decay
+            .try_wrap(sgd.build())?
+            .with_fused(fused)
+            .with_inner_kind(kind))
     }
 
     /// The whole-module optimizer, with gradient clipping if configured.
@@ -183,7 +191,11 @@ impl AdamDecayConfig {
             beta_2: self.beta_2,
             epsilon: self.epsilon,
         }));
-        Ok(self.decay.try_wrap(adam)?.with_fused(fused))
+        Ok(self
+            .decay
+            .try_wrap(adam)?
+            .with_fused(fused)
+            .with_inner_kind(InnerKind::Adam))
     }
 
     /// The whole-module optimizer, with gradient clipping if configured.

@@ -23,6 +23,13 @@ pub enum ConfigError {
         /// The names that are accepted.
         expected: &'static str,
     },
+    /// Two settings that do not go together.
+    Incompatible {
+        /// The setting that cannot apply, e.g. `"decay form proximal"`.
+        setting: &'static str,
+        /// Why, e.g. `"applies to decoupled decay only"`.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -38,6 +45,7 @@ impl fmt::Display for ConfigError {
                 value,
                 expected,
             } => write!(f, "unknown {what} `{value}` (expected {expected})"),
+            Self::Incompatible { setting, reason } => write!(f, "{setting} {reason}"),
         }
     }
 }

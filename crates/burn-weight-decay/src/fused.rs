@@ -50,6 +50,8 @@ pub(crate) enum Decay {
     Coupled(f64),
     /// Decoupled decay with factor `s_t·λ`: `w ← u − s_t·λ·w`.
     Decoupled(f64),
+    /// Proximal decoupled decay with factor `s_t·λ`: `w ← u / (1 + s_t·λ)`.
+    Proximal(f64),
 }
 
 #[cfg(feature = "flex")]

@@ -59,20 +59,31 @@
 #![warn(missing_docs)]
 
 mod configs;
+pub mod equilibrium;
 mod error;
+mod form;
 mod fused;
 mod mode;
 mod monitor;
 mod penalty;
+mod reload;
 pub mod rule;
 mod scale;
+mod schedule;
+mod state;
+mod target;
 mod wrapper;
 
 pub use configs::{AdamDecayConfig, SgdDecayConfig};
 pub use error::ConfigError;
+pub use form::DecayForm;
 pub use mode::DecayMode;
 pub use monitor::DecayMonitor;
 pub use penalty::{decayed_weight_norm, l2_penalty, weight_norm};
+pub use reload::{RecordMismatch, load_record};
 pub use scale::{DecayScale, decay_shrink, normalized_rate};
+pub use schedule::RateSchedule;
+pub use state::DecayState;
+pub use target::DecayTarget;
 pub use wrapper::{DecayConfig, NonFiniteGrad, WeightDecay};
 pub mod replay;

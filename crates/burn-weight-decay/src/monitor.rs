@@ -3,6 +3,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::equilibrium::EquilibriumSample;
+
 /// Shared diagnostics of a [`WeightDecay`](crate::WeightDecay) optimizer.
 ///
 /// Clone it before handing the optimizer to a [`ModuleOptimizer`](burn::optim::ModuleOptimizer)
@@ -22,8 +24,14 @@ use std::sync::{Arc, Mutex};
 /// monitor.arm();
 /// // ... optim.step(lr, model, grads) ...
 /// let removed = monitor.take_removed_norm(); // Some(‖removed‖₂) once a step ran
-/// # let _ = (optim, removed);
+/// let turned = monitor.take_equilibrium(); // one sample per decayed tensor of that step
+/// # let _ = (optim, removed, turned);
 /// ```
+///
+/// An armed step also measures, for each decayed tensor, the angle it turned by against the
+/// rotational equilibrium's prediction ([`take_equilibrium`](Self::take_equilibrium), see
+/// [`equilibrium`](crate::equilibrium)): three reductions per tensor, so sample a few steps per
+/// epoch rather than every step. Armed steps take Burn's tensor ops, not the fused kernel.
 #[derive(Clone, Default, Debug)]
 pub struct DecayMonitor {
     shared: Arc<Shared>,
@@ -33,6 +41,7 @@ pub struct DecayMonitor {
 struct Shared {
     armed: AtomicBool,
     removed_sq: Mutex<Option<f64>>,
+    equilibrium: Mutex<Vec<EquilibriumSample>>,
     skipped: AtomicU64,
     fused: AtomicU64,
     updates: AtomicU64,
@@ -43,6 +52,9 @@ impl DecayMonitor {
     pub fn arm(&self) {
         if let Ok(mut sum) = self.shared.removed_sq.lock() {
             *sum = None;
+        }
+        if let Ok(mut samples) = self.shared.equilibrium.lock() {
+            samples.clear();
         }
         self.shared.armed.store(true, Ordering::Release);
     }
@@ -62,6 +74,24 @@ impl DecayMonitor {
         self.shared.armed.store(false, Ordering::Release);
         let mut sum = self.shared.removed_sq.lock().ok()?;
         sum.take().map(f64::sqrt)
+    }
+
+    /// The equilibrium samples of the decayed tensors stepped while armed, in the order they were
+    /// stepped (a module's parameter order), and clears them. Unlike
+    /// [`take_removed_norm`](Self::take_removed_norm) it leaves the monitor armed state as is, so
+    /// take both in either order after the armed step.
+    pub fn take_equilibrium(&self) -> Vec<EquilibriumSample> {
+        self.shared
+            .equilibrium
+            .lock()
+            .map(|mut samples| std::mem::take(&mut *samples))
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn add_equilibrium(&self, sample: EquilibriumSample) {
+        if let Ok(mut samples) = self.shared.equilibrium.lock() {
+            samples.push(sample);
+        }
     }
 
     /// How many parameter updates were skipped because their gradient held NaN or ±∞

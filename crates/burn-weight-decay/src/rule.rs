@@ -89,3 +89,106 @@ pub fn decoupled_cautious<const D: usize>(
     let decay = previous.mul_scalar(factor).mask_fill(mask.bool_not(), 0.0);
     updated.sub(decay)
 }
+
+/// Coupled L2 toward a reference `w₀` (L2-SP): the gradient of `λ/2·‖w − w₀‖²` added.
+///
+/// ```text
+/// g ← g + λ·(w − w₀)
+/// ```
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// let dev = Device::default();
+/// let g = Tensor::<1>::from_floats([1.0, -1.0], &dev);
+/// let w = Tensor::<1>::from_floats([2.0, 4.0], &dev);
+/// let w0 = Tensor::<1>::from_floats([1.0, 4.0], &dev);
+/// let out = burn_weight_decay::rule::coupled_toward(g, w, w0, 0.5);
+/// assert_eq!(out.into_data().try_to_vec::<f32>().unwrap(), vec![1.5, -1.0]);
+/// ```
+pub fn coupled_toward<const D: usize>(
+    grad: Tensor<D>,
+    weight: Tensor<D>,
+    reference: Tensor<D>,
+    rate: f64,
+) -> Tensor<D> {
+    grad.add(weight.sub(reference).mul_scalar(rate))
+}
+
+/// Decoupled decay toward a reference `w₀` (L2-SP).
+///
+/// ```text
+/// w_{t+1} = u_t − f_t·(w_t − w₀)
+/// ```
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// let dev = Device::default();
+/// let updated = Tensor::<1>::from_floats([1.5, 3.0], &dev);
+/// let previous = Tensor::<1>::from_floats([2.0, 4.0], &dev);
+/// let w0 = Tensor::<1>::from_floats([2.0, 0.0], &dev);
+/// let out = burn_weight_decay::rule::decoupled_toward(updated, previous, w0, 0.25);
+/// assert_eq!(out.into_data().try_to_vec::<f32>().unwrap(), vec![1.5, 2.0]);
+/// ```
+pub fn decoupled_toward<const D: usize>(
+    updated: Tensor<D>,
+    previous: Tensor<D>,
+    reference: Tensor<D>,
+    factor: f64,
+) -> Tensor<D> {
+    updated.sub(previous.sub(reference).mul_scalar(factor))
+}
+
+/// Proximal decoupled decay (Adan's form): the proximal step of `f_t/2·‖w‖²` after the update.
+///
+/// ```text
+/// w_{t+1} = u_t / (1 + f_t)
+/// ```
+///
+/// Unlike [`decoupled`], it never flips a sign: with `f_t = 2` the multiplicative form sends `w`
+/// to `u − 2·w`, the proximal one to `u/3`.
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// let dev = Device::default();
+/// let updated = Tensor::<1>::from_floats([1.5, -3.0], &dev);
+/// let out = burn_weight_decay::rule::decoupled_proximal(updated, 2.0);
+/// assert_eq!(out.into_data().try_to_vec::<f32>().unwrap(), vec![0.5, -1.0]);
+/// ```
+pub fn decoupled_proximal<const D: usize>(updated: Tensor<D>, factor: f64) -> Tensor<D> {
+    updated.div_scalar(1.0 + factor)
+}
+
+/// Proximal decoupled decay toward a reference `w₀`: the proximal step of `f_t/2·‖w − w₀‖²`.
+///
+/// ```text
+/// w_{t+1} = (u_t + f_t·w₀) / (1 + f_t)
+/// ```
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// let dev = Device::default();
+/// let updated = Tensor::<1>::from_floats([3.0, 0.0], &dev);
+/// let w0 = Tensor::<1>::from_floats([0.0, 3.0], &dev);
+/// let out = burn_weight_decay::rule::decoupled_proximal_toward(updated, w0, 2.0);
+/// assert_eq!(out.into_data().try_to_vec::<f32>().unwrap(), vec![1.0, 2.0]);
+/// ```
+pub fn decoupled_proximal_toward<const D: usize>(
+    updated: Tensor<D>,
+    reference: Tensor<D>,
+    factor: f64,
+) -> Tensor<D> {
+    updated
+        .add(reference.mul_scalar(factor))
+        .div_scalar(1.0 + factor)
+}
+
+/// Keeps `decayed` where `mask` holds and `updated` elsewhere: the cautious form of any decoupled
+/// rule, with the mask `d·(w_t − u_t) > 0` for the displacement `d` being decayed (`w_t`, or
+/// `w_t − w₀` toward a reference).
+pub fn cautious_select<const D: usize>(
+    decayed: Tensor<D>,
+    updated: Tensor<D>,
+    mask: Tensor<D, Bool>,
+) -> Tensor<D> {
+    decayed.mask_where(mask.bool_not(), updated)
+}

@@ -19,6 +19,16 @@ pub enum DecayScale {
         /// The peak learning rate of the schedule, `lr_max > 0`.
         lr_max: f64,
     },
+    /// `s_t = lr_t² / lr_max`: corrected decay (AdamC; Defazio et al. 2025, "Why Gradients
+    /// Rapidly Increase Near the End of Training"; timm's `corrected_weight_decay`). The decay's
+    /// `λ` follows the learning-rate schedule twice over, so that at the end of training, when the
+    /// learning rate is small, decay no longer outweighs the shrunken updates of normalized layers
+    /// and the gradient norm stays flat instead of rising. At the schedule's peak it equals
+    /// [`LearningRate`](Self::LearningRate).
+    Corrected {
+        /// The peak learning rate of the schedule, `lr_max > 0`.
+        lr_max: f64,
+    },
 }
 
 impl DecayScale {
@@ -28,11 +38,30 @@ impl DecayScale {
     /// use burn_weight_decay::DecayScale;
     /// assert_eq!(DecayScale::LearningRate.at(0.01), 0.01);
     /// assert_eq!(DecayScale::Schedule { lr_max: 0.02 }.at(0.01), 0.5);
+    /// assert_eq!(DecayScale::Corrected { lr_max: 0.02 }.at(0.01), 0.005);
     /// ```
     pub fn at(&self, lr: f64) -> f64 {
         match self {
             Self::LearningRate => lr,
             Self::Schedule { lr_max } => lr / lr_max,
+            Self::Corrected { lr_max } => lr * lr / lr_max,
+        }
+    }
+
+    /// The schedule's peak learning rate, for the scales that need one.
+    pub fn lr_max(&self) -> Option<f64> {
+        match self {
+            Self::LearningRate => None,
+            Self::Schedule { lr_max } | Self::Corrected { lr_max } => Some(*lr_max),
+        }
+    }
+
+    /// The lower-case name used in files: `lr`, `schedule`, `corrected`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::LearningRate => "lr",
+            Self::Schedule { .. } => "schedule",
+            Self::Corrected { .. } => "corrected",
         }
     }
 }

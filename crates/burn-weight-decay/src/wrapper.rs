@@ -5,9 +5,13 @@ use burn::optim::{LearningRate, ModuleOptimizer, Optimizer};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::equilibrium::{self, EquilibriumSample, InnerKind};
 use crate::error::{non_negative, positive};
 use crate::fused::Fused;
-use crate::{ConfigError, DecayMode, DecayMonitor, DecayScale, rule};
+use crate::{
+    ConfigError, DecayForm, DecayMode, DecayMonitor, DecayScale, DecayState, DecayTarget,
+    RateSchedule, rule,
+};
 
 /// What the wrapper does with a gradient that holds NaN or ±∞.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,9 +47,19 @@ pub struct DecayConfig {
     /// removes `s_t·λ·w`. fastai's default is 0.01.
     #[config(default = 0.01)]
     pub rate: f64,
-    /// `s_t` of decoupled decay: the learning rate (default) or its schedule alone.
+    /// `s_t` of decoupled decay: the learning rate (default), its schedule alone, or corrected
+    /// (`lr_t²/lr_max`, AdamC).
     #[config(default = "DecayScale::LearningRate")]
     pub scale: DecayScale,
+    /// How `λ` changes over the steps (constant at `rate` by default); see [`RateSchedule`].
+    #[config(default = "RateSchedule::Constant")]
+    pub schedule: RateSchedule,
+    /// What decay pulls toward: zero (default) or the initial weights (L2-SP).
+    #[config(default = "DecayTarget::Zero")]
+    pub toward: DecayTarget,
+    /// Decoupled decay's form: subtract `s_t·λ·w` (default) or divide by `1 + s_t·λ` (proximal).
+    #[config(default = "DecayForm::Multiplicative")]
+    pub form: DecayForm,
     /// Also decay parameters of rank ≤ 1 (biases, norm scales and shifts). Off by default, as
     /// fastai v2 (`wd_bn_bias=False`) and timm; fastai v1 and PyTorch's defaults decayed them.
     #[config(default = false)]
@@ -75,18 +89,35 @@ impl DecayConfig {
         Self::new().with_mode(DecayMode::None).with_rate(0.0)
     }
 
-    /// Checks every value: `λ` finite and `≥ 0`, `lr_max` finite and `> 0`.
+    /// Checks every value: `λ` finite and `≥ 0`, `lr_max` finite and `> 0`, the schedule's
+    /// values, and that the proximal form is asked of decoupled decay only.
     pub fn validate(&self) -> Result<(), ConfigError> {
         non_negative("weight decay rate", self.rate)?;
-        if let DecayScale::Schedule { lr_max } = self.scale {
+        if let Some(lr_max) = self.scale.lr_max() {
             positive("decay scale lr_max", lr_max)?;
+        }
+        self.schedule.validate()?;
+        if self.form == DecayForm::Proximal && self.mode == DecayMode::Coupled {
+            return Err(ConfigError::Incompatible {
+                setting: "decay form proximal",
+                reason: "applies to decoupled decay only (coupled L2 decays through the gradient)",
+            });
         }
         Ok(())
     }
 
-    /// Whether a parameter of this rank is decayed at all.
+    /// Whether a parameter of this rank is decayed at all (the mode is not `None`, some `λ_t` of
+    /// the schedule is not zero, and the rank is ≥ 2 or [`decay_rank_le_1`](Self::decay_rank_le_1)
+    /// is set).
     pub fn decays_rank(&self, rank: usize) -> bool {
-        self.mode != DecayMode::None && self.rate != 0.0 && (rank > 1 || self.decay_rank_le_1)
+        self.mode != DecayMode::None
+            && !self.schedule.is_zero(self.rate)
+            && (rank > 1 || self.decay_rank_le_1)
+    }
+
+    /// `λ_t` at step `t` of a parameter: the schedule's value (the constant `rate` by default).
+    pub fn rate_at(&self, step: u64) -> f64 {
+        self.schedule.at(self.rate, step)
     }
 
     /// Wraps `inner` with this decay, for [`ModuleOptimizer::with_group`] or further setup.
@@ -107,6 +138,7 @@ impl DecayConfig {
             config: self.clone(),
             monitor: DecayMonitor::default(),
             fused: None,
+            kind: None,
         })
     }
 
@@ -124,8 +156,10 @@ impl DecayConfig {
 /// [`ModuleOptimizer`], parameter groups, gradient clipping, learning-rate schedulers, optimizer
 /// records and burn-train's `Learner` unchanged.
 ///
-/// Its per-parameter state *is* the inner optimizer's state: records saved with or without the
-/// wrapper load into each other, and decay adds no memory.
+/// Its per-parameter state is [`DecayState`]: the inner optimizer's state, the parameter's step
+/// count (the decay schedule's position) and, for decay toward the initial weights only, `w₀`. Its
+/// record is the inner optimizer's record with those entries beside it, so records saved with or
+/// without the wrapper load into each other, and decay toward zero adds no memory.
 ///
 /// Built by [`AdamDecayConfig`](crate::AdamDecayConfig) or [`SgdDecayConfig`](crate::SgdDecayConfig)
 /// (with `fused` on, the default), it updates each parameter on the flex backend in one fused
@@ -155,6 +189,8 @@ pub struct WeightDecay<O> {
     monitor: DecayMonitor,
     /// The inner optimizer's hyper-parameters for the fused kernel, set by this crate's configs.
     fused: Option<Fused>,
+    /// The inner optimizer, where this crate's configs built it: the equilibrium predictions.
+    kind: Option<InnerKind>,
 }
 
 impl<O: Optimizer> WeightDecay<O> {
@@ -185,13 +221,22 @@ impl<O: Optimizer> WeightDecay<O> {
         self
     }
 
+    /// Names the inner optimizer, for [`DecayMonitor::take_equilibrium`]'s predictions. The
+    /// ready-made configs set it; set it yourself for an optimizer wrapped with
+    /// [`DecayConfig::wrap`] whose update behaves like Adam's or SGD's.
+    pub fn with_inner_kind(mut self, kind: InnerKind) -> Self {
+        self.kind = Some(kind);
+        self
+    }
+
     /// One step by the fused flex kernel, or the arguments back for the tensor-op path when it
     /// does not apply: no kernel for this optimizer, an armed monitor (it measures with tensor
-    /// ops), cautious decay, or tensors the kernel does not cover.
+    /// ops), cautious decay, decay toward a reference, or tensors the kernel does not cover.
     #[cfg(feature = "flex")]
     fn try_fused<const D: usize>(
         &self,
         lr: LearningRate,
+        rate: f64,
         tensor: Tensor<D>,
         grad: Tensor<D>,
         state: Option<O::State<D>>,
@@ -205,14 +250,17 @@ impl<O: Optimizer> WeightDecay<O> {
         }
         let decay = if !self.config.decays_rank(D) {
             Decay::None
-        } else if self.config.cautious {
+        } else if self.config.cautious || self.config.toward != DecayTarget::Zero {
             return Declined(tensor, grad, state);
         } else {
-            match self.config.mode {
-                DecayMode::None => Decay::None,
-                DecayMode::Coupled => Decay::Coupled(self.config.rate),
-                DecayMode::Decoupled => {
-                    Decay::Decoupled(self.config.scale.at(lr) * self.config.rate)
+            match (self.config.mode, self.config.form) {
+                (DecayMode::None, _) => Decay::None,
+                (DecayMode::Coupled, _) => Decay::Coupled(rate),
+                (DecayMode::Decoupled, DecayForm::Multiplicative) => {
+                    Decay::Decoupled(self.config.scale.at(lr) * rate)
+                }
+                (DecayMode::Decoupled, DecayForm::Proximal) => {
+                    Decay::Proximal(self.config.scale.at(lr) * rate)
                 }
             }
         };
@@ -225,25 +273,55 @@ impl<O: Optimizer> WeightDecay<O> {
         step::<O, D>(fused, &ctx, tensor, grad, state)
     }
 
-    fn coupled_rule<const D: usize>(&self, grad: Tensor<D>, tensor: Tensor<D>) -> Tensor<D> {
+    /// Coupled L2 on the gradient: `g + λ·d` with `d = w` or `w − w₀`, cautious if asked.
+    fn coupled_rule<const D: usize>(
+        &self,
+        grad: Tensor<D>,
+        tensor: Tensor<D>,
+        reference: Option<&Tensor<D>>,
+        rate: f64,
+    ) -> Tensor<D> {
+        let displacement = match reference {
+            Some(reference) if self.config.cautious => tensor.sub(reference.clone()),
+            Some(reference) => return rule::coupled_toward(grad, tensor, reference.clone(), rate),
+            None => tensor,
+        };
         if self.config.cautious {
-            rule::coupled_cautious(grad, tensor, self.config.rate)
+            rule::coupled_cautious(grad, displacement, rate)
         } else {
-            rule::coupled(grad, tensor, self.config.rate)
+            rule::coupled(grad, displacement, rate)
         }
     }
 
+    /// Decoupled decay after the inner update `updated` of `previous`: the configured form,
+    /// toward zero or `w₀`, cautious if asked.
     fn decoupled_rule<const D: usize>(
         &self,
         updated: Tensor<D>,
         previous: Tensor<D>,
+        reference: Option<&Tensor<D>>,
         factor: f64,
     ) -> Tensor<D> {
-        if self.config.cautious {
-            rule::decoupled_cautious(updated, previous, factor)
-        } else {
-            rule::decoupled(updated, previous, factor)
+        let proximal = self.config.form == DecayForm::Proximal;
+        let decayed = |updated: Tensor<D>, previous: Tensor<D>| match (proximal, reference) {
+            (false, None) => rule::decoupled(updated, previous, factor),
+            (false, Some(r)) => rule::decoupled_toward(updated, previous, r.clone(), factor),
+            (true, None) => rule::decoupled_proximal(updated, factor),
+            (true, Some(r)) => rule::decoupled_proximal_toward(updated, r.clone(), factor),
+        };
+        if !self.config.cautious {
+            return decayed(updated, previous);
         }
+        if !proximal && reference.is_none() {
+            return rule::decoupled_cautious(updated, previous, factor);
+        }
+        let step = previous.clone().sub(updated.clone());
+        let displacement = match reference {
+            Some(r) => previous.clone().sub(r.clone()),
+            None => previous.clone(),
+        };
+        let mask = rule::cautious_mask(displacement, step);
+        rule::cautious_select(decayed(updated.clone(), previous), updated, mask)
     }
 
     /// Whether `grad` holds a NaN or an infinity. One reduction pass: a NaN or infinite
@@ -261,10 +339,55 @@ impl<O: Optimizer> WeightDecay<O> {
             self.monitor.add_removed_sq(sq);
         }
     }
+
+    /// The armed monitor's equilibrium sample of one decayed tensor: the angle from `before` to
+    /// `after`, and the prediction for decay factor `factor`.
+    fn record_equilibrium<const D: usize>(
+        &self,
+        lr: f64,
+        factor: f64,
+        before: &Tensor<D>,
+        after: &Tensor<D>,
+        grad_sq: Option<f64>,
+    ) {
+        let delta = after.clone().sub(before.clone());
+        let a_sq: f64 = before.clone().square().sum().into_scalar::<f64>();
+        let delta_sq: f64 = delta.clone().square().sum().into_scalar::<f64>();
+        let a_dot_delta: f64 = before.clone().mul(delta).sum().into_scalar::<f64>();
+        let decoupled = self.config.mode == DecayMode::Decoupled;
+        let shape = before.dims().to_vec();
+        let count = shape.iter().product();
+        let norm = (a_sq + 2.0 * a_dot_delta + delta_sq).max(0.0).sqrt();
+        let grad_norm = grad_sq.unwrap_or(0.0).sqrt();
+        self.monitor.add_equilibrium(EquilibriumSample {
+            shape,
+            lr,
+            factor,
+            angle: equilibrium::angle_from_sums(a_sq, delta_sq, a_dot_delta),
+            predicted_angle: self
+                .kind
+                .and_then(|kind| equilibrium::predicted_angle(kind, decoupled, factor)),
+            norm,
+            predicted_norm: self.kind.and_then(|kind| {
+                equilibrium::predicted_norm(kind, decoupled, lr, factor, count, grad_norm)
+            }),
+            steps_needed: equilibrium::steps_needed(factor),
+        });
+    }
+
+    /// `‖g‖²` for the SGD equilibrium norm, read only on an armed step of an SGD inner optimizer.
+    fn grad_sq_if_needed<const D: usize>(&self, grad: &Tensor<D>) -> Option<f64> {
+        match self.kind {
+            Some(InnerKind::Sgd { .. }) if self.monitor.is_armed() => {
+                Some(grad.clone().square().sum().into_scalar::<f64>())
+            }
+            _ => None,
+        }
+    }
 }
 
 impl<O: Optimizer> Optimizer for WeightDecay<O> {
-    type State<const D: usize> = O::State<D>;
+    type State<const D: usize> = DecayState<O::State<D>, D>;
 
     fn step<const D: usize>(
         &self,
@@ -274,45 +397,97 @@ impl<O: Optimizer> Optimizer for WeightDecay<O> {
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
         self.monitor.count_update();
+        let had_state = state.is_some();
+        let (inner, t, kept_reference) = match state {
+            Some(DecayState {
+                inner,
+                step,
+                reference,
+            }) => (inner, step, reference),
+            None => (None, 0, None),
+        };
+        let decays = self.config.decays_rank(D);
+        let rate = self.config.rate_at(t);
+        // The state as it came, for a skipped step.
+        let unchanged = |inner, reference| {
+            had_state.then_some(DecayState {
+                inner,
+                step: t,
+                reference,
+            })
+        };
+        // w₀ is the weight this parameter first stepped from (or the one its record holds).
+        let reference = match self.config.toward {
+            DecayTarget::Initial if decays => {
+                kept_reference.clone().or_else(|| Some(tensor.clone()))
+            }
+            _ => None,
+        };
+        let next = |inner, reference| {
+            Some(DecayState {
+                inner,
+                step: t + 1,
+                reference,
+            })
+        };
         // The fused kernel checks the gradient itself (one read, before any write).
         #[cfg(feature = "flex")]
-        let (tensor, grad, state) = match self.try_fused(lr, tensor, grad, state) {
-            crate::fused::Outcome::Stepped(tensor, state) => return (tensor, state),
-            crate::fused::Outcome::Declined(tensor, grad, state) => (tensor, grad, state),
+        let (tensor, grad, inner) = match self.try_fused(lr, rate, tensor, grad, inner) {
+            crate::fused::Outcome::Stepped(tensor, inner) => {
+                return (tensor, next(inner, reference));
+            }
+            crate::fused::Outcome::Skipped(tensor, inner) => {
+                return (tensor, unchanged(inner, kept_reference));
+            }
+            crate::fused::Outcome::Declined(tensor, grad, inner) => (tensor, grad, inner),
         };
         if self.config.non_finite == NonFiniteGrad::Skip && Self::has_non_finite(&grad) {
             self.monitor.count_skipped();
-            return (tensor, state);
+            return (tensor, unchanged(inner, kept_reference));
         }
-        if !self.config.decays_rank(D) {
-            return self.inner.step(lr, tensor, grad, state);
+        if !decays || self.config.mode == DecayMode::None {
+            let (tensor, inner) = self.inner.step(lr, tensor, grad, inner);
+            return (tensor, next(inner, reference));
         }
-        let rate = self.config.rate;
+        let armed = self.monitor.is_armed();
+        let grad_sq = self.grad_sq_if_needed(&grad);
         match self.config.mode {
-            DecayMode::None => self.inner.step(lr, tensor, grad, state),
+            DecayMode::None => unreachable!("handled above"),
             DecayMode::Coupled => {
-                if self.monitor.is_armed() {
-                    let term = self.coupled_rule(grad.clone(), tensor.clone()) - grad.clone();
-                    self.record_removed(term.mul_scalar(lr));
+                let decayed =
+                    self.coupled_rule(grad.clone(), tensor.clone(), reference.as_ref(), rate);
+                if armed {
+                    self.record_removed((decayed.clone() - grad).mul_scalar(lr));
                 }
-                let decayed = self.coupled_rule(grad, tensor.clone());
-                self.inner.step(lr, tensor, decayed, state)
+                let (out, inner) = self.inner.step(lr, tensor.clone(), decayed, inner);
+                if armed {
+                    self.record_equilibrium(lr, lr * rate, &tensor, &out, grad_sq);
+                }
+                (out, next(inner, reference))
             }
             DecayMode::Decoupled => {
                 let factor = self.config.scale.at(lr) * rate;
-                let (updated, state) = self.inner.step(lr, tensor.clone(), grad, state);
-                if self.monitor.is_armed() {
-                    let out = self.decoupled_rule(updated.clone(), tensor, factor);
+                let (updated, inner) = self.inner.step(lr, tensor.clone(), grad, inner);
+                let out = self.decoupled_rule(
+                    updated.clone(),
+                    tensor.clone(),
+                    reference.as_ref(),
+                    factor,
+                );
+                if armed {
                     self.record_removed(updated - out.clone());
-                    (out, state)
-                } else {
-                    (self.decoupled_rule(updated, tensor, factor), state)
+                    self.record_equilibrium(lr, factor, &tensor, &out, grad_sq);
                 }
+                (out, next(inner, reference))
             }
         }
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
-        O::to_device(state, device)
+        DecayState {
+            inner: state.inner.map(|inner| O::to_device(inner, device)),
+            step: state.step,
+            reference: state.reference.map(|r| r.to_device(device)),
+        }
     }
 }

@@ -375,8 +375,8 @@ fn direct<O: Optimizer, const D: usize>(
     let device = Device::flex();
     let mut wa: Tensor<D> = tensor_of(shape, 7, &device);
     let mut wb = wa.clone();
-    let mut sa: Option<O::State<D>> = None;
-    let mut sb: Option<O::State<D>> = None;
+    let mut sa: Option<<WeightDecay<O> as Optimizer>::State<D>> = None;
+    let mut sb: Option<<WeightDecay<O> as Optimizer>::State<D>> = None;
     for step in 0..STEPS {
         // Each side gets its own, uniquely owned gradient.
         let g: Tensor<D> = tensor_of(shape, 1000 + step as u64, &device);

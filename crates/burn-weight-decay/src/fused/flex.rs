@@ -31,14 +31,16 @@ use crate::DecayMonitor;
 // step to save 256 bytes of stack.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Outcome<const D: usize, S> {
-    /// The step is done (or skipped for a non-finite gradient): the new weight and state.
+    /// The step is done: the new weight and state.
     Stepped(Tensor<D>, Option<S>),
+    /// The gradient held NaN or ±∞ and nothing was written: the weight and state as they came.
+    Skipped(Tensor<D>, Option<S>),
     /// The kernel does not cover this step: the weight, the gradient and the state, untouched,
     /// for the tensor-op path.
     Declined(Tensor<D>, Tensor<D>, Option<S>),
 }
 
-use Outcome::{Declined, Stepped};
+use Outcome::{Declined, Skipped, Stepped};
 
 /// Elements per block of the inner loop (4 stack arrays of 2 KiB).
 const BLOCK: usize = 512;
@@ -51,6 +53,7 @@ const MIN_PART: usize = 1 << 17;
 const NONE: u8 = 0;
 const COUPLED: u8 = 1;
 const DECOUPLED: u8 = 2;
+const PROXIMAL: u8 = 3;
 
 /// Evaluates `$body` with `$mode` a const of the decay's mode, so that each mode gets its own
 /// branch-free kernel.
@@ -67,6 +70,10 @@ macro_rules! by_mode {
             }
             Decay::Decoupled(_) => {
                 const $mode: u8 = DECOUPLED;
+                $body
+            }
+            Decay::Proximal(_) => {
+                const $mode: u8 = PROXIMAL;
                 $body
             }
         }
@@ -121,6 +128,10 @@ fn with_typed_state<S: 'static, T: 'static, const D: usize>(
         Stepped(tensor, typed) => {
             *slot = typed;
             Stepped(tensor, state)
+        }
+        Skipped(tensor, typed) => {
+            *slot = typed;
+            Skipped(tensor, state)
         }
         Declined(tensor, grad, typed) => {
             *slot = typed;
@@ -210,7 +221,7 @@ fn adam<const D: usize>(
             .is_some()
             .then(|| state(&mut out, time, roles.m, roles.v));
         let weight = Tensor::from_primitive::<Flex>(take(&mut out, Some(Pass::WEIGHT)));
-        return Stepped(weight, state);
+        return Skipped(weight, state);
     }
     ctx.monitor.count_fused();
     let state = state(&mut out, time + 1, roles.m_out, roles.v_out);
@@ -232,7 +243,7 @@ struct AdamScalars {
     lr: f32,
     /// Coupled `λ`.
     rate: f32,
-    /// Decoupled `s_t·λ`.
+    /// Decoupled `s_t·λ`; proximal: the divisor `1 + s_t·λ`.
     factor: f32,
 }
 
@@ -261,9 +272,11 @@ impl<const MODE: u8, const FIRST: bool> Kernel for AdamKernel<MODE, FIRST> {
             // moment_1·combined / (√moment_2 + ε·√(1 − β2^t)); weight − step·lr.
             let step = (m1 * s.combined) / (v1.sqrt() + s.eps);
             let updated = w0 - step * s.lr;
-            // rule::decoupled: updated − weight·(s_t·λ).
+            // rule::decoupled: updated − weight·(s_t·λ); rule::decoupled_proximal: updated / (1 + s_t·λ).
             *w = if MODE == DECOUPLED {
                 updated - w0 * s.factor
+            } else if MODE == PROXIMAL {
+                updated / s.factor
             } else {
                 updated
             };
@@ -318,7 +331,7 @@ fn sgd<const D: usize>(
     let (written, weight, velocity) =
         sgd_pass(kind, Some(momentum), ctx, weight, grad, velocity.map(flex));
     if !written {
-        return Stepped(weight, restore(velocity));
+        return Skipped(weight, restore(velocity));
     }
     let velocity = velocity.expect("momentum SGD writes a velocity");
     Stepped(
@@ -340,7 +353,7 @@ fn sgd_plain<const D: usize>(
     let (weight, grad) = (flex(tensor), flex(grad));
     match sgd_pass(PLAIN, None, ctx, weight, grad, None) {
         (true, weight, _) => Stepped(weight, Some(SgdState::new(state.and_then(|s| s.momentum)))),
-        (false, weight, _) => Stepped(weight, state),
+        (false, weight, _) => Skipped(weight, state),
     }
 }
 
@@ -404,7 +417,7 @@ struct SgdScalars {
     lr: f32,
     /// Coupled `λ`.
     rate: f32,
-    /// Decoupled `s_t·λ`.
+    /// Decoupled `s_t·λ`; proximal: the divisor `1 + s_t·λ`.
     factor: f32,
     one_minus_dampening: f32,
     momentum: f32,
@@ -439,9 +452,11 @@ impl<const MODE: u8, const KIND: u8, const FIRST: bool> Kernel for SgdKernel<MOD
                 }
             };
             let updated = w0 - step * s.lr;
-            // rule::decoupled: updated − weight·(s_t·λ).
+            // rule::decoupled: updated − weight·(s_t·λ); rule::decoupled_proximal: updated / (1 + s_t·λ).
             *w = if MODE == DECOUPLED {
                 updated - w0 * s.factor
+            } else if MODE == PROXIMAL {
+                updated / s.factor
             } else {
                 updated
             };
@@ -841,12 +856,14 @@ fn has_non_finite(values: &[f32], parallel: bool) -> bool {
     }
 }
 
-/// The f32 decay scalars (coupled `λ`, decoupled `s_t·λ`), as flex's `mul_scalar` rounds them.
+/// The f32 decay scalars (coupled `λ`, decoupled `s_t·λ`, proximal `1 + s_t·λ`), as flex's
+/// `mul_scalar` and `div_scalar` round them.
 fn decay_scalars(decay: Decay) -> (f32, f32) {
     match decay {
         Decay::None => (0.0, 0.0),
         Decay::Coupled(rate) => (rate as f32, 0.0),
         Decay::Decoupled(factor) => (0.0, factor as f32),
+        Decay::Proximal(factor) => (0.0, (1.0 + factor) as f32),
     }
 }
 
