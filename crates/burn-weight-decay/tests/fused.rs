@@ -14,8 +14,8 @@ use burn::nn::Linear;
 use burn::optim::{Adam, GradientsParams, ModuleOptimizer, Optimizer, RecordState, Sgd, StateSink};
 use burn::tensor::{Device, Tensor, TensorData};
 use burn_weight_decay::{
-    AdamDecayConfig, DecayConfig, DecayMonitor, DecayScale, NonFiniteGrad, SgdDecayConfig,
-    WeightDecay,
+    AdamDecayConfig, DecayConfig, DecayForm, DecayMonitor, DecayScale, NonFiniteGrad, RateSchedule,
+    SgdDecayConfig, WeightDecay,
 };
 use common::{floats, linear, mse};
 
@@ -122,6 +122,24 @@ fn decays() -> Vec<(&'static str, DecayConfig)> {
         (
             "decoupled, Propagate",
             DecayConfig::decoupled(0.1).with_non_finite(NonFiniteGrad::Propagate),
+        ),
+        (
+            "decoupled, corrected scale, cosine λ schedule",
+            DecayConfig::decoupled(0.3)
+                .with_scale(DecayScale::Corrected { lr_max: 0.02 })
+                .with_schedule(RateSchedule::Cosine {
+                    start: 0.3,
+                    end: 0.05,
+                    steps: 3,
+                }),
+        ),
+        (
+            "coupled, per-step λ",
+            DecayConfig::coupled(0.05).with_schedule(RateSchedule::PerStep(vec![0.05, 0.2, 0.0])),
+        ),
+        (
+            "decoupled, proximal",
+            DecayConfig::decoupled(0.7).with_form(DecayForm::Proximal),
         ),
     ]
 }
