@@ -10,7 +10,7 @@ use crate::error::{non_negative, positive};
 use crate::fused::Fused;
 use crate::{
     ConfigError, DecayForm, DecayMode, DecayMonitor, DecayScale, DecayState, DecayTarget,
-    RateSchedule, rule,
+    RateSchedule, Selection, rule,
 };
 
 /// What the wrapper does with a gradient that holds NaN or ±∞.
@@ -112,7 +112,18 @@ impl DecayConfig {
     pub fn decays_rank(&self, rank: usize) -> bool {
         self.mode != DecayMode::None
             && !self.schedule.is_zero(self.rate)
-            && (rank > 1 || self.decay_rank_le_1)
+            && self.selection().includes_rank(rank).unwrap_or(false)
+    }
+
+    /// The parameters this config decays, as a [`Selection`]: [`Selection::All`] with
+    /// [`decay_rank_le_1`](Self::decay_rank_le_1), [`Selection::RankAtLeast2`] without (whatever
+    /// the mode: see [`decays_rank`](Self::decays_rank) for whether anything decays at all).
+    pub fn selection(&self) -> Selection {
+        if self.decay_rank_le_1 {
+            Selection::All
+        } else {
+            Selection::RankAtLeast2
+        }
     }
 
     /// `λ_t` at step `t` of a parameter: the schedule's value (the constant `rate` by default).
