@@ -7,7 +7,8 @@
 //! they build; for each parameter on flex that the kernel covers, `WeightDecay::step` then reads
 //! the weight, the gradient and the state once and writes the weight and the state once, in place
 //! where the buffers are uniquely owned, split over rayon's threads. Everything else (other
-//! backends, AMSGrad, cautious decay, an armed monitor, other dtypes or layouts) takes the
+//! backends, AMSGrad, cautious decay, decay toward the initial weights, an armed monitor, other dtypes
+//! or layouts) takes the
 //! tensor-op path unchanged. The kernel repeats Burn's f32 operations in Burn's order, so both paths
 //! give the same bits.
 

@@ -32,6 +32,18 @@
 //! }
 //! ```
 //!
+//! Beyond what PyTorch, optax, fastai, Keras and timm offer together:
+//!
+//! | what | where | formula |
+//! | --- | --- | --- |
+//! | corrected decay (AdamC, Defazio et al. 2025) | [`DecayScale::Corrected`] | `s_t = lr_t² / lr_max` |
+//! | a λ schedule (linear, cosine, per step), resumable | [`RateSchedule`] | `λ_t`, `t` saved in the record |
+//! | decay toward the initial weights (L2-SP, Li et al. 2018) | [`DecayTarget::Initial`] | `u_t − s_t·λ·(w_t − w₀)`, `g + λ·(w_t − w₀)` |
+//! | proximal decoupled decay (Adan, Xie et al. 2022) | [`DecayForm::Proximal`] | `u_t / (1 + s_t·λ)` |
+//! | rotational-equilibrium diagnostics (Kosson et al. 2024) | [`equilibrium`], [`DecayMonitor::take_equilibrium`] | angle vs `√(2·η·λ)` |
+//! | one parameter choice for optimizer and diagnostics | [`Selection`] | rank ≥ 2, all, a `ParamGroup` |
+//! | a mismatched optimizer record is an error | [`load_record`] | names each parameter |
+//!
 //! Biases and other parameters of rank ≤ 1 are not decayed unless
 //! [`DecayConfig::decay_rank_le_1`] is set. The article form `wd·Σw²` added to the loss is
 //! [`l2_penalty`], equal to coupled L2 with `λ = 2·wd`.
@@ -50,9 +62,11 @@
 //! before anything is written.
 //!
 //! It covers Adam without AMSGrad and SGD with or without momentum (dampening and Nesterov
-//! included), with no, coupled or decoupled non-cautious decay, on contiguous f32 tensors. Anything
-//! else takes Burn's tensor ops, unchanged: AMSGrad, cautious decay, an armed [`DecayMonitor`],
-//! other backends, dtypes or layouts, and optimizers wrapped with [`DecayConfig::wrap`].
+//! included), with no, coupled or decoupled non-cautious decay toward zero (any [`DecayScale`],
+//! any [`RateSchedule`], either [`DecayForm`]), on contiguous f32 tensors. Anything else takes
+//! Burn's tensor ops, unchanged: AMSGrad, cautious decay, decay toward the initial weights
+//! ([`DecayTarget::Initial`]), an armed [`DecayMonitor`], other backends, dtypes or layouts, and
+//! optimizers wrapped with [`DecayConfig::wrap`].
 //! `with_fused(false)` on either config forces the tensor ops; [`DecayMonitor::fused_updates`]
 //! counts the parameter updates the kernel made.
 
