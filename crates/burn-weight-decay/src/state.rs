@@ -35,10 +35,10 @@ pub struct DecayState<S, const D: usize> {
     pub reference: Option<Tensor<D>>,
 }
 
-const STEP: &str = "decay_step";
-const KIND: &str = "decay_kind";
-const REFERENCE: &str = "decay_reference";
-const HAS_INNER: &str = "decay_has_inner";
+pub(crate) const STEP: &str = "decay_step";
+pub(crate) const KIND: &str = "decay_kind";
+pub(crate) const REFERENCE: &str = "decay_reference";
+pub(crate) const HAS_INNER: &str = "decay_has_inner";
 
 /// A stable tag of the inner state's type: the FNV-1a hash of its name without module path or
 /// generics (`AdamState`, `SgdState`, `RmsPropState`), so it does not change with the compiler

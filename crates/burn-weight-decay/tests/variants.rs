@@ -314,3 +314,30 @@ fn the_fused_kernel_covers_scales_schedules_and_proximal_and_declines_l2_sp() {
         assert_eq!(run(decay.clone()), (0, 4), "{decay:?}");
     }
 }
+
+#[test]
+fn a_reference_record_sets_w0_to_the_given_weights() {
+    let device = device();
+    let pretrained = linear(4, 3, &device);
+    // The model moved away from the pretrained weights before this optimizer saw it.
+    let mut plain = SgdDecayConfig::new().with_decay(DecayConfig::none()).init();
+    let moved = train(&mut plain, pretrained.clone(), 0..3, &device);
+    let optim = SgdDecayConfig::new()
+        .with_decay(DecayConfig::decoupled(2.0).with_toward(DecayTarget::Initial))
+        .init();
+    let record = burn_weight_decay::reference_record(&pretrained).expect("record");
+    let mut optim = burn_weight_decay::load_record(optim, record, &moved).expect("it fits");
+    // A zero-gradient step: w ← w − lr·λ·(w − w₀) with w₀ the pretrained weight.
+    let grads = common::zero_grads(&moved, mse(&moved, 0, &device));
+    let after = optim.step(0.1, moved.clone(), grads);
+    let (p, m, a) = (
+        values(pretrained.weight.val()),
+        values(moved.weight.val()),
+        values(after.weight.val()),
+    );
+    assert_ne!(p, m);
+    let want: Vec<f64> = (0..p.len())
+        .map(|i| m[i] as f64 - 0.1 * 2.0 * (m[i] as f64 - p[i] as f64))
+        .collect();
+    assert_close(&a, &want, 1e-5, "pulled toward the pretrained weights");
+}
