@@ -17,15 +17,43 @@
 //!
 //! `kind` is `"sgd"` (`momentum`, `dampening`, `nesterov`) or `"adam"` (`beta1`, `beta2`,
 //! `epsilon`, `amsgrad`); omitted fields take PyTorch's defaults. `mode` is `"none"`,
-//! `"coupled"` or `"decoupled"`; optional decay fields: `cautious`, `lr_max` (switches the decay
-//! scale to `lr_t / lr_max`). Unknown fields are ignored.
+//! `"coupled"` or `"decoupled"`. The other decay fields are optional:
+//!
+//! - `rate`: `λ ≥ 0` of every step (default 0).
+//! - `exclude_rank_le_1`: leave a parameter of rank ≤ 1 undecayed (default true).
+//! - `cautious`: cautious decay (default false; [`DecayConfig::cautious`]).
+//! - `scale`: decoupled decay's `s_t` ([`DecayScale`]): `"lr"` (`lr_t`, the default),
+//!   `"schedule"` (`lr_t / lr_max`) or `"corrected"` (`lr_t² / lr_max`).
+//! - `lr_max`: the learning-rate schedule's peak, `> 0`, needed by `"schedule"` and
+//!   `"corrected"`.
+//! - `rates`: `λ_t` of each step, one per step, overriding `rate` ([`RateSchedule::PerStep`]).
+//! - `toward`: `"zero"` (the default) or `"initial"`: decay toward the case's own `param`
+//!   (L2-SP, [`DecayTarget`]).
+//! - `form`: decoupled decay's form ([`DecayForm`]), `"multiplicative"` (`u_t − f_t·w_t`, the
+//!   default) or `"proximal"` (`u_t / (1 + f_t)`).
+//!
+//! For example, two steps of proximal L2-SP with the corrected scale and a per-step `λ`:
+//!
+//! ```json
+//! "decay": {"mode": "decoupled", "scale": "corrected", "lr_max": 0.01, "rates": [0.5, 0.1],
+//!           "toward": "initial", "form": "proximal"}
+//! ```
+//!
+//! Without `scale`, `lr_max` alone selects `"schedule"` (as before `scale` existed); with
+//! `"scale": "lr"` it is ignored. An unknown `scale`, `toward` or `form`, `"schedule"` or
+//! `"corrected"` without `lr_max`, a `rates` list whose length is not the number of steps, and
+//! the proximal form with coupled decay are errors naming the field and the value. Unknown fields
+//! are ignored.
 
 use burn::module::{Module, Param};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::{AdamDecayConfig, DecayConfig, DecayMode, DecayScale, SgdDecayConfig};
+use crate::{
+    AdamDecayConfig, DecayConfig, DecayForm, DecayMode, DecayScale, DecayTarget, RateSchedule,
+    SgdDecayConfig,
+};
 
 /// One replay case.
 #[derive(Debug, Clone, Deserialize)]
@@ -104,9 +132,23 @@ pub struct DecaySpec {
     /// Cautious weight decay.
     #[serde(default)]
     pub cautious: bool,
-    /// When set, `s_t = lr_t / lr_max` instead of `lr_t`.
+    /// The schedule's peak learning rate, for `scale` `"schedule"` and `"corrected"`. Without
+    /// `scale`, setting it selects `"schedule"`: `s_t = lr_t / lr_max` instead of `lr_t`.
     #[serde(default)]
     pub lr_max: Option<f64>,
+    /// `s_t` of decoupled decay: `"lr"` (`lr_t`), `"schedule"` (`lr_t / lr_max`) or
+    /// `"corrected"` (`lr_t² / lr_max`); absent: `"schedule"` if `lr_max` is set, else `"lr"`.
+    #[serde(default)]
+    pub scale: Option<String>,
+    /// `λ_t` of each step, overriding `rate`: as many values as the case has steps.
+    #[serde(default)]
+    pub rates: Option<Vec<f64>>,
+    /// `"zero"` (default) or `"initial"`: decay toward the case's `param` (L2-SP).
+    #[serde(default)]
+    pub toward: Option<String>,
+    /// `"multiplicative"` (default) or `"proximal"` (decoupled decay only).
+    #[serde(default)]
+    pub form: Option<String>,
 }
 
 /// The replay's output: the flat parameter after each step.
@@ -176,23 +218,105 @@ impl Case {
     }
 
     fn decay_config(&self) -> Result<DecayConfig, CaseError> {
-        let mode: DecayMode = self
-            .decay
+        let decay = &self.decay;
+        let mode: DecayMode = decay
             .mode
             .parse()
             .map_err(|err| CaseError(format!("{err}")))?;
         let mut config = DecayConfig::new()
             .with_mode(mode)
-            .with_rate(self.decay.rate)
-            .with_decay_rank_le_1(!self.decay.exclude_rank_le_1)
-            .with_cautious(self.decay.cautious);
-        if let Some(lr_max) = self.decay.lr_max {
-            config = config.with_scale(DecayScale::Schedule { lr_max });
+            .with_rate(decay.rate)
+            .with_decay_rank_le_1(!decay.exclude_rank_le_1)
+            .with_cautious(decay.cautious)
+            .with_scale(self.decay_scale()?)
+            .with_toward(self.decay_target()?)
+            .with_form(self.decay_form(mode)?);
+        if let Some(rates) = &decay.rates {
+            let steps = self.grads.len();
+            if rates.len() != steps {
+                return Err(CaseError(format!(
+                    "decay.rates has {} values but the case has {steps} steps: give one λ per step",
+                    rates.len()
+                )));
+            }
+            if let Some((step, rate)) = rates
+                .iter()
+                .enumerate()
+                .find(|(_, r)| !(r.is_finite() && **r >= 0.0))
+            {
+                return Err(CaseError(format!(
+                    "decay.rates value {rate} of step {} must be finite and ≥ 0",
+                    step + 1
+                )));
+            }
+            config = config.with_schedule(RateSchedule::PerStep(rates.clone()));
         }
         config
             .validate()
             .map_err(|err| CaseError(err.to_string()))?;
         Ok(config)
+    }
+
+    /// `decay.scale`, with `lr_max` alone meaning `"schedule"`.
+    fn decay_scale(&self) -> Result<DecayScale, CaseError> {
+        let lr_max = self.decay.lr_max;
+        let Some(name) = self.decay.scale.as_deref() else {
+            return Ok(match lr_max {
+                Some(lr_max) => DecayScale::Schedule { lr_max },
+                None => DecayScale::LearningRate,
+            });
+        };
+        let needs_lr_max = || {
+            lr_max.ok_or_else(|| {
+                CaseError(format!(
+                    "decay.scale `{name}` needs decay.lr_max (the learning-rate schedule's peak)"
+                ))
+            })
+        };
+        match name {
+            "lr" => Ok(DecayScale::LearningRate),
+            "schedule" => Ok(DecayScale::Schedule {
+                lr_max: needs_lr_max()?,
+            }),
+            "corrected" => Ok(DecayScale::Corrected {
+                lr_max: needs_lr_max()?,
+            }),
+            _ => Err(CaseError(format!(
+                "unknown decay.scale `{name}` (expected lr, schedule or corrected)"
+            ))),
+        }
+    }
+
+    /// `decay.toward`.
+    fn decay_target(&self) -> Result<DecayTarget, CaseError> {
+        match self.decay.toward.as_deref() {
+            None | Some("zero") => Ok(DecayTarget::Zero),
+            Some("initial") => Ok(DecayTarget::Initial),
+            Some(other) => Err(CaseError(format!(
+                "unknown decay.toward `{other}` (expected zero or initial)"
+            ))),
+        }
+    }
+
+    /// `decay.form`, which only decoupled decay has.
+    fn decay_form(&self, mode: DecayMode) -> Result<DecayForm, CaseError> {
+        let form = match self.decay.form.as_deref() {
+            None | Some("multiplicative") => DecayForm::Multiplicative,
+            Some("proximal") => DecayForm::Proximal,
+            Some(other) => {
+                return Err(CaseError(format!(
+                    "unknown decay.form `{other}` (expected multiplicative or proximal)"
+                )));
+            }
+        };
+        if form == DecayForm::Proximal && mode == DecayMode::Coupled {
+            return Err(CaseError(
+                "decay.form `proximal` needs decay.mode `decoupled`, not `coupled` \
+                 (coupled L2 decays through the gradient)"
+                    .to_string(),
+            ));
+        }
+        Ok(form)
     }
 
     fn optimizer_config(&self) -> Result<ModuleOptimizer, CaseError> {

@@ -4,7 +4,7 @@
 mod common;
 
 use burn::tensor::Device;
-use burn_weight_decay::replay::Case;
+use burn_weight_decay::replay::{Case, Trajectory};
 
 /// Relative tolerance f32 against the float64 reference, with an absolute floor of 2e-6 near zero
 /// (parameters are of order 1, so f32 rounding of `w − lr·step` leaves ~1e-7 absolute error).
@@ -94,9 +94,165 @@ fn malformed_cases_are_errors_that_say_what_is_wrong() {
             r#"{"optimizer": {"kind": "sgd", "momentum": 1.5}, "decay": {"mode": "none"}, "shape": [1], "param": [1], "grads": [], "lr": []}"#,
             "momentum",
         ),
+        // The decay variants' fields.
+        (
+            r#"{"optimizer": {"kind": "adam"}, "decay": {"mode": "decoupled", "rate": 0.1, "scale": "cosine"}, "shape": [1], "param": [1], "grads": [], "lr": []}"#,
+            "unknown decay.scale `cosine` (expected lr, schedule or corrected)",
+        ),
+        (
+            r#"{"optimizer": {"kind": "adam"}, "decay": {"mode": "decoupled", "rate": 0.1, "scale": "corrected"}, "shape": [1], "param": [1], "grads": [], "lr": []}"#,
+            "decay.scale `corrected` needs decay.lr_max",
+        ),
+        (
+            r#"{"optimizer": {"kind": "adam"}, "decay": {"mode": "decoupled", "rate": 0.1, "scale": "schedule"}, "shape": [1], "param": [1], "grads": [], "lr": []}"#,
+            "decay.scale `schedule` needs decay.lr_max",
+        ),
+        (
+            r#"{"optimizer": {"kind": "adam"}, "decay": {"mode": "decoupled", "rate": 0.1, "scale": "corrected", "lr_max": 0}, "shape": [1], "param": [1], "grads": [], "lr": []}"#,
+            "invalid decay scale lr_max: 0",
+        ),
+        (
+            r#"{"optimizer": {"kind": "sgd"}, "decay": {"mode": "coupled", "rate": 0.1, "toward": "origin"}, "shape": [1], "param": [1], "grads": [], "lr": []}"#,
+            "unknown decay.toward `origin` (expected zero or initial)",
+        ),
+        (
+            r#"{"optimizer": {"kind": "sgd"}, "decay": {"mode": "decoupled", "rate": 0.1, "form": "additive"}, "shape": [1], "param": [1], "grads": [], "lr": []}"#,
+            "unknown decay.form `additive` (expected multiplicative or proximal)",
+        ),
+        (
+            r#"{"optimizer": {"kind": "sgd"}, "decay": {"mode": "coupled", "rate": 0.1, "form": "proximal"}, "shape": [1], "param": [1], "grads": [], "lr": []}"#,
+            "decay.form `proximal` needs decay.mode `decoupled`, not `coupled`",
+        ),
+        (
+            r#"{"optimizer": {"kind": "sgd"}, "decay": {"mode": "decoupled", "rates": [0.1, 0.2, 0.3]}, "shape": [1], "param": [1], "grads": [[1], [1]], "lr": [0.1, 0.1]}"#,
+            "decay.rates has 3 values but the case has 2 steps",
+        ),
+        (
+            r#"{"optimizer": {"kind": "sgd"}, "decay": {"mode": "decoupled", "rates": [0.1]}, "shape": [1], "param": [1], "grads": [[1], [1]], "lr": [0.1, 0.1]}"#,
+            "decay.rates has 1 values but the case has 2 steps",
+        ),
+        (
+            r#"{"optimizer": {"kind": "sgd"}, "decay": {"mode": "decoupled", "rates": [0.1, -0.5]}, "shape": [1], "param": [1], "grads": [[1], [1]], "lr": [0.1, 0.1]}"#,
+            "decay.rates value -0.5 of step 2 must be finite and ≥ 0",
+        ),
+        (
+            r#"{"optimizer": {"kind": "sgd"}, "decay": {"mode": "decoupled", "scale": 1}, "shape": [1], "param": [1], "grads": [], "lr": []}"#,
+            "malformed",
+        ),
     ];
     for (text, needle) in bad {
         let err = Case::from_json(text).unwrap_err();
         assert!(err.0.contains(needle), "{text}: {err} lacks `{needle}`");
+    }
+}
+
+/// A case file of `tests/cases/` as JSON, to derive variants of it.
+fn case_json(name: &str) -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/cases")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn run_json(json: &serde_json::Value) -> Trajectory {
+    Case::from_json(&json.to_string())
+        .unwrap()
+        .run(&Device::default())
+        .unwrap()
+}
+
+/// Without `scale`, `lr_max` alone still means the schedule scale (the format before `scale`
+/// existed); `"scale": "lr"` ignores it.
+#[test]
+fn lr_max_alone_still_means_the_schedule_scale() {
+    let implicit = case_json("adamw_schedule_scale.json");
+    assert!(implicit["decay"].get("scale").is_none());
+    let mut explicit = implicit.clone();
+    explicit["decay"]["scale"] = "schedule".into();
+    assert_eq!(run_json(&implicit), run_json(&explicit));
+
+    let mut lr_scale = implicit.clone();
+    lr_scale["decay"]["scale"] = "lr".into();
+    let mut no_lr_max = implicit.clone();
+    no_lr_max["decay"].as_object_mut().unwrap().remove("lr_max");
+    assert_eq!(run_json(&lr_scale), run_json(&no_lr_max));
+    assert_ne!(run_json(&lr_scale), run_json(&implicit));
+}
+
+/// `rates` overrides `rate`: with a per-step list the constant rate has no effect.
+#[test]
+fn rates_override_rate() {
+    let case = case_json("adamw_rate_schedule.json");
+    let mut other_rate = case.clone();
+    other_rate["decay"]["rate"] = 123.0.into();
+    assert_eq!(run_json(&case), run_json(&other_rate));
+    let mut constant = case.clone();
+    constant["decay"].as_object_mut().unwrap().remove("rates");
+    assert_ne!(run_json(&case), run_json(&constant));
+}
+
+/// At the steps of `adamw_proximal.json` where `f_t = lr_t·λ_t ≥ 1`, the proximal form keeps
+/// every weight's sign and shrinks it (`w ← u/(1 + f)`), where the multiplicative form of the
+/// same case flips it (`w ← u − f·w ≈ (1 − f)·w`). Adam moves a weight by about `lr_t` (≤ 0.02
+/// here) per step, so `u_t` has the sign of `w_t` wherever `|w_t| > 0.1`.
+#[test]
+fn proximal_keeps_signs_where_multiplicative_decay_flips_them() {
+    let proximal = case_json("adamw_proximal.json");
+    assert_eq!(proximal["decay"]["form"], "proximal");
+    let case = Case::from_json(&proximal.to_string()).unwrap();
+    let rates = case.decay.rates.clone().unwrap();
+    let large: Vec<usize> = (0..case.lr.len())
+        .filter(|&t| case.lr[t] * rates[t] >= 1.0)
+        .collect();
+    assert!(!large.is_empty(), "no step with f_t ≥ 1");
+    assert!(large.iter().all(|&t| case.lr[t] <= 0.02));
+
+    let mut multiplicative = proximal.clone();
+    multiplicative["decay"]["form"] = "multiplicative".into();
+    let prox = run_json(&proximal).params;
+    let mult = run_json(&multiplicative).params;
+    let before = |params: &[Vec<f32>], t: usize| {
+        if t == 0 {
+            case.param.clone()
+        } else {
+            params[t - 1].clone()
+        }
+    };
+    for &t in &large {
+        let f = case.lr[t] * rates[t];
+        let (prox_before, mult_before) = (before(&prox, t), before(&mult, t));
+        let mut checked = [0, 0];
+        for (i, (w, after)) in prox_before.iter().zip(&prox[t]).enumerate() {
+            if w.abs() > 0.1 {
+                checked[0] += 1;
+                assert_eq!(
+                    w.signum(),
+                    after.signum(),
+                    "proximal step {} element {i}: {w} → {after}",
+                    t + 1
+                );
+                assert!(
+                    after.abs() < w.abs() / (1.0 + f as f32) + 0.03,
+                    "step {}: {w} → {after}",
+                    t + 1
+                );
+            }
+        }
+        for (i, (w, after)) in mult_before.iter().zip(&mult[t]).enumerate() {
+            if w.abs() > 0.1 {
+                checked[1] += 1;
+                assert_eq!(
+                    w.signum(),
+                    -after.signum(),
+                    "multiplicative step {} element {i}: {w} → {after}",
+                    t + 1
+                );
+            }
+        }
+        assert!(
+            checked[0] > 0 && checked[1] > 0,
+            "step {}: no weight checked",
+            t + 1
+        );
     }
 }

@@ -3,7 +3,21 @@
 transcribed term by term from torch/optim/sgd.py and adam.py (`_single_tensor_*`), in float64
 pure Python (no PyTorch or NumPy needed), plus the decoupled/cautious decay rules of this crate's
 docs. Run `python3 reference.py` to (re)write `expected` in every `*.json` case here; the Rust
-golden test compares the crate's f32 trajectory with it."""
+golden test compares the crate's f32 trajectory with it.
+
+The decay variants, with u_t = w_t - lr_t * step_t the inner optimizer's update, d_t the
+displacement being decayed (w_t toward zero, w_t - w0 toward the initial weights w0 = "param"),
+lam_t = rates[t] (or rate) and f_t = s_t * lam_t:
+
+  s_t:          "lr": lr_t      "schedule": lr_t / lr_max      "corrected": lr_t**2 / lr_max
+  coupled:      g <- g + lam_t * d_t, before the optimizer's transform
+                cautious: only where d_t * g > 0
+  decoupled:    multiplicative  w_{t+1} = u_t - f_t * d_t
+                                (PyTorch's "shrink then update": w_t - f_t * d_t - lr_t * step_t)
+                proximal        w_{t+1} = u_t / (1 + f_t)            toward zero
+                                w_{t+1} = (u_t + f_t * w0) / (1 + f_t)  toward w0
+                cautious: the decayed value only where d_t * (w_t - u_t) > 0, else u_t
+"""
 import glob
 import json
 import math
@@ -44,29 +58,55 @@ def adam_direction(grad, state, o):
     return [mi / bc1 / (math.sqrt(vi) / math.sqrt(bc2) + eps) for mi, vi in zip(m, v)]
 
 
+def decay_scale(d, lr):
+    """s_t of decoupled decay. Without "scale", "lr_max" alone means "schedule"."""
+    lr_max = d.get("lr_max")
+    scale = d.get("scale", "schedule" if lr_max else "lr")
+    if scale == "lr":
+        return lr
+    if scale == "schedule":
+        return lr / lr_max
+    if scale == "corrected":
+        return lr * lr / lr_max
+    raise ValueError(f"unknown scale {scale}")
+
+
 def run(case):
     o, d = case["optimizer"], case["decay"]
     w = [float(x) for x in case["param"]]
-    mode, lam = d["mode"], d.get("rate", 0.0)
-    decays = mode != "none" and lam != 0 and (len(case["shape"]) > 1 or not d.get("exclude_rank_le_1", True))
-    cautious, lr_max = d.get("cautious", False), d.get("lr_max")
+    w0 = list(w)
+    steps = len(case["grads"])
+    mode = d["mode"]
+    lams = [float(x) for x in d["rates"]] if "rates" in d else [d.get("rate", 0.0)] * steps
+    decays = mode != "none" and any(lam != 0 for lam in lams) and (
+        len(case["shape"]) > 1 or not d.get("exclude_rank_le_1", True))
+    cautious = d.get("cautious", False)
+    initial = d.get("toward", "zero") == "initial"
+    proximal = d.get("form", "multiplicative") == "proximal"
     direction = sgd_direction if o["kind"] == "sgd" else adam_direction
     state, out = {}, []
-    for grad, lr in zip(case["grads"], case["lr"]):
+    for grad, lr, lam in zip(case["grads"], case["lr"], lams):
         g = [float(x) for x in grad]
+        disp = [wi - ri for wi, ri in zip(w, w0)] if initial else list(w)
         if decays and mode == "coupled":
             if cautious:
-                g = [gi + lam * wi if wi * gi > 0 else gi for gi, wi in zip(g, w)]
+                g = [gi + lam * di if di * gi > 0 else gi for gi, di in zip(g, disp)]
             else:
-                g = [gi + lam * wi for gi, wi in zip(g, w)]
+                g = [gi + lam * di for gi, di in zip(g, disp)]
         step = direction(g, state, o)
         u = [wi - lr * si for wi, si in zip(w, step)]
         if decays and mode == "decoupled":
-            f = (lr / lr_max if lr_max else lr) * lam
-            if cautious:
-                u = [ui - f * wi if wi * (wi - ui) > 0 else ui for ui, wi in zip(u, w)]
+            f = decay_scale(d, lr) * lam
+            if proximal and initial:
+                decayed = [(ui + f * ri) / (1 + f) for ui, ri in zip(u, w0)]
+            elif proximal:
+                decayed = [ui / (1 + f) for ui in u]
             else:
-                u = [ui - f * wi for ui, wi in zip(u, w)]
+                decayed = [ui - f * di for ui, di in zip(u, disp)]
+            if cautious:
+                u = [dv if di * (wi - ui) > 0 else ui for dv, ui, wi, di in zip(decayed, u, w, disp)]
+            else:
+                u = decayed
         w = u
         out.append(w)
     return out
@@ -111,6 +151,39 @@ CASES = [
     make("adamw_cautious", {"kind": "adam"}, {"mode": "decoupled", "rate": 0.5, "cautious": True}, [3, 4], 8, 10),
     make("sgd_coupled_cautious", {"kind": "sgd", "momentum": 0.5}, {"mode": "coupled", "rate": 0.5, "cautious": True}, [3, 4], 8, 11),
     make("adamw_schedule_scale", {"kind": "adam"}, {"mode": "decoupled", "rate": 0.05, "lr_max": 0.1}, [2, 2, 1, 3], 8, 12),
+    # The decay variants: scale, per-step rates, toward the initial weights, proximal form.
+    make("adamw_corrected", {"kind": "adam"}, {"mode": "decoupled", "rate": 5.0, "scale": "corrected", "lr_max": 0.02},
+         [4, 3], 8, 13, lr=[0.005, 0.01, 0.02, 0.02, 0.015, 0.01, 0.005, 0.001]),
+    make("sgd_momentum_schedule_scale", {"kind": "sgd", "momentum": 0.9},
+         {"mode": "decoupled", "rate": 0.2, "scale": "schedule", "lr_max": 0.1}, [3, 2], 6, 14),
+    make("adamw_rate_schedule", {"kind": "adam"},
+         {"mode": "decoupled", "rate": 0.5, "scale": "lr", "rates": [0.0, 0.25, 0.5, 1.0, 1.0, 0.8, 0.5, 0.2, 0.05, 0.0]},
+         [3, 4], 10, 15),
+    make("sgd_coupled_rate_schedule", {"kind": "sgd", "momentum": 0.9, "nesterov": True},
+         {"mode": "coupled", "rate": 0.1, "rates": [0.5, 0.4, 0.3, 0.2, 0.1, 0.0, 0.1]}, [2, 3], 7, 16),
+    make("adamw_l2sp", {"kind": "adam"}, {"mode": "decoupled", "rate": 2.0, "toward": "initial"}, [3, 4], 8, 17),
+    make("adam_coupled_l2sp", {"kind": "adam"}, {"mode": "coupled", "rate": 5.0, "toward": "initial"}, [4, 3], 10, 18,
+         lr=[0.05, 0.05, 0.04, 0.04, 0.03, 0.03, 0.02, 0.02, 0.01, 0.01]),
+    make("sgd_momentum_l2sp", {"kind": "sgd", "momentum": 0.9},
+         {"mode": "coupled", "rate": 0.5, "toward": "initial"}, [3, 3], 8, 19),
+    make("sgd_l2sp_bias_included", {"kind": "sgd", "momentum": 0.9},
+         {"mode": "decoupled", "rate": 2.0, "toward": "initial", "exclude_rank_le_1": False}, [5], 6, 20),
+    make("adamw_l2sp_bias_excluded", {"kind": "adam"},
+         {"mode": "decoupled", "rate": 2.0, "toward": "initial", "exclude_rank_le_1": True}, [5], 6, 21),
+    # Steps 3 and 5 have f_t = s_t * lam_t = 2 and 1.5: the multiplicative form would flip signs there.
+    make("adamw_proximal", {"kind": "adam"},
+         {"mode": "decoupled", "rate": 1.0, "form": "proximal", "rates": [1.0, 1.0, 100.0, 1.0, 150.0, 2.0, 2.0, 2.0]},
+         [4, 3], 8, 22, lr=[0.01, 0.02, 0.02, 0.015, 0.01, 0.005, 0.005, 0.002]),
+    make("sgd_proximal_l2sp", {"kind": "sgd", "momentum": 0.9},
+         {"mode": "decoupled", "rate": 5.0, "form": "proximal", "toward": "initial"}, [3, 4], 8, 23),
+    make("adamw_cautious_l2sp", {"kind": "adam"},
+         {"mode": "decoupled", "rate": 2.0, "cautious": True, "toward": "initial"}, [3, 4], 8, 24),
+    make("adamw_cautious_proximal", {"kind": "adam"},
+         {"mode": "decoupled", "rate": 1.0, "cautious": True, "form": "proximal"}, [3, 4], 8, 25),
+    make("sgd_cautious_proximal_l2sp", {"kind": "sgd", "momentum": 0.5},
+         {"mode": "decoupled", "rate": 5.0, "cautious": True, "form": "proximal", "toward": "initial"}, [3, 3], 8, 26),
+    make("sgd_coupled_cautious_l2sp", {"kind": "sgd", "momentum": 0.5},
+         {"mode": "coupled", "rate": 1.0, "cautious": True, "toward": "initial"}, [3, 4], 8, 27),
 ]
 
 if __name__ == "__main__":
