@@ -1,11 +1,20 @@
 //! Ready-made SGD and Adam with either decay mode, following PyTorch's update formulas.
 //!
-//! | what | one line |
-//! | --- | --- |
-//! | SGD + L2 | `SgdDecayConfig::new().with_decay(DecayConfig::coupled(λ)).init()` |
-//! | SGDW | `SgdDecayConfig::new().with_decay(DecayConfig::decoupled(λ)).init()` |
-//! | Adam + L2 | `AdamDecayConfig::new().with_decay(DecayConfig::coupled(λ)).init()` |
-//! | AdamW | `AdamDecayConfig::new().with_decay(DecayConfig::decoupled(λ)).init()` |
+//! | what | one line | PyTorch |
+//! | --- | --- | --- |
+//! | AdamW | `AdamDecayConfig::adamw(λ).init()` | `torch.optim.AdamW(weight_decay=λ)` |
+//! | Adam + L2 | `AdamDecayConfig::adam_l2(λ).init()` | `torch.optim.Adam(weight_decay=λ)` |
+//! | Adam | `AdamDecayConfig::adam().init()` | `torch.optim.Adam()` |
+//! | SGDW | `SgdDecayConfig::sgdw(λ).init()` | — (Loshchilov & Hutter) |
+//! | SGD + L2 | `SgdDecayConfig::sgd_l2(λ).init()` | `torch.optim.SGD(weight_decay=λ)` |
+//! | SGD | `SgdDecayConfig::sgd().init()` | `torch.optim.SGD()` |
+//!
+//! Momentum, betas and the rest are set on top: `SgdDecayConfig::sgdw(5e-4).with_momentum(0.9)`.
+//! **`new()` decays**: `AdamDecayConfig::new()` is `adamw(0.01)` (as `torch.optim.AdamW()`, whose
+//! default `weight_decay` is 0.01) and `SgdDecayConfig::new()` is `sgdw(0.01)` — not
+//! `torch.optim.Adam()` / `SGD()`, which do not decay; those are [`AdamDecayConfig::adam`] and
+//! [`SgdDecayConfig::sgd`]. Unlike PyTorch, biases and other parameters of rank ≤ 1 are not
+//! decayed unless [`DecayConfig::decay_rank_le_1`] is set.
 //!
 //! The inner optimizers are Burn's own [`Sgd`] and [`Adam`] with PyTorch's defaults, which
 //! differ from Burn's in two places: Burn's [`MomentumConfig`] damps by 0.1 by default (PyTorch
@@ -32,14 +41,17 @@ use crate::error::{positive, unit_interval};
 use crate::fused::{AdamHyper, Fused, SgdMomentum};
 use crate::{ConfigError, DecayConfig, WeightDecay};
 
-/// SGD with optional momentum (PyTorch's `torch.optim.SGD`) and weight decay in either mode.
+/// `new()` is SGDW, decoupled decay with λ = 0.01 and no momentum; plain SGD, as
+/// `torch.optim.SGD()`, is [`sgd()`](Self::sgd).
+///
+/// SGD with optional momentum (PyTorch's `torch.optim.SGD` formulas and defaults: no momentum,
+/// dampening 0) and weight decay in either mode, named by [`sgdw`](Self::sgdw),
+/// [`sgd_l2`](Self::sgd_l2) and [`sgd`](Self::sgd). Without momentum coupled and decoupled decay
+/// are the same update; with momentum they differ.
 ///
 /// ```
-/// use burn_weight_decay::{DecayConfig, SgdDecayConfig};
-/// let sgdw = SgdDecayConfig::new()
-///     .with_momentum(0.9)
-///     .with_decay(DecayConfig::decoupled(5e-4))
-///     .init();
+/// use burn_weight_decay::SgdDecayConfig;
+/// let sgdw = SgdDecayConfig::sgdw(5e-4).with_momentum(0.9).init();
 /// # let _ = sgdw;
 /// ```
 #[derive(Config, Debug)]
@@ -65,6 +77,56 @@ pub struct SgdDecayConfig {
 }
 
 impl SgdDecayConfig {
+    /// SGDW (Loshchilov & Hutter): SGD, then `w ← w − lr·λ·w`, decoupled from the gradient.
+    ///
+    /// `torch.optim` has no SGDW; without momentum it is the same update as
+    /// `torch.optim.SGD(weight_decay=λ)` ([`sgd_l2`](Self::sgd_l2)), with momentum
+    /// (`.with_momentum(0.9)`) it is not. `SgdDecayConfig::new()` is `sgdw(0.01)`.
+    ///
+    /// ```
+    /// use burn_weight_decay::{DecayMode, SgdDecayConfig};
+    /// let config = SgdDecayConfig::sgdw(5e-4).with_momentum(0.9);
+    /// assert_eq!(config.decay.mode, DecayMode::Decoupled);
+    /// assert_eq!(config.decay.rate, 5e-4);
+    /// let optim = config.init();
+    /// # let _ = optim;
+    /// ```
+    pub fn sgdw(rate: f64) -> Self {
+        Self::new().with_decay(DecayConfig::decoupled(rate))
+    }
+
+    /// SGD + coupled L2: `g ← g + λ·w`, then SGD, as `torch.optim.SGD(weight_decay=λ)`.
+    ///
+    /// The same as adding `λ/2·Σw²` to the loss (or [`l2_penalty`](crate::l2_penalty) with
+    /// `wd = λ/2`) and training with [`sgd()`](Self::sgd).
+    ///
+    /// ```
+    /// use burn_weight_decay::{DecayMode, SgdDecayConfig};
+    /// let config = SgdDecayConfig::sgd_l2(5e-4).with_momentum(0.9);
+    /// assert_eq!(config.decay.mode, DecayMode::Coupled);
+    /// assert_eq!(config.decay.rate, 5e-4);
+    /// let optim = config.init();
+    /// # let _ = optim;
+    /// ```
+    pub fn sgd_l2(rate: f64) -> Self {
+        Self::new().with_decay(DecayConfig::coupled(rate))
+    }
+
+    /// Plain SGD without weight decay, as `torch.optim.SGD()`: the wrapper is Burn's
+    /// [`Sgd`] and nothing else.
+    ///
+    /// ```
+    /// use burn_weight_decay::{DecayMode, SgdDecayConfig};
+    /// let config = SgdDecayConfig::sgd();
+    /// assert_eq!(config.decay.mode, DecayMode::None);
+    /// assert_eq!(config.decay.rate, 0.0);
+    /// let optim = config.init();
+    /// # let _ = optim;
+    /// ```
+    pub fn sgd() -> Self {
+        Self::new().with_decay(DecayConfig::none())
+    }
+
     /// Checks momentum and dampening are in `[0, 1)` and the decay settings.
     pub fn validate(&self) -> Result<(), ConfigError> {
         unit_interval("momentum", self.momentum)?;
@@ -121,12 +183,16 @@ impl SgdDecayConfig {
     }
 }
 
-/// Adam (PyTorch's `torch.optim.Adam`, AMSGrad optional) with weight decay in either mode;
-/// decoupled mode is PyTorch's `AdamW`.
+/// `new()` is AdamW with λ = 0.01, like `torch.optim.AdamW()`; plain Adam, as
+/// `torch.optim.Adam()`, is [`adam()`](Self::adam), and Adam + L2 is [`adam_l2`](Self::adam_l2).
+///
+/// Adam with PyTorch's formulas and defaults (β 0.9/0.999, ε 1e-8; AMSGrad optional) and weight
+/// decay in either mode: decoupled is PyTorch's `AdamW` ([`adamw`](Self::adamw)), coupled is
+/// `torch.optim.Adam(weight_decay=λ)` ([`adam_l2`](Self::adam_l2)).
 ///
 /// ```
-/// use burn_weight_decay::{AdamDecayConfig, DecayConfig};
-/// let adamw = AdamDecayConfig::new().with_decay(DecayConfig::decoupled(0.01)).init();
+/// use burn_weight_decay::AdamDecayConfig;
+/// let adamw = AdamDecayConfig::adamw(0.01).init();
 /// # let _ = adamw;
 /// ```
 #[derive(Config, Debug)]
@@ -159,6 +225,53 @@ pub struct AdamDecayConfig {
 }
 
 impl AdamDecayConfig {
+    /// AdamW (Loshchilov & Hutter): `w ← w − lr·λ·w`, then Adam's update, as
+    /// `torch.optim.AdamW(weight_decay=λ)`. `AdamDecayConfig::new()` is `adamw(0.01)`.
+    ///
+    /// ```
+    /// use burn_weight_decay::{AdamDecayConfig, DecayMode};
+    /// let config = AdamDecayConfig::adamw(0.1);
+    /// assert_eq!(config.decay.mode, DecayMode::Decoupled);
+    /// assert_eq!(config.decay.rate, 0.1);
+    /// let optim = config.init();
+    /// # let _ = optim;
+    /// ```
+    pub fn adamw(rate: f64) -> Self {
+        Self::new().with_decay(DecayConfig::decoupled(rate))
+    }
+
+    /// Adam + coupled L2: `g ← g + λ·w`, then Adam, as `torch.optim.Adam(weight_decay=λ)`.
+    ///
+    /// The decay term is divided by `√v` with the rest of the gradient. The same as adding
+    /// `λ/2·Σw²` to the loss (or [`l2_penalty`](crate::l2_penalty) with `wd = λ/2`) and training
+    /// with [`adam()`](Self::adam) — not with `new()`, which decays a second time.
+    ///
+    /// ```
+    /// use burn_weight_decay::{AdamDecayConfig, DecayMode};
+    /// let config = AdamDecayConfig::adam_l2(1e-4);
+    /// assert_eq!(config.decay.mode, DecayMode::Coupled);
+    /// assert_eq!(config.decay.rate, 1e-4);
+    /// let optim = config.init();
+    /// # let _ = optim;
+    /// ```
+    pub fn adam_l2(rate: f64) -> Self {
+        Self::new().with_decay(DecayConfig::coupled(rate))
+    }
+
+    /// Plain Adam without weight decay, as `torch.optim.Adam()`: Burn's [`Adam`] with ε = 1e-8.
+    ///
+    /// ```
+    /// use burn_weight_decay::{AdamDecayConfig, DecayMode};
+    /// let config = AdamDecayConfig::adam();
+    /// assert_eq!(config.decay.mode, DecayMode::None);
+    /// assert_eq!(config.decay.rate, 0.0);
+    /// let optim = config.init();
+    /// # let _ = optim;
+    /// ```
+    pub fn adam() -> Self {
+        Self::new().with_decay(DecayConfig::none())
+    }
+
     /// Checks the betas are in `[0, 1)`, `ε > 0` and the decay settings.
     pub fn validate(&self) -> Result<(), ConfigError> {
         unit_interval("beta_1", self.beta_1 as f64)?;

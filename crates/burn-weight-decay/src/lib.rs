@@ -10,20 +10,22 @@
 //!
 //! [`WeightDecay`] applies either around any [`Optimizer`](burn::optim::Optimizer) (Burn's SGD,
 //! Adam, RMSProp, Lion… or your own) and is an `Optimizer` itself. [`SgdDecayConfig`] and
-//! [`AdamDecayConfig`] are the ready-made SGD(W) and Adam(W) with PyTorch's formulas and defaults.
+//! [`AdamDecayConfig`] are the ready-made SGD(W) and Adam(W) with PyTorch's formulas and
+//! hyper-parameters, named by what they build: [`AdamDecayConfig::adamw`], [`adam_l2`](AdamDecayConfig::adam_l2),
+//! [`adam`](AdamDecayConfig::adam), [`SgdDecayConfig::sgdw`], [`sgd_l2`](SgdDecayConfig::sgd_l2),
+//! [`sgd`](SgdDecayConfig::sgd). Their `new()` decays: `AdamDecayConfig::new()` is AdamW with
+//! λ = 0.01 (as `torch.optim.AdamW()`), `SgdDecayConfig::new()` SGDW with λ = 0.01.
 //!
 //! ```
 //! use burn::module::Module;
 //! use burn::nn::{Linear, LinearConfig};
 //! use burn::optim::GradientsParams;
 //! use burn::tensor::{Device, Distribution, Tensor};
-//! use burn_weight_decay::{AdamDecayConfig, DecayConfig};
+//! use burn_weight_decay::AdamDecayConfig;
 //!
 //! let device = Device::default().autodiff();
 //! let mut model: Linear = LinearConfig::new(4, 2).init(&device);
-//! let mut optim = AdamDecayConfig::new()
-//!     .with_decay(DecayConfig::decoupled(0.01)) // AdamW, λ = 0.01
-//!     .init();
+//! let mut optim = AdamDecayConfig::adamw(0.01).init(); // AdamW, λ = 0.01
 //! for _ in 0..3 {
 //!     let x = Tensor::<2>::random([8, 4], Distribution::Default, &device);
 //!     let loss = model.forward(x).powi_scalar(2).mean();
