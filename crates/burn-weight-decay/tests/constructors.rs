@@ -238,3 +238,37 @@ fn plain_adam_with_l2_penalty_is_adam_l2_and_new_is_not_plain_adam() {
         "new() + l2_penalty: {wrong}"
     );
 }
+
+/// The recipe that matches Burn's own `AdamWConfig`: its ε (1e-5 by default, 1e-8 here) and its
+/// decay of every parameter (`with_decay_rank_le_1(true)`; this crate skips biases and norm
+/// parameters by default). Burn's AdamW applies the same decoupled rule in another f32 order,
+/// so the two agree to rounding, not bit for bit.
+#[test]
+fn burns_adamw_is_adamw_with_its_epsilon_and_every_parameter_decayed() {
+    let wd = 0.1;
+    let burn = trajectory(
+        burn::optim::AdamWConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(wd as f32)
+            .build()
+            .into(),
+        None,
+    );
+    let ours = |decay_rank_le_1: bool| {
+        let mut config = AdamDecayConfig::adamw(wd);
+        config.decay = config.decay.with_decay_rank_le_1(decay_rank_le_1);
+        trajectory(config.init(), None)
+    };
+    let max_diff = |a: &[Vec<f32>], b: &[Vec<f32>]| {
+        a.iter()
+            .flatten()
+            .zip(b.iter().flatten())
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max)
+    };
+    let same = max_diff(&burn, &ours(true));
+    assert!(same < 2e-6, "recipe: {same}");
+    // By default the bias is not decayed, so the trajectories part.
+    let default = max_diff(&burn, &ours(false));
+    assert!(default > 1e-5, "default: {default}");
+}
