@@ -34,7 +34,8 @@
 //!
 //! Biases and other parameters of rank ≤ 1 are not decayed unless
 //! [`DecayConfig::decay_rank_le_1`] is set. The article form `wd·Σw²` added to the loss is
-//! [`l2_penalty`], equal to coupled L2 with `λ = 2·wd`.
+//! [`l2_penalty`], equal to coupled L2 with `λ = 2·wd`. [`convert`] turns other libraries' and
+//! the paper's weight-decay numbers into this crate's, and back.
 //!
 //! # Fused update on flex
 //!
@@ -59,6 +60,7 @@
 #![warn(missing_docs)]
 
 mod configs;
+pub mod convert;
 mod error;
 mod fused;
 mod mode;
