@@ -159,7 +159,9 @@ pub fn run() -> Result<Summary, Box<dyn Error>> {
     half.save_file(dir.join("model.bpk"))?;
     optim.save(dir.join("optim.bpk"))?;
     let model = Mlp::new(&device).try_load_file(dir.join("model.bpk"))?;
-    let mut optim = adamw_with_head_group().load(dir.join("optim.bpk"))?;
+    // `load_record` is Burn's, except that a record of another optimizer or shape is an error.
+    let record = burn::optim::OptimizerRecord::load(dir.join("optim.bpk"))?;
+    let mut optim = burn_weight_decay::load_record(adamw_with_head_group(), record, &model)?;
     let (resumed, resumed_losses) = train(model, &mut optim, &data, STEPS - STEPS / 2);
     // Only now: Burn 0.22.1 reads a loaded tensor from its file when the tensor is first used.
     std::fs::remove_dir_all(&dir)?;

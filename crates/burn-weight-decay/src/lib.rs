@@ -45,10 +45,12 @@
 //! | rotational-equilibrium diagnostics (Kosson et al. 2024) | [`equilibrium`], [`DecayMonitor::take_equilibrium`] | angle vs `√(2·η·λ)` |
 //! | one parameter choice for optimizer and diagnostics | [`Selection`] | rank ≥ 2, all, a `ParamGroup` |
 //! | a mismatched optimizer record is an error | [`load_record`] | names each parameter |
+//! | the same decay in every library's units | [`convert`] | `λ·lr_max`, `2·wd`, `λ/(1 − μ)`, … |
 //!
 //! Biases and other parameters of rank ≤ 1 are not decayed unless
 //! [`DecayConfig::decay_rank_le_1`] is set. The article form `wd·Σw²` added to the loss is
-//! [`l2_penalty`], equal to coupled L2 with `λ = 2·wd`.
+//! [`l2_penalty`], equal to coupled L2 with `λ = 2·wd`. [`convert`] turns other libraries' and
+//! the paper's weight-decay numbers into this crate's, and back.
 //!
 //! # Fused update on flex
 //!
@@ -75,6 +77,7 @@
 #![warn(missing_docs)]
 
 mod configs;
+pub mod convert;
 pub mod equilibrium;
 mod error;
 mod form;
