@@ -8,7 +8,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result, anyhow, bail};
 use burn_fused_conv::BlockKernel;
 use burn_weight_decay::DecayMode;
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use seedlings::checkpoint;
 use seedlings::data::{self, LoadOptions, Located, SeedlingSet};
 use seedlings::devices::{compiled_backends, device};
@@ -115,8 +116,9 @@ struct BenchArgs {
 #[derive(Args, Debug, Clone, Serialize, Deserialize)]
 struct SweepArgs {
     /// Continue the interrupted sweep in this run folder with its own saved settings: finished
-    /// arms are kept, unfinished ones continue from their last state. Only --data (the images
-    /// moved), --devices and --backend (train elsewhere) may be given with it.
+    /// arms are kept, unfinished ones continue from their last state. --data (the images
+    /// moved), --devices and --backend (train elsewhere) may change; any other flag given with it
+    /// must equal the saved value.
     #[arg(long, value_name = "RUN_DIR")]
     #[serde(skip)]
     resume: Option<PathBuf>,
@@ -203,10 +205,13 @@ fn main() -> ExitCode {
     // Training frees and reallocates the same large buffers every step: keep them in the heap
     // instead of page-faulting through fresh ones (glibc only; see burn_fused_conv::alloc).
     burn_fused_conv::alloc::keep_freed_memory();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    let sweep_matches = matches.subcommand_matches("sweep").unwrap_or(&matches);
+    let given = flags_given(sweep_matches);
     let result = match cli.command {
-        Some(Command::Sweep(args)) => run_sweep(args),
-        None => run_sweep(cli.sweep),
+        Some(Command::Sweep(args)) => run_sweep(args, &given),
+        None => run_sweep(cli.sweep, &given),
         Some(Command::Evaluate(args)) => run_evaluate(args),
         Some(Command::Download(args)) => run_download(args),
         Some(Command::Bench(args)) => run_bench(args),
@@ -220,6 +225,16 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The flags written on the command line (not defaulted), by their argument ids (`epochs`,
+/// `batch_size`, …): what `--resume` compares with the saved settings.
+fn flags_given(matches: &ArgMatches) -> Vec<String> {
+    matches
+        .ids()
+        .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| id.as_str().to_string())
+        .collect()
 }
 
 fn parse_list<T>(text: &str, what: &str, parse: impl Fn(&str) -> Result<T>) -> Result<Vec<T>> {
@@ -338,35 +353,31 @@ fn saved_sweep_path(run_dir: &Path) -> PathBuf {
 const RESUME_OVERRIDES: [&str; 3] = ["data", "devices", "backend"];
 
 /// Settings of `--resume RUN_DIR`: those saved in the run folder, with `--data`, `--devices` and
-/// `--backend` as the only overrides; any other flag given with `--resume` is an error rather
-/// than silently ignored.
-fn resume_args(run_dir: &Path, given: &SweepArgs) -> Result<SavedSweep> {
+/// `--backend` as the only overrides. Any other flag given with `--resume` must equal the saved
+/// value (it changes nothing); a different value is an error naming both, rather than silently
+/// ignored.
+fn resume_args(run_dir: &Path, given: &SweepArgs, flags: &[String]) -> Result<SavedSweep> {
     let defaults = Cli::try_parse_from(["seedlings"])
         .map(|cli| cli.sweep)
         .context("default settings")?;
-    let given_json = serde_json::to_value(given)?;
-    let default_json = serde_json::to_value(&defaults)?;
-    if let (Some(given_map), Some(default_map)) = (given_json.as_object(), default_json.as_object())
-    {
-        let extra: Vec<String> = given_map
-            .iter()
-            .filter(|(key, value)| {
-                !RESUME_OVERRIDES.contains(&key.as_str()) && default_map.get(*key) != Some(value)
-            })
-            .map(|(key, _)| format!("--{}", key.replace('_', "-")))
-            .collect();
-        if !extra.is_empty() {
-            bail!(
-                "--resume continues with the settings saved in {}; drop {}",
-                saved_sweep_path(run_dir).display(),
-                extra.join(", ")
-            );
-        }
-    }
+    let compared: Vec<&String> = flags
+        .iter()
+        .filter(|flag| flag.as_str() != "resume" && !RESUME_OVERRIDES.contains(&flag.as_str()))
+        .collect();
+    let flag_name = |key: &str| format!("--{}", key.replace('_', "-"));
     let path = saved_sweep_path(run_dir);
     if !path.is_file() {
+        let flags: Vec<String> = compared.iter().map(|key| flag_name(key)).collect();
+        let checked = if flags.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} cannot be checked against saved settings",
+                flags.join(", ")
+            )
+        };
         bail!(
-            "{} holds no resumable sweep (no {})",
+            "{} holds no resumable sweep (no {}){checked}",
             run_dir.display(),
             path.display()
         );
@@ -375,6 +386,25 @@ fn resume_args(run_dir: &Path, given: &SweepArgs) -> Result<SavedSweep> {
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let mut saved: SavedSweep = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a saved sweep", path.display()))?;
+    let (given_json, saved_json) = (
+        serde_json::to_value(given)?,
+        serde_json::to_value(&saved.args)?,
+    );
+    let conflicts: Vec<String> = compared
+        .iter()
+        .filter_map(|key| {
+            let (now, then) = (given_json.get(key.as_str())?, saved_json.get(key.as_str())?);
+            (now != then).then(|| format!("{} {now} (saved: {then})", flag_name(key)))
+        })
+        .collect();
+    if !conflicts.is_empty() {
+        bail!(
+            "--resume continues with the settings saved in {}; these flags differ from them: {} \
+             (give the saved value or drop the flag)",
+            path.display(),
+            conflicts.join(", ")
+        );
+    }
     if given.data.is_some() {
         saved.args.data = given.data.clone();
     }
@@ -390,10 +420,10 @@ fn resume_args(run_dir: &Path, given: &SweepArgs) -> Result<SavedSweep> {
     Ok(saved)
 }
 
-fn run_sweep(args: SweepArgs) -> Result<ExitCode> {
+fn run_sweep(args: SweepArgs, flags: &[String]) -> Result<ExitCode> {
     let (args, saved) = match &args.resume {
         Some(run_dir) => {
-            let saved = resume_args(run_dir, &args)?;
+            let saved = resume_args(run_dir, &args, flags)?;
             eprintln!(
                 "seedlings: resuming {} with its saved settings",
                 run_dir.display()

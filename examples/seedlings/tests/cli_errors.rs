@@ -123,3 +123,61 @@ fn a_bad_checkpoint_is_a_clear_error() {
         &["meta.json", "not a checkpoint"],
     );
 }
+
+/// `--resume` takes flags equal to the saved settings (they change nothing) and rejects only a
+/// different value, naming the saved and the given one.
+#[test]
+fn resume_accepts_flags_equal_to_the_saved_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let first = seedlings(
+        cwd,
+        &[
+            "--out",
+            "run",
+            "--epochs",
+            "1",
+            "--image-size",
+            "32",
+            "--batch-size",
+            "8",
+            "--synthetic-per-class",
+            "2",
+            "--wd",
+            "0.1",
+        ],
+    );
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let same = seedlings(
+        cwd,
+        &[
+            "--resume",
+            "run",
+            "--epochs",
+            "1",
+            "--wd",
+            "0.1",
+            "--batch-size",
+            "8",
+        ],
+    );
+    assert!(
+        same.status.success(),
+        "equal flags are accepted: {}",
+        String::from_utf8_lossy(&same.stderr)
+    );
+    assert_error(
+        cwd,
+        &["--resume", "run", "--epochs", "2", "--wd", "0.1"],
+        &["--epochs 2 (saved: 1)", "sweep.json"],
+    );
+    assert_error(
+        cwd,
+        &["--resume", "run", "--epochs", "12"],
+        &["--epochs 12 (saved: 1)"],
+    );
+}
