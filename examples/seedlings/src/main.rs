@@ -580,13 +580,14 @@ fn run_sweep(args: SweepArgs, flags: &[String]) -> Result<ExitCode> {
     let result = sweep.run(&stop, &mut |line| eprintln!("{line}"))?;
     for arm in &result.arms {
         println!(
-            "{:<22} {:<12} best valid acc {:>6.2}%  final train loss {:.4}  final valid loss {:.4}  decay shrink {:.3e}",
+            "{:<22} {:<12} best valid acc {:>6.2}%  final train loss {:.4}  final valid loss {:.4}  decay shrink {:.3e}  equilibrium progress {:.3}",
             arm.arm,
             arm.status.to_string(),
             100.0 * arm.best_valid_accuracy,
             arm.final_train_loss,
             arm.final_valid_loss,
-            arm.decay_shrink
+            arm.decay_shrink,
+            arm.equilibrium_progress
         );
     }
     println!("report: {}", run_dir.join("report.md").display());

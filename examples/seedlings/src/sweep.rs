@@ -90,7 +90,7 @@ impl Board<'_> {
 
 fn epoch_line(record: &EpochRecord) -> String {
     format!(
-        "{} epoch {:>2}: lr {:.2e}  train loss {:.4}  valid loss {:.4}  acc {:.2}%  F1 {:.3}  |w| {:.2}  {:.1}s{}",
+        "{} epoch {:>2}: lr {:.2e}  train loss {:.4}  valid loss {:.4}  acc {:.2}%  F1 {:.3}  |w| {:.2}  {:.1}s{}{}",
         record.arm,
         record.epoch,
         record.lr,
@@ -100,6 +100,11 @@ fn epoch_line(record: &EpochRecord) -> String {
         record.valid_macro_f1,
         record.weight_norm,
         record.seconds,
+        match (record.conv_angle, record.conv_angle_predicted) {
+            (Some(a), Some(p)) => format!("  conv angle {a:.2e} (equilibrium {p:.2e})"),
+            (Some(a), None) => format!("  conv angle {a:.2e}"),
+            _ => String::new(),
+        },
         if record.is_ok() {
             String::new()
         } else {
@@ -203,6 +208,7 @@ impl Sweep<'_> {
                             outcome.best_checkpoint,
                             outcome.final_checkpoint,
                         )
+                        .with_equilibrium_progress(outcome.equilibrium_progress)
                     }
                     Err(err) => {
                         let records = board.slots[index].records.clone();

@@ -1,5 +1,11 @@
 //! One arm of the sweep: the training loop, the one-cycle schedule, the divergence check,
 //! per-epoch evaluation, checkpoints, and the state that lets an interrupted arm resume.
+//!
+//! A few steps of every epoch ([`EQUILIBRIUM_STEPS_PER_EPOCH`], spread over it) are measured
+//! through the optimizer's [`DecayMonitor`]: how far each conv weight turned, against the
+//! rotational equilibrium's prediction (Kosson et al. 2024, see
+//! [`burn_weight_decay::equilibrium`]). Those steps take Burn's tensor ops instead of the fused
+//! optimizer kernel; the epoch's means go into its [`EpochRecord`].
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -12,7 +18,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use burn_fused_conv::BlockKernel;
 use burn_weight_decay::{
     AdamDecayConfig, ConfigError, DecayConfig, DecayMode, DecayMonitor, SgdDecayConfig,
-    decay_shrink, decayed_weight_norm,
+    decay_shrink, decayed_weight_norm, equilibrium,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -25,6 +31,97 @@ use crate::report::atomic::write_atomic_str;
 use crate::report::metrics::ConfusionMatrix;
 use crate::report::{ArmStatus, EpochRecord};
 use crate::schedule::OneCycle;
+
+/// How many optimizer steps of each epoch are measured for the equilibrium diagnostics: evenly
+/// spread, the epoch's last step among them (every step of an epoch shorter than this).
+pub const EQUILIBRIUM_STEPS_PER_EPOCH: usize = 3;
+
+/// Whether batch `batch` (0-based) of an epoch of `steps` batches is one of the
+/// [`EQUILIBRIUM_STEPS_PER_EPOCH`] measured ones: batches `⌊k·steps/K⌋ − 1` for `k = 1…K`.
+///
+/// ```
+/// use seedlings::train::is_measured_batch;
+/// let measured: Vec<usize> = (0..6).filter(|&b| is_measured_batch(b, 6)).collect();
+/// assert_eq!(measured, [1, 3, 5]);
+/// assert!(is_measured_batch(0, 1));
+/// ```
+pub fn is_measured_batch(batch: usize, steps: usize) -> bool {
+    let k = EQUILIBRIUM_STEPS_PER_EPOCH;
+    (1..=k).any(|i| (i * steps / k).saturating_sub(1) == batch)
+}
+
+/// The running sums of one epoch's equilibrium measurements (part of the resumable state, so an
+/// epoch interrupted between two measured steps keeps the first).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EquilibriumSums {
+    /// Σ of the conv weights' measured angles.
+    #[serde(with = "crate::exact::f64")]
+    pub angle: f64,
+    /// How many angles are in `angle`.
+    pub angles: usize,
+    /// Σ of their predicted angles.
+    #[serde(with = "crate::exact::f64")]
+    pub predicted_angle: f64,
+    /// How many predictions are in `predicted_angle`.
+    pub predicted_angles: usize,
+    /// Σ over measured steps of `√(Σ ‖w‖²)` of the conv weights.
+    #[serde(with = "crate::exact::f64")]
+    pub norm: f64,
+    /// How many steps are in `norm`.
+    pub norms: usize,
+    /// Σ over measured steps of `√(Σ predicted ‖w‖²)`.
+    #[serde(with = "crate::exact::f64")]
+    pub predicted_norm: f64,
+    /// How many steps are in `predicted_norm`.
+    pub predicted_norms: usize,
+}
+
+impl EquilibriumSums {
+    /// Adds one measured step's samples; only the conv weights (4-D tensors) count, and
+    /// non-finite values or non-positive predictions (no decay) are left out.
+    pub fn add_step(&mut self, samples: &[equilibrium::EquilibriumSample]) {
+        let conv: Vec<&equilibrium::EquilibriumSample> =
+            samples.iter().filter(|s| s.shape.len() == 4).collect();
+        if conv.is_empty() {
+            return;
+        }
+        for sample in &conv {
+            if sample.angle.is_finite() {
+                self.angle += sample.angle;
+                self.angles += 1;
+            }
+            if let Some(p) = sample.predicted_angle.filter(|p| p.is_finite() && *p > 0.0) {
+                self.predicted_angle += p;
+                self.predicted_angles += 1;
+            }
+        }
+        let norm = conv.iter().map(|s| s.norm * s.norm).sum::<f64>().sqrt();
+        if norm.is_finite() {
+            self.norm += norm;
+            self.norms += 1;
+        }
+        let predicted: Option<f64> = conv.iter().map(|s| s.predicted_norm.map(|p| p * p)).sum();
+        if let Some(p) = predicted
+            .map(f64::sqrt)
+            .filter(|p| p.is_finite() && *p > 0.0)
+        {
+            self.predicted_norm += p;
+            self.predicted_norms += 1;
+        }
+    }
+
+    /// `(angle, predicted angle, norm, predicted norm)`, each the mean of its sum, `None`
+    /// where nothing was added.
+    pub fn means(&self) -> [Option<f64>; 4] {
+        let mean = |sum: f64, n: usize| (n > 0).then(|| sum / n as f64);
+        [
+            mean(self.angle, self.angles),
+            mean(self.predicted_angle, self.predicted_angles),
+            mean(self.norm, self.norms),
+            mean(self.predicted_norm, self.predicted_norms),
+        ]
+    }
+}
 
 /// The inner optimizer of every arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -272,6 +369,9 @@ pub struct ArmProgress {
     /// Seconds spent in this epoch so far.
     #[serde(with = "crate::exact::f64")]
     pub epoch_seconds: f64,
+    /// This epoch's equilibrium measurements so far (absent in state from before them: zero).
+    #[serde(default)]
+    pub epoch_equilibrium: EquilibriumSums,
     /// The arm's epoch records so far.
     #[serde(with = "crate::exact::records")]
     pub records: Vec<EpochRecord>,
@@ -324,6 +424,8 @@ pub struct ArmOutcome {
     pub records: Vec<EpochRecord>,
     /// `Π(1 − s_t·λ)` over the steps taken.
     pub decay_shrink: f64,
+    /// `Σ s_t·λ` over the steps taken: steps run ÷ steps rotational equilibrium needs.
+    pub equilibrium_progress: f64,
     /// The best checkpoint, relative to the run folder, if one was written.
     pub best_checkpoint: Option<String>,
     /// The last complete-epoch checkpoint, relative to the run folder, if one was written.
@@ -350,7 +452,8 @@ pub fn train_arm(
     let decay = settings.decay(arm);
     let schedule = settings.schedule(data.train.len());
     let steps_per_epoch = settings.steps_per_epoch(data.train.len());
-    let mut optim = settings.optimizer(arm)?;
+    let monitor = DecayMonitor::default();
+    let mut optim = settings.optimizer_monitored(arm, monitor.clone())?;
     let mut progress = ArmProgress::load(paths)?.unwrap_or_default();
     let mut model = if let Some(file) = &progress.model_file {
         let state_dir = paths.state_dir();
@@ -369,6 +472,7 @@ pub fn train_arm(
         status: progress.status(),
         records: progress.records.clone(),
         decay_shrink: arm_shrink(arm, &schedule, progress.step),
+        equilibrium_progress: arm_equilibrium_progress(arm, &schedule, progress.step),
         best_checkpoint: progress
             .best_valid_accuracy
             .map(|_| paths.best_rel())
@@ -443,6 +547,10 @@ pub fn train_arm(
                     weight_norm: f64::NAN,
                     seconds: progress.epoch_seconds + started.elapsed().as_secs_f64(),
                     status: format!("diverged at step {step}"),
+                    conv_angle: None,
+                    conv_angle_predicted: None,
+                    conv_norm: None,
+                    conv_norm_predicted: None,
                 };
                 on_epoch(&record);
                 progress.records.push(record);
@@ -452,7 +560,17 @@ pub fn train_arm(
                 return Ok(outcome(&progress));
             }
             let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let measured = is_measured_batch(progress.batch, steps_per_epoch);
+            if measured {
+                monitor.arm();
+            }
             model = optim.step(lr, model, grads);
+            if measured {
+                let samples = monitor.take_equilibrium();
+                // Disarms; the removed norm itself is not used here.
+                let _ = monitor.take_removed_norm();
+                progress.epoch_equilibrium.add_step(&samples);
+            }
             stop.step_taken();
             progress.step += 1;
             progress.batch += 1;
@@ -479,6 +597,12 @@ pub fn train_arm(
         );
         let weight_norm = decayed_weight_norm(&model, &decay.clone().with_rate(1.0));
         let seconds = progress.epoch_seconds + started.elapsed().as_secs_f64();
+        let [
+            conv_angle,
+            conv_angle_predicted,
+            conv_norm,
+            conv_norm_predicted,
+        ] = progress.epoch_equilibrium.means();
         let record = EpochRecord {
             arm: name.clone(),
             wd: arm.wd,
@@ -492,6 +616,10 @@ pub fn train_arm(
             weight_norm,
             seconds,
             status: EpochRecord::OK.to_string(),
+            conv_angle,
+            conv_angle_predicted,
+            conv_norm,
+            conv_norm_predicted,
         };
         bar.finish_and_clear();
         let finite = weight_norm.is_finite() && record.valid_loss.is_finite();
@@ -510,6 +638,7 @@ pub fn train_arm(
         progress.epoch_loss_sum = 0.0;
         progress.epoch_images = 0;
         progress.epoch_seconds = 0.0;
+        progress.epoch_equilibrium = EquilibriumSums::default();
 
         if !finite {
             progress.diverged_at = Some((epoch + 1, progress.step));
@@ -555,6 +684,16 @@ fn arm_shrink(arm: &ArmSpec, schedule: &OneCycle, steps: usize) -> f64 {
         arm.wd,
         burn_weight_decay::DecayScale::LearningRate,
     )
+}
+
+/// `Σ f_t` over the first `steps` steps, `f_t = s_t·λ = lr_t·λ` (the trainer's decay scale is the
+/// learning rate; coupled decay's factor is `lr_t·λ` too): steps run ÷ the `1/f` steps
+/// equilibrium needs. 0 without decay.
+fn arm_equilibrium_progress(arm: &ArmSpec, schedule: &OneCycle, steps: usize) -> f64 {
+    if arm.mode == DecayMode::None {
+        return 0.0;
+    }
+    equilibrium::progress(schedule.all().take(steps).map(|lr| lr * arm.wd))
 }
 
 fn epoch_bar(arm: &str, epoch: usize, epochs: usize, steps: usize, done: usize) -> ProgressBar {

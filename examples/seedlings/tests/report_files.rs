@@ -35,7 +35,21 @@ fn record(
         weight_norm: norm,
         seconds: 1.25 * epoch as f64,
         status: "ok".into(),
+        conv_angle: None,
+        conv_angle_predicted: None,
+        conv_norm: None,
+        conv_norm_predicted: None,
     }
+}
+
+/// `r` with equilibrium measurements: `angle` measured against `predicted` (`None`: no
+/// prediction, as for Adam + coupled L2).
+fn measured(mut r: EpochRecord, angle: f64, predicted: Option<f64>) -> EpochRecord {
+    r.conv_angle = Some(angle);
+    r.conv_angle_predicted = predicted;
+    r.conv_norm = Some(r.weight_norm);
+    r.conv_norm_predicted = predicted.map(|p| p * 100.0);
+    r
 }
 
 /// Three arms over 6 epochs: a healthy one, a strongly decayed one whose norm collapses over
@@ -44,29 +58,38 @@ fn sweep() -> (RunInfo, Vec<EpochRecord>, Vec<ArmSummary>) {
     let mut records = Vec::new();
     for e in 1..=6 {
         let t = e as f64;
-        records.push(record(
-            "wd0.1-decoupled",
-            0.1,
-            "decoupled",
-            e,
-            2.4 / t,
-            2.5 / t.sqrt(),
-            0.2 + 0.1 * t,
-            40.0 - t,
+        // The weakly decayed arm turns far less than its equilibrium; the strong one sits at it.
+        records.push(measured(
+            record(
+                "wd0.1-decoupled",
+                0.1,
+                "decoupled",
+                e,
+                2.4 / t,
+                2.5 / t.sqrt(),
+                0.2 + 0.1 * t,
+                40.0 - t,
+            ),
+            1e-4 / t,
+            Some(2e-3 / t.sqrt()),
         ));
-        records.push(record(
-            "wd10-decoupled",
-            10.0,
-            "decoupled",
-            e,
-            2.45,
-            2.46,
-            0.12,
-            40.0 * 10f64.powi(-(e as i32)),
+        records.push(measured(
+            record(
+                "wd10-decoupled",
+                10.0,
+                "decoupled",
+                e,
+                2.45,
+                2.46,
+                0.12,
+                40.0 * 10f64.powi(-(e as i32)),
+            ),
+            2e-2 / t.sqrt(),
+            Some(2.2e-2 / t.sqrt()),
         ));
         if e <= 4 {
             let nan = e == 4;
-            records.push(record(
+            let row = record(
                 "wd10-coupled",
                 10.0,
                 "coupled",
@@ -75,7 +98,9 @@ fn sweep() -> (RunInfo, Vec<EpochRecord>, Vec<ArmSummary>) {
                 if nan { f64::NAN } else { 2.1 },
                 if nan { f64::NAN } else { 0.1 * t },
                 if nan { f64::INFINITY } else { 30.0 },
-            ));
+            );
+            // Adam + coupled L2: measured, no prediction; the divergence row measured nothing.
+            records.push(if nan { row } else { measured(row, 5e-3, None) });
         }
     }
     let arms = vec![
@@ -88,7 +113,8 @@ fn sweep() -> (RunInfo, Vec<EpochRecord>, Vec<ArmSummary>) {
             0.9985,
             Some("checkpoints/wd0.1-decoupled/best.mpk".into()),
             Some("checkpoints/wd0.1-decoupled/final.mpk".into()),
-        ),
+        )
+        .with_equilibrium_progress(0.0015),
         ArmSummary::from_records(
             "wd10-decoupled",
             10.0,
@@ -153,6 +179,10 @@ fn same(a: &EpochRecord, b: &EpochRecord) -> bool {
         && f(a.weight_norm, b.weight_norm)
         && f(a.seconds, b.seconds)
         && a.status == b.status
+        && a.conv_angle.map(f64::to_bits) == b.conv_angle.map(f64::to_bits)
+        && a.conv_angle_predicted.map(f64::to_bits) == b.conv_angle_predicted.map(f64::to_bits)
+        && a.conv_norm.map(f64::to_bits) == b.conv_norm.map(f64::to_bits)
+        && a.conv_norm_predicted.map(f64::to_bits) == b.conv_norm_predicted.map(f64::to_bits)
 }
 
 fn temp_files(dir: &Path) -> Vec<String> {
@@ -180,6 +210,10 @@ fn metrics_csv_round_trips_bit_for_bit() {
         weight_norm: f64::INFINITY,
         seconds: f64::NAN,
         status: "diverged at step 7".into(),
+        conv_angle: Some(1e-9 / 3.0),
+        conv_angle_predicted: None,
+        conv_norm: Some(f64::INFINITY),
+        conv_norm_predicted: Some(0.1 + 0.7),
     });
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("metrics.csv");
@@ -189,7 +223,7 @@ fn metrics_csv_round_trips_bit_for_bit() {
     assert_eq!(text.lines().next().unwrap(), METRICS_HEADER.join(","));
     assert_eq!(
         text.lines().next().unwrap(),
-        "arm,wd,mode,epoch,lr,train_loss,valid_loss,valid_accuracy,valid_macro_f1,weight_norm,seconds,status"
+        "arm,wd,mode,epoch,lr,train_loss,valid_loss,valid_accuracy,valid_macro_f1,weight_norm,seconds,status,conv_angle,conv_angle_predicted,conv_norm,conv_norm_predicted"
     );
     assert!(text.contains("wd10-coupled,10,coupled,4,"), "{text}");
     assert!(
@@ -275,6 +309,7 @@ fn summary_json_carries_every_field_a_reader_needs() {
     num(&healthy["final_valid_loss"], 2.5 / 6f64.sqrt());
     num(&healthy["train_valid_gap"], 2.5 / 6f64.sqrt() - 2.4 / 6.0);
     num(&healthy["decay_shrink"], 0.9985);
+    num(&healthy["equilibrium_progress"], 0.0015);
     assert_eq!(healthy["final_weight_norm"], 34.0);
     assert_eq!(
         healthy["best_checkpoint"],
@@ -318,6 +353,10 @@ fn summary_json_carries_every_field_a_reader_needs() {
     assert_eq!(diverged["best_epoch"], 3);
     assert!(diverged["final_checkpoint"].is_null());
     assert_eq!(diverged["decay_shrink"], 2.5e-7);
+    assert!(
+        diverged["equilibrium_progress"].is_null(),
+        "not given: NaN, written as null"
+    );
 
     // And it reads back into the same summaries (null → NaN).
     let back: Vec<ArmSummary> = serde_json::from_value(json["arms"].clone()).unwrap();
@@ -329,6 +368,13 @@ fn summary_json_carries_every_field_a_reader_needs() {
         }
     );
     assert!(back[2].final_train_loss.is_nan());
+    assert_eq!(back[0].equilibrium_progress, 0.0015);
+    // A summary written before `equilibrium_progress` existed reads it as NaN.
+    let mut old = json["arms"][0].clone();
+    old.as_object_mut().unwrap().remove("equilibrium_progress");
+    let old: ArmSummary = serde_json::from_value(old).unwrap();
+    assert!(old.equilibrium_progress.is_nan());
+    assert_eq!(old.decay_shrink, 0.9985);
     assert_eq!(back[0].best_checkpoint, arms[0].best_checkpoint);
     assert_eq!(back[0].status, arms[0].status);
     let info_back: RunInfo = serde_json::from_value(json["run"].clone()).unwrap();
@@ -383,6 +429,20 @@ fn plots_are_written_as_readable_png_and_svg() {
     assert!(norm.contains("1 non-finite value"));
     let acc = fs::read_to_string(dir.path().join("accuracy.svg")).unwrap();
     assert!(!acc.contains("log scale"));
+    // The equilibrium chart: measured and predicted lines, on a log axis (the angles span two
+    // decades), and the arm without a prediction and the divergence row's missing measurement
+    // are not counted as skipped values.
+    let eq = fs::read_to_string(dir.path().join("equilibrium.svg")).unwrap();
+    assert!(eq.contains("measured (solid)") && eq.contains("equilibrium (dashed)"));
+    assert!(
+        eq.contains("log scale"),
+        "angles from 1.7e-5 to 2e-2: log axis"
+    );
+    assert!(
+        !eq.contains("non-finite"),
+        "absent values are not skipped values"
+    );
+    assert!(!eq.contains("not measured"));
     assert!(temp_files(dir.path()).is_empty());
 }
 
@@ -400,11 +460,16 @@ fn plots_without_any_finite_value_are_still_written() {
         f64::NAN,
     );
     let written = write_plots(dir.path(), &[nan]).unwrap();
-    assert_eq!(written.len(), 6);
+    assert_eq!(written.len(), 2 * PLOT_NAMES.len());
     let svg = fs::read_to_string(dir.path().join("loss.svg")).unwrap();
     assert!(svg.contains("no finite values to plot yet"));
+    let svg = fs::read_to_string(dir.path().join("equilibrium.svg")).unwrap();
+    assert!(
+        svg.contains("not measured in this run"),
+        "a row without measurements"
+    );
     let written = write_plots(dir.path(), &[]).unwrap();
-    assert_eq!(written.len(), 6);
+    assert_eq!(written.len(), 2 * PLOT_NAMES.len());
     assert_eq!(image::open(&written[0]).unwrap().width(), PLOT_SIZE.0);
 }
 
@@ -417,7 +482,7 @@ fn write_run_writes_everything_and_can_be_repeated() {
     // Again, as after every epoch: files are replaced whole.
     let again = write_run(&dir, &info, &records, &arms).unwrap();
     assert_eq!(written, again);
-    assert_eq!(written.all().len(), 3 + 6);
+    assert_eq!(written.all().len(), 3 + 2 * PLOT_NAMES.len());
     for p in written.all() {
         assert!(
             p.is_file() && fs::metadata(p).unwrap().len() > 0,
@@ -436,6 +501,8 @@ fn write_run_writes_everything_and_can_be_repeated() {
         [
             "accuracy.png",
             "accuracy.svg",
+            "equilibrium.png",
+            "equilibrium.svg",
             "loss.png",
             "loss.svg",
             "metrics.csv",

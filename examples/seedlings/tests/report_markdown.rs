@@ -49,6 +49,10 @@ fn records_of(a: &Arm) -> Vec<EpochRecord> {
                 },
                 seconds: 3.0,
                 status: "ok".into(),
+                conv_angle: None,
+                conv_angle_predicted: None,
+                conv_norm: None,
+                conv_norm_predicted: None,
             }
         })
         .collect()
@@ -442,4 +446,223 @@ fn report_has_banner_settings_table_plots_and_explanation() {
         .next()
         .unwrap();
     assert!(sentences.contains("- Coupled: by best valid accuracy"));
+}
+
+/// Sets every epoch's measured conv angle of `arm` to `ratio`× a predicted angle that falls with
+/// the epoch (`None` prediction: Adam + coupled L2), with the norms likewise.
+fn measure(records: &mut [EpochRecord], arm: &str, ratio: f64, predicted: bool) {
+    for r in records.iter_mut().filter(|r| r.arm == arm) {
+        let p = 1e-2 / r.epoch as f64;
+        r.conv_angle = Some(ratio * p);
+        r.conv_angle_predicted = predicted.then_some(p);
+        r.conv_norm = Some(20.0);
+        r.conv_norm_predicted = predicted.then_some(20.0 * ratio);
+    }
+}
+
+/// The sweep of the experiment, with progress Σ lr·λ = LR·λ·800 steps: wd 0.01 and 0.1 far
+/// below 1, wd 10 at 8×.
+fn equilibrium_sweep() -> (Vec<EpochRecord>, Vec<ArmSummary>) {
+    let arm = |wd, mode, train_end, acc_end| Arm {
+        wd,
+        mode,
+        train_end,
+        valid_end: train_end + 0.1,
+        acc_end,
+        diverged_at: None,
+    };
+    let (mut records, arms) = summarise(&[
+        arm(0.01, "decoupled", 0.40, 0.87),
+        arm(0.1, "decoupled", 0.41, 0.868),
+        arm(10.0, "decoupled", 1.12, 0.71),
+        arm(0.1, "coupled", 0.45, 0.85),
+    ]);
+    let arms = arms
+        .into_iter()
+        .map(|a| {
+            let progress = LR * a.wd * (EPOCHS * STEPS_PER_EPOCH) as f64;
+            a.with_equilibrium_progress(progress)
+        })
+        .collect();
+    measure(&mut records, "wd0.01-decoupled", 0.1, true);
+    measure(&mut records, "wd0.1-decoupled", 0.3, true);
+    measure(&mut records, "wd10-decoupled", 0.9, true);
+    measure(&mut records, "wd0.1-coupled", 1.0, false);
+    (records, arms)
+}
+
+#[test]
+fn equilibrium_sentences_say_whether_each_arm_reached_it() {
+    let (mut records, arms) = equilibrium_sweep();
+    // wd 0.1: measured ÷ predicted = epoch / 4, from 0.25 to 2: within 2× in 7 of 8 epochs.
+    for r in records.iter_mut().filter(|r| r.arm == "wd0.1-decoupled") {
+        r.conv_angle = r.conv_angle_predicted.map(|p| p * r.epoch as f64 / 4.0);
+    }
+    let s = findings(&info(false), &arms, &records);
+    assert_has(
+        &s,
+        "Equilibrium rule used here (Kosson et al. 2024, rotational equilibrium; chart: equilibrium.png)",
+    );
+    assert_has(
+        &s,
+        "is at least 1; for an arm that reached it, the prediction (for AdamW an angle of √(2·η·λ) per step and a norm of √(η·C/(2·λ)) over C weights) held in an epoch when the conv weights' measured value is within a factor 2 of it.",
+    );
+    // Not reached: Σ lr·λ = 1e-3 · 0.01 · 800 = 0.008; 1/(η·λ) = 100 000 at the peak.
+    assert_has(
+        &s,
+        "wd=0.01 decoupled: 0.008 of the steps equilibrium needs were run (1/(η·λ) ≈ 100 000 steps at the peak rate η = 0.001), so its weights never reached equilibrium",
+    );
+    // Not at equilibrium, the angle is reported but is no test of the prediction.
+    assert_has(
+        &s,
+        "its weights never reached equilibrium: decay had not yet set their norm; the conv weights' norm was 10× the predicted equilibrium norm in all its 8 measured epochs: above it, still shrinking towards it; its measured angle per step was 0.1× the equilibrium value in all its 8 measured epochs, which is no test of the prediction for weights not at equilibrium.",
+    );
+    assert_has(
+        &s,
+        "wd=0.1 decoupled: 0.08 of the steps equilibrium needs were run (1/(η·λ) ≈ 10 000 steps",
+    );
+    assert_has(
+        &s,
+        "its measured angle per step was 0.25–2× the equilibrium value over its 8 measured epochs (median 1.1), which is no test",
+    );
+    // Reached: 1e-3 · 10 · 800 = 8.
+    assert_has(
+        &s,
+        "wd=10 decoupled: 8× the steps equilibrium needs were run (1/(η·λ) ≈ 100 steps at the peak rate η = 0.001), so its weights reached equilibrium",
+    );
+    assert_has(
+        &s,
+        "the conv weights' norm was 1.1× the predicted equilibrium norm in all its 8 measured epochs: at it; its measured angle per step was 0.9× the predicted one in all its 8 measured epochs, so the prediction held.",
+    );
+    // Coupled Adam: no prediction.
+    assert_has(
+        &s,
+        "wd=0.1 coupled: 0.08 of the steps equilibrium needs were run",
+    );
+    assert_has(
+        &s,
+        "the paper gives no equilibrium for Adam + L2 (coupled decay is divided by Adam's √v), so there is no predicted angle to compare (measured angle per step 1.00e-2 → 1.25e-3 rad).",
+    );
+    assert_has(
+        &s,
+        "Decoupled, by the equilibrium rule: wd=10 reached equilibrium, wd=0.01 and wd=0.1 did not.",
+    );
+    assert!(
+        !has(&s, "Coupled, by the equilibrium rule"),
+        "one coupled arm"
+    );
+    // The two arms short of equilibrium turned by very different angles here.
+    assert_has(
+        &s,
+        "wd=0.01 and wd=0.1, short of equilibrium, turned their conv weights by angles per step 636% apart (mean over the 8 epochs measured in every arm: wd=0.01 3.40e-4, wd=0.1 2.50e-3, wd=10 3.06e-3 rad).",
+    );
+    // With angles 5% apart they count as the same: decay did not set their effective rate.
+    let mut same = records.clone();
+    measure(&mut same, "wd0.1-decoupled", 0.105, true);
+    let s = findings(&info(false), &arms, &same);
+    assert_has(
+        &s,
+        "Decoupled, by the equilibrium rule: wd=10 reached equilibrium, wd=0.01 and wd=0.1 did not. wd=0.01 and wd=0.1, short of equilibrium, turned their conv weights by the same angle per step to within 5% (mean over the 8 epochs measured in every arm: wd=0.01 3.40e-4, wd=0.1 3.57e-4, wd=10 3.06e-3 rad): their decay had not changed their effective learning rate.",
+    );
+
+    // At equilibrium but turning 0.13× the prediction: the prediction did not hold; in 7 of 8
+    // epochs within the factor: said so.
+    let mut missed = records.clone();
+    measure(&mut missed, "wd10-decoupled", 0.13, true);
+    let s = findings(&info(false), &arms, &missed);
+    assert_has(
+        &s,
+        "its measured angle per step was 0.13× the predicted one in all its 8 measured epochs, outside a factor 2 in every one, so the prediction did not hold here.",
+    );
+    for r in missed.iter_mut().filter(|r| r.arm == "wd10-decoupled") {
+        r.conv_angle = r.conv_angle_predicted.map(|p| p * r.epoch as f64 / 4.0);
+    }
+    let s = findings(&info(false), &arms, &missed);
+    assert_has(
+        &s,
+        "its measured angle per step was 0.25–2× the predicted one over its 8 measured epochs (median 1.1), within a factor 2 in 7 of 8.",
+    );
+
+    // The same coupled arm under SGD has a prediction to miss, not the Adam caveat.
+    let mut sgd = info(false);
+    sgd.optimizer = "SGD (momentum 0.9, dampening 0)".into();
+    let s = findings(&sgd, &arms, &records);
+    assert_has(&s, "no predicted angle was recorded to compare");
+    assert!(!has(&s, "Adam + L2"));
+
+    // The report: the chart is linked, the table has the progress column.
+    let md = render_report(&info(false), &arms, &records);
+    assert!(md.contains("](equilibrium.png)") && md.contains("[equilibrium.svg](equilibrium.svg)"));
+    assert!(md.contains("| equilibrium progress Σs_t·λ |"));
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| wd10-decoupled |"))
+        .unwrap();
+    assert!(row.ends_with("| 8 |"), "{row}");
+    assert!(md.contains("**Equilibrium progress** Σs_t·λ"));
+}
+
+#[test]
+fn equilibrium_of_a_run_from_before_the_measurements_is_not_measured() {
+    // metrics.csv and summary.json as written before the equilibrium columns and field.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("metrics.csv");
+    std::fs::write(
+        &csv,
+        "arm,wd,mode,epoch,lr,train_loss,valid_loss,valid_accuracy,valid_macro_f1,weight_norm,seconds,status\n\
+         wd0.1-decoupled,0.1,decoupled,1,0.003,2,2.1,0.5,0.4,30,1.5,ok\n\
+         wd0.1-decoupled,0.1,decoupled,2,0.0001,1,1.2,0.7,0.6,29,1.5,ok\n\
+         wd0-decoupled,0,decoupled,1,0.003,2,2.1,0.5,0.4,30,1.5,ok\n",
+    )
+    .unwrap();
+    let records = seedlings::report::read_metrics_csv(&csv).unwrap();
+    assert!(records.iter().all(|r| r.conv_angle.is_none()));
+    let summary = |arm: &str, wd: f64| {
+        let mut json = serde_json::to_value(ArmSummary::from_records(
+            arm,
+            wd,
+            "decoupled",
+            ArmStatus::Finished,
+            &records,
+            0.99,
+            None,
+            None,
+        ))
+        .unwrap();
+        json.as_object_mut().unwrap().remove("equilibrium_progress");
+        serde_json::from_value::<ArmSummary>(json).unwrap()
+    };
+    let arms = vec![
+        summary("wd0.1-decoupled", 0.1),
+        summary("wd0-decoupled", 0.0),
+    ];
+    assert!(arms[0].equilibrium_progress.is_nan());
+    let s = findings(&info(false), &arms, &records);
+    assert_has(
+        &s,
+        "wd=0.1 decoupled: how many of the steps equilibrium needs were run is not known (finished); the angle per step was not measured in this run.",
+    );
+    assert_has(
+        &s,
+        "wd=0 decoupled: no decay, so there is no equilibrium to reach.",
+    );
+    let md = render_report(&info(false), &arms, &records);
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| wd0.1-decoupled |"))
+        .unwrap();
+    assert!(row.ends_with("| — |"), "{row}");
+
+    // Resumed with this version: the progress is known again, the old epochs stay unmeasured.
+    let resumed = vec![arms[0].clone().with_equilibrium_progress(0.3)];
+    let s = findings(&info(false), &resumed, &records);
+    assert_has(
+        &s,
+        "wd=0.1 decoupled: 0.3 of the steps equilibrium needs were run (1/(η·λ) ≈ 10 000 steps at the peak rate η = 0.001), so its weights never reached equilibrium: decay had not yet set their norm; the angle per step was not measured in this run.",
+    );
+
+    // The chart is still written, and says so.
+    seedlings::report::write_plots(dir.path(), &records).unwrap();
+    let svg = std::fs::read_to_string(dir.path().join("equilibrium.svg")).unwrap();
+    assert!(svg.contains("not measured in this run"));
 }

@@ -100,3 +100,68 @@ fn interrupted_and_resumed_sweep_writes_the_same_metrics() {
         metrics_without_seconds(whole.path())
     );
 }
+
+/// Rewrites every arm's `progress.json` under `dir` as the version before the equilibrium
+/// measurements wrote it: records without the `conv_*` columns, no `epoch_equilibrium`.
+fn downgrade_state(dir: &Path) {
+    for entry in std::fs::read_dir(dir.join("state")).unwrap() {
+        let path = entry.unwrap().path().join("progress.json");
+        if !path.is_file() {
+            continue;
+        }
+        let mut json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let map = json.as_object_mut().unwrap();
+        assert!(map.remove("epoch_equilibrium").is_some());
+        let records = map["records"].as_str().unwrap();
+        let old: String = records
+            .lines()
+            .map(|line| {
+                let fields: Vec<&str> = line.split(',').collect();
+                format!("{}\n", fields[..fields.len() - 4].join(","))
+            })
+            .collect();
+        assert!(old.starts_with(&seedlings::report::METRICS_HEADER[..12].join(",")));
+        map["records"] = serde_json::Value::String(old);
+        std::fs::write(&path, serde_json::to_string(&json).unwrap()).unwrap();
+    }
+}
+
+#[test]
+fn a_run_folder_from_before_the_equilibrium_columns_resumes_and_reports() {
+    let set = synthetic(16, 4, 2, 5);
+    let dir = tempfile::tempdir().unwrap();
+    // 9 steps: arm 1's first epoch and half its second (measured batches 1 and 3 of 6 done).
+    let first = sweep(&set, dir.path())
+        .run(&Interrupt::after_steps(9), &mut |_| {})
+        .unwrap();
+    assert!(first.interrupted);
+    downgrade_state(dir.path());
+
+    let last = sweep(&set, dir.path())
+        .run(&Interrupt::new(), &mut |_| {})
+        .unwrap();
+    assert!(!last.interrupted);
+    assert!(last.arms.iter().all(|a| a.status == ArmStatus::Finished));
+    let rows = seedlings::report::read_metrics_csv(&dir.path().join("metrics.csv")).unwrap();
+    assert_eq!(rows.len(), 4);
+    // The epoch recorded by the old version has no measurement; the one it interrupted has
+    // the measurement of its remaining measured step; the other arm is measured throughout.
+    assert_eq!(rows[0].conv_angle, None);
+    for r in &rows[1..] {
+        let angle = r.conv_angle.unwrap_or_else(|| panic!("{r:?}"));
+        assert!(angle.is_finite() && angle > 0.0, "{r:?}");
+        assert!(r.conv_norm.is_some_and(|n| n > 0.0), "{r:?}");
+    }
+    // Decoupled AdamW has a prediction, coupled Adam has none.
+    assert!(rows[1].conv_angle_predicted.is_some_and(|p| p > 0.0));
+    assert!(rows[1].conv_norm_predicted.is_some_and(|p| p > 0.0));
+    assert_eq!(rows[3].conv_angle_predicted, None);
+    for a in &last.arms {
+        assert!(a.equilibrium_progress > 0.0, "{a:?}");
+    }
+    let report = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(report.contains("](equilibrium.png)"));
+    assert!(report.contains("wd=0.1 decoupled: "));
+    assert!(dir.path().join("equilibrium.png").is_file());
+}

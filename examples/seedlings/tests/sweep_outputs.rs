@@ -70,6 +70,8 @@ fn two_epoch_sweep_writes_every_output_file() {
         "accuracy.svg",
         "weight_norm.png",
         "weight_norm.svg",
+        "equilibrium.png",
+        "equilibrium.svg",
     ] {
         let path = dir.path().join(file);
         assert!(

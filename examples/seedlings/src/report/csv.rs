@@ -3,6 +3,9 @@
 //! Floats are written so that they read back bit for bit: Rust's shortest round-trip
 //! formatting (`{}`, or `{:e}` for magnitudes below 1e-5 or from 1e16 on, to keep the file
 //! short), and `NaN`, `inf`, `-inf` for non-finite values (pandas and Rust both parse those).
+//! The equilibrium columns (`conv_angle` …) are empty where nothing was measured; a file
+//! written before they existed (its header is the first [`LEGACY_COLUMNS`] columns) still reads,
+//! with those values absent.
 
 use std::path::Path;
 
@@ -11,7 +14,7 @@ use super::records::EpochRecord;
 use super::{ReportError, Result};
 
 /// The columns of `metrics.csv`, in order.
-pub const METRICS_HEADER: [&str; 12] = [
+pub const METRICS_HEADER: [&str; 16] = [
     "arm",
     "wd",
     "mode",
@@ -24,7 +27,15 @@ pub const METRICS_HEADER: [&str; 12] = [
     "weight_norm",
     "seconds",
     "status",
+    "conv_angle",
+    "conv_angle_predicted",
+    "conv_norm",
+    "conv_norm_predicted",
 ];
+
+/// How many of [`METRICS_HEADER`]'s columns a `metrics.csv` from before the equilibrium columns
+/// has: such a file reads with `conv_angle` … absent.
+pub const LEGACY_COLUMNS: usize = 12;
 
 /// Formats `v` so that `v.to_string().parse::<f64>()` gives `v` back exactly (NaN as `NaN`).
 pub fn format_f64(v: f64) -> String {
@@ -34,6 +45,11 @@ pub fn format_f64(v: f64) -> String {
     } else {
         format!("{v}")
     }
+}
+
+/// [`format_f64`], or an empty cell for `None` (not measured).
+fn format_option(v: Option<f64>) -> String {
+    v.map(format_f64).unwrap_or_default()
 }
 
 /// The bytes of `metrics.csv` for `records`, header first, rows in the given order.
@@ -53,6 +69,10 @@ pub fn metrics_csv_bytes(records: &[EpochRecord]) -> std::result::Result<Vec<u8>
             format_f64(r.weight_norm),
             format_f64(r.seconds),
             r.status.clone(),
+            format_option(r.conv_angle),
+            format_option(r.conv_angle_predicted),
+            format_option(r.conv_norm),
+            format_option(r.conv_norm_predicted),
         ]
     }));
     for row in rows {
@@ -72,7 +92,8 @@ pub fn write_metrics_csv(path: &Path, records: &[EpochRecord]) -> Result<()> {
 
 /// Reads a `metrics.csv` written by [`write_metrics_csv`] (used to resume a run).
 ///
-/// The header must be exactly [`METRICS_HEADER`]; errors name the file and the line.
+/// The header must be exactly [`METRICS_HEADER`], or its first [`LEGACY_COLUMNS`] columns (a
+/// file from before the equilibrium columns); errors name the file and the line.
 pub fn read_metrics_csv(path: &Path) -> Result<Vec<EpochRecord>> {
     let bytes = std::fs::read(path).map_err(|source| ReportError::read(path, source))?;
     parse_metrics_csv(&bytes).map_err(|message| ReportError::Format {
@@ -85,7 +106,8 @@ pub fn read_metrics_csv(path: &Path) -> Result<Vec<EpochRecord>> {
 pub fn parse_metrics_csv(bytes: &[u8]) -> std::result::Result<Vec<EpochRecord>, String> {
     let mut reader = ::csv::Reader::from_reader(bytes);
     let header = reader.headers().map_err(|e| format!("bad header: {e}"))?;
-    if header.iter().ne(METRICS_HEADER) {
+    let legacy = &METRICS_HEADER[..LEGACY_COLUMNS];
+    if header.iter().ne(METRICS_HEADER) && header.iter().ne(legacy.iter().copied()) {
         return Err(format!(
             "unexpected header {:?}, expected {:?}",
             header.iter().collect::<Vec<_>>().join(","),
@@ -125,6 +147,21 @@ mod tests {
         assert_eq!(format_f64(0.01), "0.01");
         assert_eq!(format_f64(10.0), "10");
         assert_eq!(format_f64(1e-7), "1e-7");
+    }
+
+    #[test]
+    fn a_file_without_the_equilibrium_columns_reads_with_them_absent() {
+        let old = "arm,wd,mode,epoch,lr,train_loss,valid_loss,valid_accuracy,valid_macro_f1,weight_norm,seconds,status\n\
+                   a,0.1,decoupled,1,0.001,2,2.1,0.5,0.4,30,1.5,ok\n";
+        let rows = parse_metrics_csv(old.as_bytes()).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].weight_norm, 30.0);
+        assert_eq!(rows[0].conv_angle, None);
+        assert_eq!(rows[0].conv_norm_predicted, None);
+        // Written again, it gains the columns, empty.
+        let text = String::from_utf8(metrics_csv_bytes(&rows).unwrap()).unwrap();
+        assert!(text.lines().nth(1).unwrap().ends_with(",ok,,,,"), "{text}");
+        assert_eq!(parse_metrics_csv(text.as_bytes()).unwrap(), rows);
     }
 
     #[test]

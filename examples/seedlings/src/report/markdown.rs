@@ -21,13 +21,27 @@ pub const NO_FIT_LOSS_RATIO: f64 = 2.0;
 /// at random.
 pub const CHANCE_FRACTION: f64 = 0.9;
 
+/// An arm reached rotational equilibrium when its equilibrium progress `Σ_t s_t·λ` over the
+/// steps it ran (steps run ÷ the `1/(η·λ)` steps equilibrium needs) is at least this.
+pub const EQUILIBRIUM_REACHED: f64 = 1.0;
+
+/// An epoch's measured conv-weight angle per step (or norm) agrees with the equilibrium's
+/// prediction when it is within this factor of it, either way. Only an arm that reached
+/// equilibrium ([`EQUILIBRIUM_REACHED`]) tests the prediction.
+pub const PREDICTION_AGREES_WITHIN: f64 = 2.0;
+
+/// Arms short of equilibrium whose mean measured angles per step are at most this fraction
+/// apart (largest ÷ smallest − 1) turned "by the same angle": the same effective learning rate.
+pub const SAME_ANGLE_WITHIN: f64 = 0.1;
+
 /// How many skipped files the report names.
 const SKIPPED_SHOWN: usize = 5;
 
 /// The text of `report.md` for a run with these settings, arm summaries and epoch records.
 ///
 /// The records give the per-arm epoch counts; the charts it links (`loss.png`, `accuracy.png`,
-/// `weight_norm.png`) are written next to it by [`write_plots`](super::write_plots).
+/// `weight_norm.png`, `equilibrium.png`) are written next to it by
+/// [`write_plots`](super::write_plots).
 pub fn render_report(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord]) -> String {
     let mut md = String::new();
     let title = if info.name.is_empty() {
@@ -69,9 +83,14 @@ pub fn render_report(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord
     md.push_str("![Validation accuracy per epoch](accuracy.png)\n\n");
     md.push_str("![Weight norm per epoch](weight_norm.png)\n\n");
     md.push_str(
+        "![Angle per step of the conv weights, measured (solid) and as rotational equilibrium \
+         predicts (dashed)](equilibrium.png)\n\n",
+    );
+    md.push_str(
         "Each arm has the same colour on every chart. Non-finite values are left out (the \
-         legend counts them). Vector versions: [loss.svg](loss.svg), \
-         [accuracy.svg](accuracy.svg), [weight_norm.svg](weight_norm.svg).\n\n",
+         legend counts them); on the equilibrium chart so are epochs without a measurement or \
+         a prediction. Vector versions: [loss.svg](loss.svg), [accuracy.svg](accuracy.svg), \
+         [weight_norm.svg](weight_norm.svg), [equilibrium.svg](equilibrium.svg).\n\n",
     );
 
     how_to_read(&mut md);
@@ -164,9 +183,10 @@ fn results_section(md: &mut String, info: &RunInfo, arms: &[ArmSummary], records
     }
     md.push_str(
         "| arm | wd | mode | status | best valid acc (epoch) | final train loss | final valid loss \
-         | final valid acc | train–valid gap | decay shrink Π(1−s_t·λ) | weight norm |\n",
+         | final valid acc | train–valid gap | decay shrink Π(1−s_t·λ) | weight norm \
+         | equilibrium progress Σs_t·λ |\n",
     );
-    md.push_str("|---|--:|---|---|--:|--:|--:|--:|--:|--:|--:|\n");
+    md.push_str("|---|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for a in arms {
         let best = if a.best_valid_accuracy.is_finite() {
             format!("{} ({})", pct(a.best_valid_accuracy), a.best_epoch)
@@ -175,7 +195,7 @@ fn results_section(md: &mut String, info: &RunInfo, arms: &[ArmSummary], records
         };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             cell(&a.arm),
             a.wd,
             cell(&a.mode),
@@ -191,6 +211,7 @@ fn results_section(md: &mut String, info: &RunInfo, arms: &[ArmSummary], records
             num(a.train_valid_gap),
             shrink(a.decay_shrink),
             num(a.final_weight_norm),
+            progress(a.equilibrium_progress),
         );
     }
     md.push_str(
@@ -218,6 +239,21 @@ fn how_to_read(md: &mut String) {
          the usual sign of overfitting; a small gap is only good news when the train loss is \
          low too. The **weight norm** is the L2 norm of the weights at the last recorded \
          epoch.\n\n",
+    );
+    md.push_str(
+        "**Equilibrium progress** Σs_t·λ is the sum over every optimizer step of the fraction \
+         f_t = s_t·λ that decay removes from a weight (lr_t·λ for coupled decay). In Kosson et \
+         al. 2024 (\"Rotational Equilibrium\"), a weight tensor's norm settles where the growth \
+         from its updates balances the shrink from decay, after about 1/f steps; from then on \
+         each step turns it by the same expected angle, √(2·η·λ) for AdamW, whatever its \
+         gradient. The sum is therefore the steps run ÷ the steps equilibrium needs: below 1 \
+         the run ended before its weights got there, and decay had not yet set their scale; \
+         several times 1, they spent most of the run there. The **equilibrium chart** shows, per \
+         epoch, the angle a step turned the conv weights by (averaged over the conv layers and \
+         a few steps spread over the epoch) next to that prediction at the same steps. The \
+         conv weights feed batch norm, so their scale does not change the network's output: \
+         the angle is their effective learning rate. Adam with coupled L2 has no such \
+         prediction (its decay is divided by √v), so those arms have no dashed line.\n\n",
     );
 }
 
@@ -269,6 +305,7 @@ pub fn findings(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord]) ->
         out.push(best_in_mode(mode, arms));
     }
     out.extend(fit_sentences(info, arms, &modes));
+    out.extend(equilibrium_sentences(info, arms, records));
     out.extend(gap_sentences(info, arms, &modes));
     out.extend(mode_comparison(arms));
     out.extend(status_sentences(info, arms, records));
@@ -491,6 +528,307 @@ fn fit_sentences(info: &RunInfo, arms: &[ArmSummary], modes: &[String]) -> Vec<S
         ));
     }
     out
+}
+
+/// The rule, then one sentence per arm: how far towards rotational equilibrium it got
+/// ([`EQUILIBRIUM_REACHED`]) and whether its measured angles matched the prediction
+/// ([`PREDICTION_AGREES_WITHIN`]).
+pub fn equilibrium_sentences(
+    info: &RunInfo,
+    arms: &[ArmSummary],
+    records: &[EpochRecord],
+) -> Vec<String> {
+    let mut out = vec![format!(
+        "Equilibrium rule used here (Kosson et al. 2024, rotational equilibrium; chart: equilibrium.png): decay balances a weight's growth after about 1/(η·λ) steps, so an arm reached equilibrium when Σ_t s_t·λ over its steps, the steps run ÷ the steps needed, is at least {EQUILIBRIUM_REACHED}; for an arm that reached it, the prediction (for AdamW an angle of √(2·η·λ) per step and a norm of √(η·C/(2·λ)) over C weights) held in an epoch when the conv weights' measured value is within a factor {PREDICTION_AGREES_WITHIN} of it."
+    )];
+    let adam = info.optimizer.to_ascii_lowercase().contains("adam");
+    for a in arms {
+        out.push(equilibrium_sentence(info, a, records, adam));
+    }
+    for mode in modes(arms) {
+        let known: Vec<&ArmSummary> = in_mode(arms, &mode)
+            .into_iter()
+            .filter(|a| a.equilibrium_progress.is_finite() && a.wd > 0.0 && a.mode != "none")
+            .collect();
+        if known.len() < 2 {
+            continue;
+        }
+        let list = |reached: bool| -> Vec<String> {
+            known
+                .iter()
+                .filter(|a| (a.equilibrium_progress >= EQUILIBRIUM_REACHED) == reached)
+                .map(|a| format!("wd={}", a.wd))
+                .collect()
+        };
+        let (yes, no) = (list(true), list(false));
+        let m = capitalise(&mode);
+        let mut sentence = match (yes.is_empty(), no.is_empty()) {
+            (true, _) => format!(
+                "{m}, by the equilibrium rule: no arm reached equilibrium ({}).",
+                and_list(&no)
+            ),
+            (_, true) => format!(
+                "{m}, by the equilibrium rule: every arm reached equilibrium ({}).",
+                and_list(&yes)
+            ),
+            _ => format!(
+                "{m}, by the equilibrium rule: {} reached equilibrium, {} did not.",
+                and_list(&yes),
+                and_list(&no)
+            ),
+        };
+        if let Some(angles) = same_angle_sentence(&known, records) {
+            sentence.push(' ');
+            sentence.push_str(&angles);
+        }
+        out.push(sentence);
+    }
+    out
+}
+
+/// For arms of one mode: each one's mean measured conv angle per step over the epochs measured
+/// in all of them, and whether those short of equilibrium turned by the same angle (within
+/// [`SAME_ANGLE_WITHIN`]), i.e. had the same effective learning rate whatever their decay.
+fn same_angle_sentence(arms: &[&ArmSummary], records: &[EpochRecord]) -> Option<String> {
+    let angle = |arm: &str, epoch: usize| {
+        records
+            .iter()
+            .find(|r| r.arm == arm && r.epoch == epoch && r.is_ok())
+            .and_then(|r| r.conv_angle)
+            .filter(|v| v.is_finite())
+    };
+    let epochs: Vec<usize> = records
+        .iter()
+        .filter(|r| r.arm == arms[0].arm)
+        .map(|r| r.epoch)
+        .filter(|&e| arms.iter().all(|a| angle(&a.arm, e).is_some()))
+        .collect();
+    if epochs.is_empty() {
+        return None;
+    }
+    let mean = |a: &ArmSummary| {
+        epochs.iter().filter_map(|&e| angle(&a.arm, e)).sum::<f64>() / epochs.len() as f64
+    };
+    let means: Vec<String> = arms
+        .iter()
+        .map(|a| format!("wd={} {}", a.wd, angle_rad(mean(a))))
+        .collect();
+    let over = if epochs.len() == 1 {
+        format!("epoch {}", epochs[0])
+    } else {
+        format!("the {} epochs measured in every arm", epochs.len())
+    };
+    let listed = format!("mean over {over}: {} rad", means.join(", "));
+    let short: Vec<&&ArmSummary> = arms
+        .iter()
+        .filter(|a| a.equilibrium_progress < EQUILIBRIUM_REACHED)
+        .collect();
+    if short.len() < 2 {
+        return Some(format!("Angle per step of the conv weights ({listed})."));
+    }
+    let values: Vec<f64> = short.iter().map(|a| mean(a)).collect();
+    let (lo, hi) = values.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+        (lo.min(*v), hi.max(*v))
+    });
+    let apart = hi / lo - 1.0;
+    let names: Vec<String> = short.iter().map(|a| format!("wd={}", a.wd)).collect();
+    Some(if apart <= SAME_ANGLE_WITHIN {
+        format!(
+            "{}, short of equilibrium, turned their conv weights by the same angle per step to within {:.0}% ({listed}): their decay had not changed their effective learning rate.",
+            and_list(&names),
+            100.0 * apart
+        )
+    } else {
+        format!(
+            "{}, short of equilibrium, turned their conv weights by angles per step {:.0}% apart ({listed}).",
+            and_list(&names),
+            100.0 * apart
+        )
+    })
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+fn equilibrium_sentence(
+    info: &RunInfo,
+    a: &ArmSummary,
+    records: &[EpochRecord],
+    adam: bool,
+) -> String {
+    let who = format!("wd={} {}", a.wd, a.mode);
+    if a.mode == "none" || a.wd == 0.0 {
+        return format!("{who}: no decay, so there is no equilibrium to reach.");
+    }
+    let needed = if info.lr.is_finite() && info.lr > 0.0 {
+        format!(
+            " (1/(η·λ) ≈ {} steps at the peak rate η = {})",
+            steps(1.0 / (info.lr * a.wd)),
+            info.lr
+        )
+    } else {
+        String::new()
+    };
+    let p = a.equilibrium_progress;
+    let reached = p.is_finite() && p >= EQUILIBRIUM_REACHED;
+    let mut clauses = vec![if !p.is_finite() {
+        format!(
+            "how many of the steps equilibrium needs were run is not known ({})",
+            a.status
+        )
+    } else if reached {
+        format!(
+            "{}× the steps equilibrium needs were run{needed}, so its weights reached equilibrium, where decay sets their norm and how far each step turns them",
+            ratio(p)
+        )
+    } else {
+        format!(
+            "{} of the steps equilibrium needs were run{needed}, so its weights never reached equilibrium: decay had not yet set their norm",
+            ratio(p)
+        )
+    }];
+    let mut own: Vec<&EpochRecord> = records
+        .iter()
+        .filter(|r| r.arm == a.arm && r.is_ok() && r.conv_angle.is_some_and(f64::is_finite))
+        .collect();
+    own.sort_by_key(|r| r.epoch);
+    if own.is_empty() {
+        clauses.push("the angle per step was not measured in this run".into());
+        return format!("{who}: {}.", clauses.join("; "));
+    }
+    let norms: Vec<f64> = own
+        .iter()
+        .filter_map(|r| {
+            let (n, p) = (r.conv_norm?, r.conv_norm_predicted?);
+            (n.is_finite() && p.is_finite() && p > 0.0).then(|| n / p)
+        })
+        .collect();
+    if let Some(spread) = Spread::of(&norms) {
+        let side = if spread.all_within() {
+            "at it".to_string()
+        } else if spread.hi < 1.0 / PREDICTION_AGREES_WITHIN {
+            "below it, still growing towards it".to_string()
+        } else if spread.lo > PREDICTION_AGREES_WITHIN {
+            "above it, still shrinking towards it".to_string()
+        } else {
+            format!(
+                "within a factor {PREDICTION_AGREES_WITHIN} of it in {} of {}",
+                spread.within, spread.n
+            )
+        };
+        clauses.push(format!(
+            "the conv weights' norm was {}: {side}",
+            spread.describe("the predicted equilibrium norm")
+        ));
+    }
+    let angles: Vec<f64> = own.iter().filter_map(|r| r.angle_ratio()).collect();
+    let Some(spread) = Spread::of(&angles) else {
+        let first = own.first().and_then(|r| r.conv_angle).unwrap_or(f64::NAN);
+        let last = own.last().and_then(|r| r.conv_angle).unwrap_or(f64::NAN);
+        let span = format!(
+            "measured angle per step {} → {} rad",
+            angle_rad(first),
+            angle_rad(last)
+        );
+        clauses.push(if a.mode == "coupled" && adam {
+            format!(
+                "the paper gives no equilibrium for Adam + L2 (coupled decay is divided by Adam's √v), so there is no predicted angle to compare ({span})"
+            )
+        } else {
+            format!("no predicted angle was recorded to compare ({span})")
+        });
+        return format!("{who}: {}.", clauses.join("; "));
+    };
+    clauses.push(if reached {
+        let verdict = if spread.all_within() {
+            "so the prediction held".to_string()
+        } else if spread.within == 0 {
+            format!(
+                "outside a factor {PREDICTION_AGREES_WITHIN} in every one, so the prediction did not hold here"
+            )
+        } else {
+            format!(
+                "within a factor {PREDICTION_AGREES_WITHIN} in {} of {}",
+                spread.within, spread.n
+            )
+        };
+        format!(
+            "its measured angle per step was {}, {verdict}",
+            spread.describe("the predicted one")
+        )
+    } else {
+        format!(
+            "its measured angle per step was {}, which is no test of the prediction for weights not at equilibrium",
+            spread.describe("the equilibrium value")
+        )
+    });
+    format!("{who}: {}.", clauses.join("; "))
+}
+
+/// Per-epoch ratios measured ÷ predicted: their range, median, and how many lie within
+/// [`PREDICTION_AGREES_WITHIN`].
+struct Spread {
+    lo: f64,
+    hi: f64,
+    median: f64,
+    n: usize,
+    within: usize,
+}
+
+impl Spread {
+    fn of(ratios: &[f64]) -> Option<Self> {
+        if ratios.is_empty() {
+            return None;
+        }
+        let mut sorted = ratios.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let median = if !n.is_multiple_of(2) {
+            sorted[n / 2]
+        } else {
+            (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+        };
+        let f = PREDICTION_AGREES_WITHIN;
+        Some(Self {
+            lo: sorted[0],
+            hi: sorted[n - 1],
+            median,
+            n,
+            within: sorted.iter().filter(|r| (1.0 / f..=f).contains(*r)).count(),
+        })
+    }
+
+    fn all_within(&self) -> bool {
+        self.within == self.n
+    }
+
+    /// `0.3× WHAT in its one measured epoch`, `0.1× WHAT in all its 8 measured epochs`,
+    /// `0.25–2× WHAT over its 8 measured epochs (median 1.1)`.
+    fn describe(&self, what: &str) -> String {
+        if self.n == 1 {
+            format!("{}× {what} in its one measured epoch", ratio(self.lo))
+        } else if ratio(self.lo) == ratio(self.hi) {
+            format!(
+                "{}× {what} in all its {} measured epochs",
+                ratio(self.lo),
+                self.n
+            )
+        } else {
+            format!(
+                "{}–{}× {what} over its {} measured epochs (median {})",
+                ratio(self.lo),
+                ratio(self.hi),
+                self.n,
+                ratio(self.median)
+            )
+        }
+    }
 }
 
 fn gap_sentences(info: &RunInfo, arms: &[ArmSummary], modes: &[String]) -> Vec<String> {
@@ -718,6 +1056,68 @@ fn num(v: f64) -> String {
     }
 }
 
+/// Equilibrium progress: [`ratio`], `—` when unknown.
+fn progress(v: f64) -> String {
+    if v.is_finite() {
+        ratio(v)
+    } else {
+        "—".into()
+    }
+}
+
+/// An angle in radians, `1.23e-3` (small angles span decades, so always scientific).
+fn angle_rad(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.2e}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// A ratio with two significant digits (`0.031`, `0.52`, `1.9`, `18`, `250`).
+fn ratio(v: f64) -> String {
+    let a = v.abs();
+    if !v.is_finite() {
+        format!("{v}")
+    } else if a == 0.0 {
+        "0".into()
+    } else if a >= 10.0 {
+        format!("{}", round_sig(v, 2))
+    } else {
+        let decimals = (1 - a.log10().floor() as i32).max(0) as usize;
+        let s = format!("{v:.decimals$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    }
+}
+
+/// A step count rounded to two significant digits, thousands grouped: `33 000`.
+fn steps(v: f64) -> String {
+    if !v.is_finite() || v < 0.0 {
+        return format!("{v}");
+    }
+    let digits = round_sig(v, 2).round().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn round_sig(v: f64, digits: i32) -> f64 {
+    if v == 0.0 {
+        return 0.0;
+    }
+    let scale = 10f64.powi(digits - 1 - v.abs().log10().floor() as i32);
+    (v * scale).round() / scale
+}
+
 /// The decay shrink in scientific notation (exact 0 and 1 written plainly).
 fn shrink(v: f64) -> String {
     if v.is_nan() {
@@ -819,6 +1219,19 @@ mod tests {
         assert_eq!(shrink(0.004537), "4.54e-3");
         assert_eq!(duration(75.2), "1 min 15 s");
         assert_eq!(duration(7322.0), "2 h 02 min");
+        assert_eq!(steps(33_333.3), "33 000");
+        assert_eq!(steps(3_333_333.0), "3 300 000");
+        assert_eq!(steps(333.3), "330");
+        assert_eq!(steps(3.3), "3");
+        assert_eq!(ratio(0.0312), "0.031");
+        assert_eq!(ratio(0.52), "0.52");
+        assert_eq!(ratio(0.008), "0.008");
+        assert_eq!(ratio(0.1), "0.1");
+        assert_eq!(ratio(2.0), "2");
+        assert_eq!(ratio(1.94), "1.9");
+        assert_eq!(ratio(18.2), "18");
+        assert_eq!(ratio(254.0), "250");
+        assert_eq!(progress(f64::NAN), "—");
     }
 
     #[test]

@@ -4,7 +4,12 @@
 //!   log y-axis when the plotted values span more than two decades;
 //! - `accuracy`: validation accuracy per arm, in percent;
 //! - `weight_norm`: the weight norm per arm; log y-axis when it spans more than one decade (a
-//!   narrower log axis would have no labelled tick at all).
+//!   narrower log axis would have no labelled tick at all);
+//! - `equilibrium`: the angle one step turns the conv weights by, measured (solid) and as the
+//!   rotational equilibrium predicts (dashed), per arm and epoch; log y-axis above one decade.
+//!   Epochs without a measurement (files from before it) or without a prediction (Adam +
+//!   coupled L2) have no point there, and are not counted as skipped; with no measurement at
+//!   all the chart says "not measured".
 //!
 //! Each arm keeps one colour on every chart (arms in order of first appearance in the records).
 //! Non-finite values are skipped, not plotted, and a line is broken where they are rather than
@@ -40,7 +45,7 @@ use super::{ReportError, Result};
 pub const PLOT_SIZE: (u32, u32) = (1100, 640);
 
 /// The chart names (file stems) [`write_plots`] writes, each as `.png` and `.svg`.
-pub const PLOT_NAMES: [&str; 3] = ["loss", "accuracy", "weight_norm"];
+pub const PLOT_NAMES: [&str; 4] = ["loss", "accuracy", "weight_norm", "equilibrium"];
 
 const LEGEND_WIDTH: u32 = 260;
 const FONT_NAME: &str = "sans-serif";
@@ -304,7 +309,11 @@ struct ChartSpec {
     scale: YScale,
     lines: Vec<Line>,
     legend: Vec<LegendEntry>,
+    /// What the chart says when it has nothing to draw.
+    empty: &'static str,
 }
+
+const NOTHING_YET: &str = "no finite values to plot yet";
 
 impl ChartSpec {
     /// Whether a value can be drawn on an axis that is (`log`) logarithmic.
@@ -381,7 +390,7 @@ fn min_max(values: impl Iterator<Item = f64>) -> (f64, f64) {
     })
 }
 
-/// Builds the three chart specifications from the records.
+/// Builds the chart specifications ([`PLOT_NAMES`], in order) from the records.
 fn chart_specs(records: &[EpochRecord]) -> Vec<ChartSpec> {
     let arms = arm_order(records);
     let series = |arm: &str, value: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
@@ -400,6 +409,26 @@ fn chart_specs(records: &[EpochRecord]) -> Vec<ChartSpec> {
                 label: (*arm).to_string(),
                 color: arm_color(i),
                 dashed: false,
+            })
+            .collect()
+    };
+    // Epochs where `value` is `None` (not measured) are left out rather than plotted as gaps.
+    let measured = |arm: &str, value: fn(&EpochRecord) -> Option<f64>| -> Vec<(f64, f64)> {
+        let mut points: Vec<(f64, f64)> = records
+            .iter()
+            .filter(|r| r.arm == arm)
+            .filter_map(|r| Some((r.epoch as f64, value(r)?)))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        points
+    };
+    let per_arm_measured = |value: fn(&EpochRecord) -> Option<f64>, dashed: bool| -> Vec<Line> {
+        arms.iter()
+            .enumerate()
+            .map(|(i, arm)| Line {
+                color: arm_color(i),
+                dashed,
+                points: measured(arm, value),
             })
             .collect()
     };
@@ -430,6 +459,22 @@ fn chart_specs(records: &[EpochRecord]) -> Vec<ChartSpec> {
         },
     ]);
 
+    let mut angle_lines = per_arm_measured(|r| r.conv_angle, false);
+    angle_lines.extend(per_arm_measured(|r| r.conv_angle_predicted, true));
+    let mut angle_legend = arm_legend();
+    angle_legend.extend([
+        LegendEntry {
+            label: "measured (solid)".into(),
+            color: BLACK,
+            dashed: false,
+        },
+        LegendEntry {
+            label: "equilibrium (dashed)".into(),
+            color: BLACK,
+            dashed: true,
+        },
+    ]);
+
     vec![
         ChartSpec {
             name: "loss",
@@ -438,6 +483,7 @@ fn chart_specs(records: &[EpochRecord]) -> Vec<ChartSpec> {
             scale: YScale::LogAbove(100.0),
             lines: loss_lines,
             legend: loss_legend,
+            empty: NOTHING_YET,
         },
         ChartSpec {
             name: "accuracy",
@@ -448,6 +494,7 @@ fn chart_specs(records: &[EpochRecord]) -> Vec<ChartSpec> {
             },
             lines: per_arm(|r| r.valid_accuracy * 100.0, false),
             legend: arm_legend(),
+            empty: NOTHING_YET,
         },
         ChartSpec {
             name: "weight_norm",
@@ -456,11 +503,25 @@ fn chart_specs(records: &[EpochRecord]) -> Vec<ChartSpec> {
             scale: YScale::LogAbove(10.0),
             lines: per_arm(|r| r.weight_norm, false),
             legend: arm_legend(),
+            empty: NOTHING_YET,
+        },
+        ChartSpec {
+            name: "equilibrium",
+            title: "Angle per step of the conv weights: measured solid, equilibrium dashed".into(),
+            y_desc: "angle per step (radians)".into(),
+            scale: YScale::LogAbove(10.0),
+            lines: angle_lines,
+            legend: angle_legend,
+            empty: if records.iter().any(|r| r.conv_angle.is_some()) {
+                NOTHING_YET
+            } else {
+                "not measured in this run"
+            },
         },
     ]
 }
 
-/// Writes `loss`, `accuracy` and `weight_norm` charts of `records` into `dir`, each as PNG
+/// Writes the [`PLOT_NAMES`] charts of `records` into `dir`, each as PNG
 /// ([`PLOT_SIZE`] pixels) and SVG, atomically. Returns the paths written, PNG before SVG.
 ///
 /// With no drawable value a chart still gets written, saying so, so that links in the report
@@ -535,12 +596,8 @@ fn draw<DB: DrawingBackend>(
             let style = TextStyle::from((FONT_NAME, 20)).pos(
                 plotters::style::text_anchor::Pos::new(HPos::Center, VPos::Center),
             );
-            plot.draw_text(
-                "no finite values to plot yet",
-                &style,
-                (w as i32 / 2, h as i32 / 2),
-            )
-            .map_err(e)?;
+            plot.draw_text(spec.empty, &style, (w as i32 / 2, h as i32 / 2))
+                .map_err(e)?;
             Ok(())
         }
         Some((x, y)) if log => draw_plot(&plot, spec, x, y.log_scale(), true),
@@ -734,6 +791,7 @@ mod tests {
                     .collect(),
             }],
             legend: vec![],
+            empty: NOTHING_YET,
         };
         assert!(!spec(&[2.5, 0.1]).is_log());
         assert!(spec(&[2.5, 0.001, f64::NAN]).is_log());

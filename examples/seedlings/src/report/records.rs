@@ -37,6 +37,23 @@ pub struct EpochRecord {
     /// the arm stopped there, keeping its last finite checkpoint).
     #[serde(default = "ok_status")]
     pub status: String,
+    /// The angle (radians) one optimizer step turned each conv weight tensor by, averaged over
+    /// the conv weights (4-D tensors) and the epoch's measured steps (a few per epoch, spread
+    /// over it; `train::EQUILIBRIUM_STEPS_PER_EPOCH`). `None`: not measured (an empty cell;
+    /// files from before this column have none).
+    #[serde(default)]
+    pub conv_angle: Option<f64>,
+    /// The rotational equilibrium's predicted angle at the same steps (`√(2·η·λ)` for AdamW),
+    /// averaged the same way. `None`: not measured, or no prediction (Adam + coupled L2).
+    #[serde(default)]
+    pub conv_angle_predicted: Option<f64>,
+    /// `√(Σ ‖w‖²)` over the conv weights after the measured steps, averaged over those steps.
+    #[serde(default)]
+    pub conv_norm: Option<f64>,
+    /// The predicted equilibrium norm of the same weights, `√(Σ predicted ‖w‖²)`, averaged the
+    /// same way (for AdamW `√(η·C/(2·λ))` with `C` the conv weights' element count).
+    #[serde(default)]
+    pub conv_norm_predicted: Option<f64>,
 }
 
 fn ok_status() -> String {
@@ -50,6 +67,16 @@ impl EpochRecord {
     /// Whether this row is a complete epoch (not the row of a divergence).
     pub fn is_ok(&self) -> bool {
         self.status == Self::OK
+    }
+
+    /// `conv_angle / conv_angle_predicted`: 1 at equilibrium; `None` unless both were measured
+    /// and the prediction is positive.
+    pub fn angle_ratio(&self) -> Option<f64> {
+        let measured = self.conv_angle.filter(|v| v.is_finite())?;
+        let predicted = self
+            .conv_angle_predicted
+            .filter(|v| v.is_finite() && *v > 0.0)?;
+        Some(measured / predicted)
     }
 }
 
@@ -259,6 +286,13 @@ pub struct ArmSummary {
     /// `Π_t (1 − s_t·λ)` over the run's steps: what decay alone would have multiplied a weight by.
     #[serde(with = "nullable_f64")]
     pub decay_shrink: f64,
+    /// `Σ_t f_t` over the run's steps, `f_t = s_t·λ` (`lr_t·λ` for coupled decay): the steps run
+    /// ÷ the `1/f` steps rotational equilibrium needs (`burn_weight_decay::equilibrium::progress`,
+    /// Kosson et al. 2024). Below 1 the weights never reached
+    /// equilibrium. NaN (`null`) when unknown: a running or failed arm, or a summary written
+    /// before this field.
+    #[serde(default = "nan", with = "nullable_f64")]
+    pub equilibrium_progress: f64,
     /// The weight norm of the last recorded epoch.
     #[serde(with = "nullable_f64")]
     pub final_weight_norm: f64,
@@ -269,6 +303,10 @@ pub struct ArmSummary {
     /// Wall-clock seconds of all the arm's recorded epochs together.
     #[serde(with = "nullable_f64")]
     pub seconds: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// `#[serde(flatten)]` glue: writes [`ArmStatus`] as `status` (+ `diverged_at` / `failure`).
@@ -345,11 +383,20 @@ impl ArmSummary {
             final_valid_accuracy: pick(|r| r.valid_accuracy),
             train_valid_gap: final_valid_loss - final_train_loss,
             decay_shrink,
+            equilibrium_progress: f64::NAN,
             final_weight_norm: pick(|r| r.weight_norm),
             best_checkpoint,
             final_checkpoint,
             seconds: own.iter().map(|r| r.seconds).sum(),
         }
+    }
+}
+
+impl ArmSummary {
+    /// The same summary with [`equilibrium_progress`](Self::equilibrium_progress) set.
+    pub fn with_equilibrium_progress(mut self, progress: f64) -> Self {
+        self.equilibrium_progress = progress;
+        self
     }
 }
 
@@ -419,6 +466,10 @@ mod tests {
             weight_norm: 10.0 + epoch as f64,
             seconds: 2.0,
             status: "ok".into(),
+            conv_angle: None,
+            conv_angle_predicted: None,
+            conv_norm: None,
+            conv_norm_predicted: None,
         }
     }
 
