@@ -308,7 +308,9 @@ impl AdamDecayConfig {
             .decay
             .try_wrap(adam)?
             .with_fused(fused)
-            .with_inner_kind(InnerKind::Adam))
+            .with_inner_kind(InnerKind::Adam {
+                beta_1: self.beta_1 as f64,
+            }))
     }
 
     /// The whole-module optimizer, with gradient clipping if configured.

@@ -9,7 +9,7 @@
 //! gives (Table 1 there):
 //!
 //! ```text
-//! AdamW:            angle  √(2·f)                       norm  η·√(C / (2·f))
+//! AdamW, β1:        angle  √(2·f·(1 − β1)/(1 + β1))     norm  η·√(C / (2·f))
 //! SGD + L2, α:      angle  √(2·f / (1 + α))             norm  (η²·‖g‖² / (2·f·(1 − α)))^¼
 //! SGDW, α:          as SGD + L2 with f·(1 − α)          (the coupled rate that decays as much)
 //! Adam + L2:        no equilibrium of this form (its decay is divided by √v)
@@ -17,7 +17,10 @@
 //!                                                        shrinks by (1 − f)² per step)
 //! ```
 //!
-//! For AdamW `f = η·λ`, so the angle is `√(2·η·λ)` and the norm `√(η·C/(2·λ))`, the paper's form.
+//! For AdamW `f = η·λ`, so the angle is `√(2·η·λ·(1 − β1)/(1 + β1))` and the norm
+//! `√(η·C/(2·λ))`, the paper's form: momentum averages the random-walk updates, so each step is
+//! `√((1 − β1)/(1 + β1))` of `η·√C` long (0.23 at β1 = 0.9) while the norm is set by the
+//! undamped balance (the authors' reference code, `adamw_etar_func`, has the same factor).
 //! A run that took far fewer than `1/f` steps never reached equilibrium: its weights are still
 //! near their initial norm and decay has not yet set its effective learning rate. Over a
 //! schedule, [`progress`] sums `f_t`: steps run ÷ steps needed.
@@ -60,8 +63,11 @@ impl EquilibriumSample {
 /// The optimizer whose equilibrium is predicted.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum InnerKind {
-    /// Adam (AdamW when decoupled).
-    Adam,
+    /// Adam (AdamW when decoupled) with first-moment factor `β1`.
+    Adam {
+        /// `β1`.
+        beta_1: f64,
+    },
     /// SGD with momentum `α` (0 for plain SGD).
     Sgd {
         /// The momentum factor.
@@ -74,18 +80,23 @@ pub enum InnerKind {
 ///
 /// ```
 /// use burn_weight_decay::equilibrium::{predicted_angle, InnerKind};
-/// // AdamW at lr 1e-3, λ 0.1: √(2·1e-4)
-/// let a = predicted_angle(InnerKind::Adam, true, 1e-4).unwrap();
+/// // AdamW at lr 1e-3, λ 0.1, β1 0: √(2·1e-4)
+/// let a = predicted_angle(InnerKind::Adam { beta_1: 0.0 }, true, 1e-4).unwrap();
 /// assert!((a - 0.0141421356).abs() < 1e-9);
-/// assert_eq!(predicted_angle(InnerKind::Adam, false, 1e-4), None);
+/// // β1 = 0.9: √(2·1e-4·0.1/1.9)
+/// let a = predicted_angle(InnerKind::Adam { beta_1: 0.9 }, true, 1e-4).unwrap();
+/// assert!((a - (2e-5f64 / 1.9).sqrt()).abs() < 1e-15);
+/// assert_eq!(predicted_angle(InnerKind::Adam { beta_1: 0.9 }, false, 1e-4), None);
 /// // SGD + L2 with momentum 0.9: √(2f/1.9)
 /// let s = predicted_angle(InnerKind::Sgd { momentum: 0.9 }, false, 1e-4).unwrap();
 /// assert!((s - (2e-4f64 / 1.9).sqrt()).abs() < 1e-15);
 /// ```
 pub fn predicted_angle(kind: InnerKind, decoupled: bool, factor: f64) -> Option<f64> {
     match kind {
-        InnerKind::Adam if decoupled => Some((2.0 * factor).sqrt()),
-        InnerKind::Adam => None,
+        InnerKind::Adam { beta_1 } if decoupled => {
+            Some((2.0 * factor * (1.0 - beta_1) / (1.0 + beta_1)).sqrt())
+        }
+        InnerKind::Adam { .. } => None,
         InnerKind::Sgd { momentum } => {
             let f = coupled_equivalent(factor, momentum, decoupled);
             Some((2.0 * f / (1.0 + momentum)).sqrt())
@@ -99,7 +110,7 @@ pub fn predicted_angle(kind: InnerKind, decoupled: bool, factor: f64) -> Option<
 /// ```
 /// use burn_weight_decay::equilibrium::{predicted_norm, InnerKind};
 /// // AdamW at lr 1e-3, λ 0.1 (f = 1e-4) on 1000 elements: √(1e-3·1000/0.2)
-/// let n = predicted_norm(InnerKind::Adam, true, 1e-3, 1e-4, 1000, 0.0).unwrap();
+/// let n = predicted_norm(InnerKind::Adam { beta_1: 0.9 }, true, 1e-3, 1e-4, 1000, 0.0).unwrap();
 /// assert!((n - 5f64.sqrt()).abs() < 1e-12);
 /// ```
 pub fn predicted_norm(
@@ -114,8 +125,8 @@ pub fn predicted_norm(
         return None;
     }
     match kind {
-        InnerKind::Adam if decoupled => Some(lr * (count as f64 / (2.0 * factor)).sqrt()),
-        InnerKind::Adam => None,
+        InnerKind::Adam { .. } if decoupled => Some(lr * (count as f64 / (2.0 * factor)).sqrt()),
+        InnerKind::Adam { .. } => None,
         InnerKind::Sgd { momentum } => {
             let f = coupled_equivalent(factor, momentum, decoupled);
             Some((lr * lr * grad_norm * grad_norm / (2.0 * f * (1.0 - momentum))).powf(0.25))

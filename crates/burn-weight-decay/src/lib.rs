@@ -42,7 +42,7 @@
 //! | a λ schedule (linear, cosine, per step), resumable | [`RateSchedule`] | `λ_t`, `t` saved in the record |
 //! | decay toward the initial weights (L2-SP, Li et al. 2018) | [`DecayTarget::Initial`] | `u_t − s_t·λ·(w_t − w₀)`, `g + λ·(w_t − w₀)` |
 //! | proximal decoupled decay (Adan, Xie et al. 2022) | [`DecayForm::Proximal`] | `u_t / (1 + s_t·λ)` |
-//! | rotational-equilibrium diagnostics (Kosson et al. 2024) | [`equilibrium`], [`DecayMonitor::take_equilibrium`] | angle vs `√(2·η·λ)` |
+//! | rotational-equilibrium diagnostics (Kosson et al. 2024) | [`equilibrium`], [`DecayMonitor::take_equilibrium`] | angle vs `√(2·η·λ·(1−β1)/(1+β1))` |
 //! | one parameter choice for optimizer and diagnostics | [`Selection`] | rank ≥ 2, all, a `ParamGroup` |
 //! | a mismatched optimizer record is an error | [`load_record`] | names each parameter |
 //! | the same decay in every library's units | [`convert`] | `λ·lr_max`, `2·wd`, `λ/(1 − μ)`, … |

@@ -45,7 +45,10 @@ fn the_measured_angle_is_the_angle_between_the_weights() {
     assert!((s.norm - nb).abs() < 1e-4 * nb);
     assert_eq!(s.shape, vec![6, 5]);
     assert_eq!(s.factor, 0.05 * 0.5);
-    assert!((s.predicted_angle.unwrap() - (2.0f64 * 0.025).sqrt()).abs() < 1e-12);
+    // β1 = 0.9 (f32 in the config): √(2·f·(1 − β1)/(1 + β1)).
+    let beta = 0.9f32 as f64;
+    let want = (2.0 * 0.025 * (1.0 - beta) / (1.0 + beta)).sqrt();
+    assert!((s.predicted_angle.unwrap() - want).abs() < 1e-12);
     assert_eq!(s.steps_needed, Some(40.0));
     // Unarmed steps measure nothing.
     assert!(optim.monitor().take_equilibrium().is_empty());
@@ -154,7 +157,7 @@ fn predictions_follow_the_inner_optimizer() {
     let s = sample(&|w, g, m| {
         let o = DecayConfig::decoupled(0.1)
             .wrap(burn::optim::AdamConfig::new().build())
-            .with_inner_kind(InnerKind::Adam)
+            .with_inner_kind(InnerKind::Adam { beta_1: 0.0 })
             .with_monitor(m.clone());
         o.step(0.1, w, g, None);
     });

@@ -505,7 +505,7 @@ fn equilibrium_sentences_say_whether_each_arm_reached_it() {
     );
     assert_has(
         &s,
-        "is at least 1; for an arm that reached it, the prediction (for AdamW an angle of √(2·η·λ) per step and a norm of √(η·C/(2·λ)) over C weights) held in an epoch when the conv weights' measured value is within a factor 2 of it.",
+        "is at least 1; for an arm that reached it, the prediction (for AdamW an angle of √(2·η·λ·(1−β1)/(1+β1)) per step and a norm of √(η·C/(2·λ)) over C weights) held in an epoch when the conv weights' measured value is within a factor 2 of it.",
     );
     // Not reached: Σ lr·λ = 1e-3 · 0.01 · 800 = 0.008; 1/(η·λ) = 100 000 at the peak.
     assert_has(

@@ -245,7 +245,7 @@ fn how_to_read(md: &mut String) {
          f_t = s_t·λ that decay removes from a weight (lr_t·λ for coupled decay). In Kosson et \
          al. 2024 (\"Rotational Equilibrium\"), a weight tensor's norm settles where the growth \
          from its updates balances the shrink from decay, after about 1/f steps; from then on \
-         each step turns it by the same expected angle, √(2·η·λ) for AdamW, whatever its \
+         each step turns it by the same expected angle, √(2·η·λ·(1−β1)/(1+β1)) for AdamW, whatever its \
          gradient. The sum is therefore the steps run ÷ the steps equilibrium needs: below 1 \
          the run ended before its weights got there, and decay had not yet set their scale; \
          several times 1, they spent most of the run there. The **equilibrium chart** shows, per \
@@ -539,7 +539,7 @@ pub fn equilibrium_sentences(
     records: &[EpochRecord],
 ) -> Vec<String> {
     let mut out = vec![format!(
-        "Equilibrium rule used here (Kosson et al. 2024, rotational equilibrium; chart: equilibrium.png): decay balances a weight's growth after about 1/(η·λ) steps, so an arm reached equilibrium when Σ_t s_t·λ over its steps, the steps run ÷ the steps needed, is at least {EQUILIBRIUM_REACHED}; for an arm that reached it, the prediction (for AdamW an angle of √(2·η·λ) per step and a norm of √(η·C/(2·λ)) over C weights) held in an epoch when the conv weights' measured value is within a factor {PREDICTION_AGREES_WITHIN} of it."
+        "Equilibrium rule used here (Kosson et al. 2024, rotational equilibrium; chart: equilibrium.png): decay balances a weight's growth after about 1/(η·λ) steps, so an arm reached equilibrium when Σ_t s_t·λ over its steps, the steps run ÷ the steps needed, is at least {EQUILIBRIUM_REACHED}; for an arm that reached it, the prediction (for AdamW an angle of √(2·η·λ·(1−β1)/(1+β1)) per step and a norm of √(η·C/(2·λ)) over C weights) held in an epoch when the conv weights' measured value is within a factor {PREDICTION_AGREES_WITHIN} of it."
     )];
     let adam = info.optimizer.to_ascii_lowercase().contains("adam");
     for a in arms {

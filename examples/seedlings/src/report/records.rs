@@ -43,7 +43,7 @@ pub struct EpochRecord {
     /// files from before this column have none).
     #[serde(default)]
     pub conv_angle: Option<f64>,
-    /// The rotational equilibrium's predicted angle at the same steps (`√(2·η·λ)` for AdamW),
+    /// The rotational equilibrium's predicted angle at the same steps (`√(2·η·λ·(1−β1)/(1+β1))` for AdamW),
     /// averaged the same way. `None`: not measured, or no prediction (Adam + coupled L2).
     #[serde(default)]
     pub conv_angle_predicted: Option<f64>,
