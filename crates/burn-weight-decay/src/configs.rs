@@ -216,10 +216,9 @@ pub struct AdamDecayConfig {
     pub grad_clipping: Option<GradientClippingConfig>,
     /// Update each parameter on the flex backend in one fused pass (the default): weight,
     /// gradient and moments read once and written once, in place where uniquely owned, over all
-    /// cores, with the same f32 results as the tensor ops. Applies without AMSGrad, to non-cautious
-    /// decay toward zero, while the [`DecayMonitor`](crate::DecayMonitor) is not armed, and to plain
-    /// contiguous f32 flex tensors; everything else goes through Burn's tensor ops, as all of it
-    /// does with `false`.
+    /// cores, with the same f32 results as the tensor ops. What it covers is listed in the module
+    /// doc of `src/fused/flex/mod.rs`; everything else goes through Burn's tensor ops, as all of
+    /// it does with `false`.
     #[config(default = true)]
     pub fused: bool,
 }

@@ -6,11 +6,10 @@
 //! descriptor with the inner optimizer's hyper-parameters to the [`WeightDecay`](crate::WeightDecay)
 //! they build; for each parameter on flex that the kernel covers, `WeightDecay::step` then reads
 //! the weight, the gradient and the state once and writes the weight and the state once, in place
-//! where the buffers are uniquely owned, split over rayon's threads. Everything else (other
-//! backends, AMSGrad, cautious decay, decay toward the initial weights, an armed monitor, other dtypes
-//! or layouts) takes the
-//! tensor-op path unchanged. The kernel repeats Burn's f32 operations in Burn's order, so both paths
-//! give the same bits.
+//! where the buffers are uniquely owned, split over rayon's threads. What the kernel covers is
+//! listed once, in the module doc of `flex` (`fused/flex/mod.rs`); everything else takes the
+//! tensor-op path unchanged. The kernel repeats Burn's f32 operations in Burn's order, so both
+//! paths give the same bits.
 
 /// The inner optimizer of a [`WeightDecay`](crate::WeightDecay) built by this crate's configs, with
 /// the hyper-parameters its fused kernel needs (Burn's `Adam` and `Sgd` keep theirs private).

@@ -65,14 +65,9 @@
 //! `SgdState`, so records load either way. `NonFiniteGrad::Skip` reads the gradient once more
 //! before anything is written.
 //!
-//! It covers Adam without AMSGrad and SGD with or without momentum (dampening and Nesterov
-//! included), with no, coupled or decoupled non-cautious decay toward zero (any [`DecayScale`],
-//! any [`RateSchedule`], either [`DecayForm`]), on contiguous f32 tensors. Anything else takes
-//! Burn's tensor ops, unchanged: AMSGrad, cautious decay, decay toward the initial weights
-//! ([`DecayTarget::Initial`]), an armed [`DecayMonitor`], other backends, dtypes or layouts, and
-//! optimizers wrapped with [`DecayConfig::wrap`].
-//! `with_fused(false)` on either config forces the tensor ops; [`DecayMonitor::fused_updates`]
-//! counts the parameter updates the kernel made.
+//! What the kernel covers is listed in one place, the module doc of `src/fused/flex/mod.rs`;
+//! anything else takes Burn's tensor ops, unchanged. `with_fused(false)` on either config forces
+//! the tensor ops; [`DecayMonitor::fused_updates`] counts the parameter updates the kernel made.
 
 #![warn(missing_docs)]
 
