@@ -9,6 +9,8 @@
 
 pub mod atomic;
 pub mod csv;
+pub mod findings;
+mod format;
 pub mod markdown;
 pub mod metrics;
 pub mod plots;
@@ -20,9 +22,10 @@ use std::path::{Path, PathBuf};
 
 pub use atomic::{write_atomic, write_atomic_str};
 pub use csv::{METRICS_HEADER, read_metrics_csv, write_metrics_csv};
+pub use findings::findings;
 pub use markdown::render_report;
 pub use metrics::{ClassMetrics, ClassOutOfRange, ConfusionMatrix};
-pub use plots::write_plots;
+pub use plots::{CHARTS, Chart, write_plots};
 pub use records::{ArmStatus, ArmSummary, DivergedAt, EpochRecord, RunInfo};
 pub use summary::write_summary_json;
 

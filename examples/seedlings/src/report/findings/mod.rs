@@ -1,0 +1,129 @@
+//! The sentences under "What the numbers say" in `report.md`, and the thresholds of the rules
+//! that produce them.
+//!
+//! Every sentence is computed from the numbers, with the rule that produced it stated next to
+//! it; nothing is a canned conclusion. The rules' thresholds are the public constants of this
+//! module, all in one place; the rules live in the submodules, one concern each:
+//!
+//! - `ranking.rs`: the best weight decay of each mode, and coupled against decoupled at the same
+//!   wd, with [`ABOUT_EQUAL_PP`] as the tie;
+//! - `fit.rs`: whether the largest decay still fitted the training data ([`NO_FIT_LOSS_RATIO`],
+//!   [`CHANCE_FRACTION`]), and the train–valid gap;
+//! - `equilibrium.rs`: how far each arm got towards rotational equilibrium
+//!   ([`EQUILIBRIUM_REACHED`]) and whether its measured angles and norms matched the prediction
+//!   ([`PREDICTION_AGREES_WITHIN`], [`SAME_ANGLE_WITHIN`]);
+//! - `status.rs`: arms that diverged, failed, were interrupted or are still running.
+
+mod equilibrium;
+mod fit;
+mod ranking;
+mod status;
+
+use super::format::num;
+use super::records::{ArmStatus, ArmSummary, EpochRecord, RunInfo};
+
+pub use equilibrium::equilibrium_sentences;
+
+/// Two best validation accuracies at most this many percentage points apart are called
+/// "about equal".
+pub const ABOUT_EQUAL_PP: f64 = 1.0;
+
+/// An arm "did not fit" when its final train loss exceeds this multiple of the final train loss
+/// of the best arm (highest best valid accuracy) of its mode…
+pub const NO_FIT_LOSS_RATIO: f64 = 2.0;
+
+/// …or exceeds this fraction of `ln(number of classes)`, the cross-entropy of guessing uniformly
+/// at random.
+pub const CHANCE_FRACTION: f64 = 0.9;
+
+/// An arm reached rotational equilibrium when its equilibrium progress `Σ_t s_t·λ` over the
+/// steps it ran (steps run ÷ the `1/(η·λ)` steps equilibrium needs) is at least this.
+pub const EQUILIBRIUM_REACHED: f64 = 1.0;
+
+/// An epoch's measured conv-weight angle per step (or norm) agrees with the equilibrium's
+/// prediction when it is within this factor of it, either way. Only an arm that reached
+/// equilibrium ([`EQUILIBRIUM_REACHED`]) tests the prediction.
+pub const PREDICTION_AGREES_WITHIN: f64 = 2.0;
+
+/// Arms short of equilibrium whose mean measured angles per step are at most this fraction
+/// apart (largest ÷ smallest − 1) turned "by the same angle": the same effective learning rate.
+pub const SAME_ANGLE_WITHIN: f64 = 0.1;
+
+/// The sentences under "What the numbers say", each derived from the numbers, with the rule
+/// used stated in the sentence.
+pub fn findings(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord]) -> Vec<String> {
+    let mut out = Vec::new();
+    if arms.is_empty() {
+        out.push("There are no arm results yet, so there is nothing to compare.".into());
+        return out;
+    }
+    if info.synthetic {
+        out.push(
+            "All of this describes the synthetic images; it is no evidence about real seedlings."
+                .into(),
+        );
+    }
+    if info.valid_images > 0 {
+        out.push(format!(
+            "With {} validation images, one image is {} percentage points of accuracy.",
+            info.valid_images,
+            num(100.0 / info.valid_images as f64)
+        ));
+    }
+    let modes = modes(arms);
+    for mode in &modes {
+        out.push(ranking::best_in_mode(mode, arms));
+    }
+    out.extend(fit::fit_sentences(info, arms, &modes));
+    out.extend(equilibrium_sentences(info, arms, records));
+    out.extend(fit::gap_sentences(info, arms, &modes));
+    out.extend(ranking::mode_comparison(arms));
+    out.extend(status::status_sentences(info, arms, records));
+    out
+}
+
+/// The modes, in order of first appearance.
+fn modes(arms: &[ArmSummary]) -> Vec<String> {
+    let mut modes: Vec<String> = Vec::new();
+    for a in arms {
+        if !modes.contains(&a.mode) {
+            modes.push(a.mode.clone());
+        }
+    }
+    modes
+}
+
+fn in_mode<'a>(arms: &'a [ArmSummary], mode: &str) -> Vec<&'a ArmSummary> {
+    arms.iter().filter(|a| a.mode == mode).collect()
+}
+
+/// The arm of `mode` with the highest finite best valid accuracy (the first on a tie).
+fn best_of<'a>(arms: &[&'a ArmSummary]) -> Option<&'a ArmSummary> {
+    arms.iter()
+        .filter(|a| a.best_valid_accuracy.is_finite())
+        .fold(None, |best: Option<&ArmSummary>, a| match best {
+            Some(b) if b.best_valid_accuracy >= a.best_valid_accuracy => Some(b),
+            _ => Some(a),
+        })
+}
+
+/// "; later diverged" and the like, for an arm whose numbers are partial; empty otherwise.
+fn caveat(a: &ArmSummary) -> &'static str {
+    match a.status {
+        ArmStatus::Finished => "",
+        ArmStatus::Diverged { .. } => "; later diverged",
+        ArmStatus::Interrupted => "; interrupted, partial",
+        ArmStatus::Running => "; still running, partial",
+        ArmStatus::Failed { .. } => "; failed, partial",
+    }
+}
+
+/// Whether two numbers are equal up to rounding noise.
+fn same(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+/// How many epochs `arm` recorded (rows with status `ok`).
+pub(super) fn epochs_recorded(records: &[EpochRecord], arm: &str) -> usize {
+    records.iter().filter(|r| r.arm == arm && r.is_ok()).count()
+}

@@ -1,0 +1,157 @@
+//! Which weight decay did best: per mode by best validation accuracy, and coupled against
+//! decoupled at each wd run in both modes. Two accuracies at most [`ABOUT_EQUAL_PP`] apart are a
+//! tie.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::{ABOUT_EQUAL_PP, caveat, in_mode};
+use crate::report::format::{capitalise, num, pct, pp, shrink};
+use crate::report::records::ArmSummary;
+
+pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary]) -> String {
+    let all = in_mode(arms, mode);
+    let mut ranked: Vec<&ArmSummary> = all
+        .iter()
+        .copied()
+        .filter(|a| a.best_valid_accuracy.is_finite())
+        .collect();
+    ranked.sort_by(|a, b| b.best_valid_accuracy.total_cmp(&a.best_valid_accuracy));
+    let m = capitalise(mode);
+    match ranked.as_slice() {
+        [] => format!(
+            "{m}: no arm has a finite validation accuracy, so there is no best weight decay."
+        ),
+        [only] if all.len() == 1 => format!(
+            "{m}: only wd={} ran, reaching {} best valid accuracy (epoch {}{}).",
+            only.wd,
+            pct(only.best_valid_accuracy),
+            only.best_epoch,
+            caveat(only)
+        ),
+        [only] => format!(
+            "{m}: only wd={} has a finite validation accuracy ({}, epoch {}{}); the other {} cannot be ranked.",
+            only.wd,
+            pct(only.best_valid_accuracy),
+            only.best_epoch,
+            caveat(only),
+            if all.len() == 2 { "arm" } else { "arms" }
+        ),
+        [first, second, rest @ ..] => {
+            let diff = (first.best_valid_accuracy - second.best_valid_accuracy) * 100.0;
+            let mut s = if about_equal(diff) {
+                format!(
+                    "{m}: by best valid accuracy, wd={} ({}, epoch {}{}) and wd={} ({}{}) are about equal: {} percentage points apart, within the {} pp this report treats as a tie.",
+                    first.wd,
+                    pct(first.best_valid_accuracy),
+                    first.best_epoch,
+                    caveat(first),
+                    second.wd,
+                    pct(second.best_valid_accuracy),
+                    caveat(second),
+                    pp(diff),
+                    ABOUT_EQUAL_PP
+                )
+            } else {
+                format!(
+                    "{m}: the best weight decay by best valid accuracy was wd={} ({}, epoch {}{}), {} percentage points ahead of the runner-up wd={} ({}{}).",
+                    first.wd,
+                    pct(first.best_valid_accuracy),
+                    first.best_epoch,
+                    caveat(first),
+                    pp(diff),
+                    second.wd,
+                    pct(second.best_valid_accuracy),
+                    caveat(second)
+                )
+            };
+            if !rest.is_empty() {
+                let others: Vec<String> = rest
+                    .iter()
+                    .map(|a| {
+                        let note = caveat(a).trim_start_matches("; ");
+                        let note = if note.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({note})")
+                        };
+                        format!("wd={} {}{note}", a.wd, pct(a.best_valid_accuracy))
+                    })
+                    .collect();
+                let _ = write!(s, " Then: {}.", others.join(", "));
+            }
+            s
+        }
+    }
+}
+
+/// Whether two accuracies `diff_pp` percentage points apart count as a tie. The difference is
+/// rounded to the 0.1 pp the report prints, so the verdict agrees with the number shown (and
+/// 0.82 − 0.81, which is 1.0000000000000009 pp in floating point, is a tie).
+fn about_equal(diff_pp: f64) -> bool {
+    (diff_pp.abs() * 10.0).round() / 10.0 <= ABOUT_EQUAL_PP
+}
+
+pub(super) fn mode_comparison(arms: &[ArmSummary]) -> Vec<String> {
+    let has = |m: &str| arms.iter().any(|a| a.mode == m);
+    if !(has("coupled") && has("decoupled")) {
+        return Vec::new();
+    }
+    // Keyed by the bits of wd, in wd order of first appearance is not needed: BTreeMap on the
+    // ordered bit pattern of non-negative floats sorts them by value.
+    let mut by_wd: BTreeMap<u64, (Option<&ArmSummary>, Option<&ArmSummary>)> = BTreeMap::new();
+    for a in arms.iter().filter(|a| a.wd >= 0.0) {
+        let slot = by_wd.entry(a.wd.to_bits()).or_default();
+        match a.mode.as_str() {
+            "coupled" if slot.0.is_none() => slot.0 = Some(a),
+            "decoupled" if slot.1.is_none() => slot.1 = Some(a),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (c, d) in by_wd.values().filter_map(|(c, d)| Some(((*c)?, (*d)?))) {
+        let wd = c.wd;
+        if !(c.best_valid_accuracy.is_finite() && d.best_valid_accuracy.is_finite()) {
+            out.push(format!(
+                "At wd={wd}, coupled and decoupled cannot be compared: {} has no finite validation accuracy.",
+                if c.best_valid_accuracy.is_finite() { "decoupled" } else { "coupled" }
+            ));
+            continue;
+        }
+        let diff = (d.best_valid_accuracy - c.best_valid_accuracy) * 100.0;
+        let verdict = if about_equal(diff) {
+            format!("about equal ({} pp apart)", pp(diff.abs()))
+        } else if diff > 0.0 {
+            format!("decoupled ahead by {} percentage points", pp(diff))
+        } else {
+            format!("coupled ahead by {} percentage points", pp(-diff))
+        };
+        let mut sentence = format!(
+            "At wd={wd}, decoupled reached {} best valid accuracy and coupled {}: {verdict}. Final train loss {} decoupled vs {} coupled; decay shrink {} vs {}.",
+            pct(d.best_valid_accuracy),
+            pct(c.best_valid_accuracy),
+            num(d.final_train_loss),
+            num(c.final_train_loss),
+            shrink(d.decay_shrink),
+            shrink(c.decay_shrink)
+        );
+        let notes: Vec<String> = [(d, "decoupled"), (c, "coupled")]
+            .iter()
+            .filter_map(|(a, m)| {
+                let note = caveat(a).trim_start_matches("; ");
+                (!note.is_empty()).then(|| format!("{m} {note}"))
+            })
+            .collect();
+        if !notes.is_empty() {
+            let _ = write!(sentence, " Caveat: {}.", notes.join(", "));
+        }
+        out.push(sentence);
+    }
+    if out.is_empty() {
+        out.push(
+            "No weight decay ran in both modes, so coupled and decoupled cannot be compared at the same wd."
+                .into(),
+        );
+    }
+    out
+}

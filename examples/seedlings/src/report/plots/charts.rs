@@ -1,0 +1,256 @@
+//! The list of charts, and what each one plots from the epoch records.
+//!
+//! [`CHARTS`] is the one place a chart is named: [`write_plots`](super::write_plots) writes
+//! `STEM.png` and `STEM.svg` for each entry, in order, and `report.md` links the PNGs with the
+//! entry's alt text and lists the SVGs. This file also holds the palette: each arm keeps one
+//! colour on every chart, arms in order of first appearance in the records.
+
+use plotters::prelude::*;
+
+use super::spec::{ChartSpec, LegendEntry, Line, YScale};
+use crate::report::records::EpochRecord;
+
+/// One chart of the report: the names the files and `report.md` use for it, and how it is
+/// drawn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Chart {
+    /// The file stem: the chart is written as `STEM.png` and `STEM.svg`.
+    pub stem: &'static str,
+    /// The title drawn above the plot.
+    pub title: &'static str,
+    /// The alt text of the chart's image in `report.md`.
+    pub alt: &'static str,
+    /// What the y-axis shows (the x-axis is always the epoch).
+    pub y_desc: &'static str,
+    /// When the y-axis is logarithmic.
+    pub(super) scale: YScale,
+    /// What it plots.
+    pub(super) series: Series,
+}
+
+impl Chart {
+    /// The PNG's file name, `STEM.png`: the file written and the image `report.md` shows.
+    pub fn png(&self) -> String {
+        format!("{}.png", self.stem)
+    }
+
+    /// The SVG's file name, `STEM.svg`: the file written and the link `report.md` gives.
+    pub fn svg(&self) -> String {
+        format!("{}.svg", self.stem)
+    }
+}
+
+/// What a chart plots, per arm and epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Series {
+    /// Train loss (solid) and valid loss (dashed).
+    Loss,
+    /// Valid accuracy, in percent.
+    Accuracy,
+    /// The weight norm.
+    WeightNorm,
+    /// The conv weights' angle per step, measured (solid) and predicted (dashed).
+    Equilibrium,
+}
+
+/// The charts, in the order they are written and shown in `report.md`.
+pub const CHARTS: [Chart; 4] = [LOSS, ACCURACY, WEIGHT_NORM, EQUILIBRIUM];
+
+/// Training loss (solid) and validation loss (dashed) per arm, all arms on one chart; log
+/// y-axis when the plotted values span more than two decades.
+pub const LOSS: Chart = Chart {
+    stem: "loss",
+    title: "Loss per epoch: train solid, valid dashed",
+    alt: "Training loss (solid) and validation loss (dashed) per epoch",
+    y_desc: "cross-entropy loss",
+    scale: YScale::LogAbove(100.0),
+    series: Series::Loss,
+};
+
+/// Validation accuracy per arm, in percent.
+pub const ACCURACY: Chart = Chart {
+    stem: "accuracy",
+    title: "Validation accuracy per epoch",
+    alt: "Validation accuracy per epoch",
+    y_desc: "valid accuracy (%)",
+    scale: YScale::Linear {
+        clamp: (0.0, 100.0),
+    },
+    series: Series::Accuracy,
+};
+
+/// The weight norm per arm; log y-axis when it spans more than one decade (a narrower log
+/// axis would have no labelled tick at all).
+pub const WEIGHT_NORM: Chart = Chart {
+    stem: "weight_norm",
+    title: "Weight norm per epoch",
+    alt: "Weight norm per epoch",
+    y_desc: "weight norm (L2)",
+    scale: YScale::LogAbove(10.0),
+    series: Series::WeightNorm,
+};
+
+/// The angle one step turns the conv weights by, measured (solid) and as the rotational
+/// equilibrium predicts (dashed), per arm and epoch; log y-axis above one decade. Epochs
+/// without a measurement (files from before it) or without a prediction (Adam + coupled L2)
+/// have no point there, and are not counted as skipped; with no measurement at all the chart
+/// says "not measured".
+pub const EQUILIBRIUM: Chart = Chart {
+    stem: "equilibrium",
+    title: "Angle per step of the conv weights: measured solid, equilibrium dashed",
+    alt: "Angle per step of the conv weights, measured (solid) and as rotational equilibrium \
+          predicts (dashed)",
+    y_desc: "angle per step (radians)",
+    scale: YScale::LogAbove(10.0),
+    series: Series::Equilibrium,
+};
+
+/// What a chart says when it has nothing to draw yet.
+pub(super) const NOTHING_YET: &str = "no finite values to plot yet";
+
+/// Ten distinct colours (Matplotlib's "tab10"), cycled past ten arms.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// The colour `(r, g, b)` of the `index`-th arm (in order of first appearance, see
+/// [`arm_order`]), the same on every chart.
+pub fn arm_rgb(index: usize) -> (u8, u8, u8) {
+    let RGBColor(r, g, b) = arm_color(index);
+    (r, g, b)
+}
+
+pub(super) fn arm_color(index: usize) -> RGBColor {
+    PALETTE[index % PALETTE.len()]
+}
+
+/// The arms in `records`, in order of first appearance: the order of colours and legends.
+pub fn arm_order(records: &[EpochRecord]) -> Vec<&str> {
+    let mut arms: Vec<&str> = Vec::new();
+    for r in records {
+        if !arms.contains(&r.arm.as_str()) {
+            arms.push(&r.arm);
+        }
+    }
+    arms
+}
+
+/// The specification of each of [`CHARTS`], in order, drawn from the records.
+pub(super) fn chart_specs(records: &[EpochRecord]) -> Vec<ChartSpec> {
+    let arms = arm_order(records);
+    let series = |arm: &str, value: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
+        let mut points: Vec<(f64, f64)> = records
+            .iter()
+            .filter(|r| r.arm == arm)
+            .map(|r| (r.epoch as f64, value(r)))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        points
+    };
+    let arm_legend = || -> Vec<LegendEntry> {
+        arms.iter()
+            .enumerate()
+            .map(|(i, arm)| LegendEntry {
+                label: (*arm).to_string(),
+                color: arm_color(i),
+                dashed: false,
+            })
+            .collect()
+    };
+    // Epochs where `value` is `None` (not measured) are left out rather than plotted as gaps.
+    let measured = |arm: &str, value: fn(&EpochRecord) -> Option<f64>| -> Vec<(f64, f64)> {
+        let mut points: Vec<(f64, f64)> = records
+            .iter()
+            .filter(|r| r.arm == arm)
+            .filter_map(|r| Some((r.epoch as f64, value(r)?)))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        points
+    };
+    let per_arm_measured = |value: fn(&EpochRecord) -> Option<f64>, dashed: bool| -> Vec<Line> {
+        arms.iter()
+            .enumerate()
+            .map(|(i, arm)| Line {
+                color: arm_color(i),
+                dashed,
+                points: measured(arm, value),
+            })
+            .collect()
+    };
+    let per_arm = |value: fn(&EpochRecord) -> f64, dashed: bool| -> Vec<Line> {
+        arms.iter()
+            .enumerate()
+            .map(|(i, arm)| Line {
+                color: arm_color(i),
+                dashed,
+                points: series(arm, value),
+            })
+            .collect()
+    };
+
+    CHARTS
+        .iter()
+        .map(|&chart| {
+            let (lines, legend, empty) = match chart.series {
+                Series::Loss => {
+                    let mut lines = per_arm(|r| r.train_loss, false);
+                    lines.extend(per_arm(|r| r.valid_loss, true));
+                    let mut legend = arm_legend();
+                    legend.extend(style_legend("train (solid)", "valid (dashed)"));
+                    (lines, legend, NOTHING_YET)
+                }
+                Series::Accuracy => (
+                    per_arm(|r| r.valid_accuracy * 100.0, false),
+                    arm_legend(),
+                    NOTHING_YET,
+                ),
+                Series::WeightNorm => {
+                    (per_arm(|r| r.weight_norm, false), arm_legend(), NOTHING_YET)
+                }
+                Series::Equilibrium => {
+                    let mut lines = per_arm_measured(|r| r.conv_angle, false);
+                    lines.extend(per_arm_measured(|r| r.conv_angle_predicted, true));
+                    let mut legend = arm_legend();
+                    legend.extend(style_legend("measured (solid)", "equilibrium (dashed)"));
+                    let empty = if records.iter().any(|r| r.conv_angle.is_some()) {
+                        NOTHING_YET
+                    } else {
+                        "not measured in this run"
+                    };
+                    (lines, legend, empty)
+                }
+            };
+            ChartSpec {
+                chart,
+                lines,
+                legend,
+                empty,
+            }
+        })
+        .collect()
+}
+
+/// The two black legend rows that say which line style is which.
+fn style_legend(solid: &str, dashed: &str) -> [LegendEntry; 2] {
+    [
+        LegendEntry {
+            label: solid.into(),
+            color: BLACK,
+            dashed: false,
+        },
+        LegendEntry {
+            label: dashed.into(),
+            color: BLACK,
+            dashed: true,
+        },
+    ]
+}
