@@ -67,8 +67,10 @@ pub struct BenchArgs {
     json: bool,
 }
 
-/// A comma-separated flag's values, parsed as one clap value (a repeated flag replaces the
-/// list, as it did when the list was parsed after clap; a `Vec` field would append).
+/// A comma-separated flag's values, parsed whole by its value parser. Spelled `List`, not `Vec`,
+/// on purpose: clap's derive reads a field spelled `Vec<T>` as one value per occurrence
+/// (appending when repeated, and `value_delimiter` would not skip blank items); as `List<T>` it
+/// is one value, so a repeated flag replaces the list and blanks are skipped, as before.
 type List<T> = Vec<T>;
 
 /// `--wd` of the bench: one finite weight decay ≥ 0.
@@ -127,13 +129,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         .transpose()?
         .flatten();
     let block_timing = (!args.no_block_timing).then(|| {
-        burn_fused_conv::bench::time_network(
-            &channels,
-            args.batch_size,
-            args.image_size,
-            blocks,
-            5,
-        )
+        burn_fused_conv::bench::time_network(&channels, args.batch_size, args.image_size, blocks, 5)
     });
     if args.json {
         let out: Vec<_> = rows

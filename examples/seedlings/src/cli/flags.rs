@@ -69,7 +69,8 @@ pub fn block_kernels(text: &str) -> Result<Vec<BlockKernel>> {
 
 /// `--block` of the sweep: one conv-block kernel.
 pub fn block_kernel(text: &str) -> Result<BlockKernel> {
-    text.parse().map_err(|err: String| anyhow!("--block: {err}"))
+    text.parse()
+        .map_err(|err: String| anyhow!("--block: {err}"))
 }
 
 /// `--optimizer`: adam or sgd.

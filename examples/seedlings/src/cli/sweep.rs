@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use burn::tensor::Device;
 use burn_fused_conv::BlockKernel;
 use clap::Args;
 use seedlings::data::SeedlingSet;
-use burn::tensor::Device;
 use seedlings::devices::device;
 use seedlings::interrupt::Interrupt;
 use seedlings::model::CnnConfig;
@@ -112,9 +112,24 @@ pub fn run(args: SweepArgs, flags: &[String]) -> Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(started.format("%Y%m%d-%H%M%S").to_string()));
-    let info = run_info(&args, &plan, &set, &run_dir, &device_names, saved.as_ref(), started);
+    let info = run_info(
+        &args,
+        &plan,
+        &set,
+        &run_dir,
+        &device_names,
+        saved.as_ref(),
+        started,
+    );
     if saved.is_none() {
-        resume::save_sweep(&run_dir, &args, data_root, &set, &info.command, &info.started)?;
+        resume::save_sweep(
+            &run_dir,
+            &args,
+            data_root,
+            &set,
+            &info.command,
+            &info.started,
+        )?;
     }
     eprintln!("seedlings: writing to {}", run_dir.display());
     let stop = Arc::new(Interrupt::new());
