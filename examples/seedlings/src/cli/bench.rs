@@ -68,9 +68,9 @@ pub struct BenchArgs {
 }
 
 /// A comma-separated flag's values, parsed whole by its value parser. Spelled `List`, not `Vec`,
-/// on purpose: clap's derive reads a field spelled `Vec<T>` as one value per occurrence
-/// (appending when repeated, and `value_delimiter` would not skip blank items); as `List<T>` it
-/// is one value, so a repeated flag replaces the list and blanks are skipped, as before.
+/// on purpose: clap's derive reads a field spelled `Vec<T>` as many values (a repeated flag
+/// appending, where it is an error today; `value_delimiter` would not skip blank items); as
+/// `List<T>` it is one value, so both stay as they were when the list was parsed after clap.
 type List<T> = Vec<T>;
 
 /// `--wd` of the bench: one finite weight decay ≥ 0.
