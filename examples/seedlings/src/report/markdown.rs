@@ -3,7 +3,7 @@
 //! This file lays the page out: the title and banner, the data and settings, the results
 //! table, the charts ([`CHARTS`]), how to read the numbers, and the files. The sentences under
 //! "What the numbers say" and the thresholds of their rules are in
-//! [`findings`](super::findings); number formatting and Markdown escaping in `format.rs`.
+//! [`findings`](mod@super::findings); number formatting and Markdown escaping in `format.rs`.
 
 use std::fmt::Write as _;
 
