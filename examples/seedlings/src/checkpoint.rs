@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::Normalization;
 use crate::model::{Cnn, CnnConfig};
-use crate::report::atomic::{write_atomic, write_atomic_str};
+use crate::run::atomic::{write_atomic, write_atomic_str};
 
 /// Everything besides the weights that evaluating a checkpoint needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,7 +2,8 @@
 //!
 //! Data flows one way: files → [`data`] (decoded once) → batches → [`train`] (model from
 //! [`model`], optimizer from `burn-weight-decay`, schedule from [`schedule`]) → per-epoch
-//! records → [`report`]. [`sweep`] runs the arms; [`checkpoint`] saves what `evaluate` needs.
+//! records → [`report`]. [`sweep`] runs the arms; [`checkpoint`] saves what `evaluate` needs;
+//! [`run`] holds the run folder's paths, the resumable state and the crash-safe writes.
 
 pub mod bench;
 pub mod checkpoint;
@@ -12,6 +13,7 @@ pub mod exact;
 pub mod interrupt;
 pub mod model;
 pub mod report;
+pub mod run;
 pub mod schedule;
 pub mod serve;
 pub mod sweep;

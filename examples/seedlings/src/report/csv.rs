@@ -9,9 +9,9 @@
 
 use std::path::Path;
 
-use super::atomic::write_atomic;
 use super::records::EpochRecord;
 use super::{ReportError, Result};
+use crate::run::atomic::write_atomic;
 
 /// The columns of `metrics.csv`, in order.
 pub const METRICS_HEADER: [&str; 16] = [

@@ -7,7 +7,8 @@
 //!
 //! [`write_run`] writes everything; the pieces are public for tests and partial updates.
 
-pub mod atomic;
+/// Moved to [`crate::run::atomic`]; still reachable here.
+pub use crate::run::atomic;
 pub mod csv;
 pub mod findings;
 mod format;

@@ -23,9 +23,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::atomic::write_atomic;
 use super::records::{ArmSummary, RunInfo};
 use super::{ReportError, Result};
+use crate::run::atomic::write_atomic;
 
 #[derive(Serialize)]
 struct SummaryFile<'a> {

@@ -20,9 +20,9 @@ use std::path::{Path, PathBuf};
 
 pub use charts::{ACCURACY, CHARTS, Chart, EQUILIBRIUM, LOSS, WEIGHT_NORM, arm_order, arm_rgb};
 
-use super::atomic::write_atomic;
 use super::records::EpochRecord;
 use super::{ReportError, Result};
+use crate::run::atomic::write_atomic;
 use charts::chart_specs;
 use draw::{render_png, render_svg};
 

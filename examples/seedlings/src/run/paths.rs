@@ -1,0 +1,31 @@
+//! Where an arm's files live inside the run folder: its checkpoints and its resume state.
+
+use std::path::PathBuf;
+
+/// Where an arm's files live inside the run folder.
+#[derive(Debug, Clone)]
+pub struct ArmPaths {
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// The arm's name.
+    pub arm: String,
+}
+
+impl ArmPaths {
+    /// `checkpoints/<arm>/best`, relative to the run folder.
+    pub fn best_rel(&self) -> String {
+        format!("checkpoints/{}/best", self.arm)
+    }
+    /// `checkpoints/<arm>/last`, relative to the run folder.
+    pub fn last_rel(&self) -> String {
+        format!("checkpoints/{}/last", self.arm)
+    }
+    /// `state/<arm>`: what resuming needs.
+    pub fn state_dir(&self) -> PathBuf {
+        self.run_dir.join("state").join(&self.arm)
+    }
+    /// `state/<arm>/progress.json`: the arm's position (see [`ArmProgress`](super::ArmProgress)).
+    pub fn progress_file(&self) -> PathBuf {
+        self.state_dir().join("progress.json")
+    }
+}
