@@ -197,3 +197,84 @@ fn remove_stale(dir: &Path, keep: &[&str]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `progress.json` as the untyped state (`"ended": Option<String>`) wrote it, with `ended`.
+    fn todays_progress_json(ended: &str, diverged_at: &str, files: &str) -> String {
+        let records = "arm,wd,mode,epoch,lr,train_loss,valid_loss,valid_accuracy,\
+                       valid_macro_f1,weight_norm,seconds,status,conv_angle,\
+                       conv_angle_predicted,conv_norm,conv_norm_predicted\\n\
+                       decoupled-wd0.1,0.1,decoupled,1,0.001,2.5,2.25,0.5,0.25,12.5,1.5,ok,\
+                       0.01,0.02,3.5,4.5\\n";
+        format!(
+            r#"{{"epoch":1,"batch":0,"step":4,"epoch_loss_sum":"0","epoch_images":0,"epoch_seconds":"0","epoch_equilibrium":{{"angle":"0","angles":0,"predicted_angle":"0","predicted_angles":0,"norm":"0","norms":0,"predicted_norm":"0","predicted_norms":0}},"records":"{records}","best_valid_accuracy":"0.5","ended":{ended},"diverged_at":{diverged_at},{files}}}"#
+        )
+    }
+
+    #[test]
+    fn todays_progress_files_load_typed_and_are_written_back_identically() {
+        let files = r#""model_file":"model-4.bpk","optimizer_file":"optimizer-4.bpk""#;
+        let no_files = r#""model_file":null,"optimizer_file":null"#;
+        let cases = [
+            ("null", "null", files, None, ArmStatus::Interrupted),
+            (
+                r#""finished""#,
+                "null",
+                files,
+                Some(ArmEnd::Finished),
+                ArmStatus::Finished,
+            ),
+            (
+                r#""diverged: loss NaN""#,
+                "[2,5]",
+                files,
+                Some(ArmEnd::Diverged {
+                    reason: "loss NaN".into(),
+                }),
+                ArmStatus::Diverged { epoch: 2, step: 5 },
+            ),
+            (
+                r#""diverged: non-finite weights""#,
+                "[1,4]",
+                no_files,
+                Some(ArmEnd::Diverged {
+                    reason: "non-finite weights".into(),
+                }),
+                ArmStatus::Diverged { epoch: 1, step: 4 },
+            ),
+            (
+                r#""failed: out of memory""#,
+                "null",
+                files,
+                Some(ArmEnd::Failed {
+                    reason: "out of memory".into(),
+                }),
+                ArmStatus::Failed {
+                    reason: "out of memory".into(),
+                },
+            ),
+        ];
+        for (ended, diverged_at, files, typed, status) in cases {
+            let run = tempfile::tempdir().unwrap();
+            let paths = ArmPaths {
+                run_dir: run.path().to_path_buf(),
+                arm: "decoupled-wd0.1".into(),
+            };
+            std::fs::create_dir_all(paths.state_dir()).unwrap();
+            let text = todays_progress_json(ended, diverged_at, files);
+            std::fs::write(paths.progress_file(), &text).unwrap();
+
+            let progress = ArmProgress::load(&paths).unwrap().unwrap();
+            assert_eq!(progress.ended, typed, "{ended}");
+            assert_eq!(progress.status(), status, "{ended}");
+            assert_eq!(progress.records.len(), 1);
+
+            save_progress(&paths, &progress).unwrap();
+            let written = std::fs::read_to_string(paths.progress_file()).unwrap();
+            assert_eq!(written, text, "{ended}");
+        }
+    }
+}
