@@ -76,6 +76,7 @@
 
 mod configs;
 pub mod convert;
+mod decay_config;
 pub mod equilibrium;
 mod error;
 mod form;
@@ -94,6 +95,7 @@ mod target;
 mod wrapper;
 
 pub use configs::{AdamDecayConfig, SgdDecayConfig};
+pub use decay_config::{DecayConfig, NonFiniteGrad};
 pub use error::ConfigError;
 pub use form::DecayForm;
 pub use mode::DecayMode;
@@ -106,5 +108,5 @@ pub use schedule::RateSchedule;
 pub use selection::Selection;
 pub use state::DecayState;
 pub use target::DecayTarget;
-pub use wrapper::{DecayConfig, NonFiniteGrad, WeightDecay};
+pub use wrapper::WeightDecay;
 pub mod replay;

@@ -1,0 +1,155 @@
+//! [`DecayConfig`]: which decay, how strong, on which parameters; and [`NonFiniteGrad`].
+
+use burn::config::Config;
+use burn::optim::{ModuleOptimizer, Optimizer};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{non_negative, positive};
+use crate::{
+    ConfigError, DecayForm, DecayMode, DecayScale, DecayTarget, RateSchedule, Selection,
+    WeightDecay,
+};
+
+/// What the wrapper does with a gradient that holds NaN or ±∞.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NonFiniteGrad {
+    /// Leave that parameter's weight *and* optimizer state as they were for this step, and count
+    /// the skip in the [`DecayMonitor`]. Costs one read-back per parameter per step. The default:
+    /// a NaN never reaches the weights through this optimizer.
+    Skip,
+    /// Pass the gradient on unchecked (fastest): NaN and ∞ then reach the weights. Use it when the
+    /// training loop already stops on a non-finite loss.
+    Propagate,
+}
+
+/// Configuration of [`WeightDecay`]: which decay, how strong, on which parameters.
+///
+/// ```
+/// use burn_weight_decay::{DecayConfig, DecayMode};
+/// use burn::optim::{AdamConfig, ModuleOptimizer};
+///
+/// // AdamW with λ = 0.01 around Burn's own Adam (biases and norm parameters not decayed):
+/// let optim: ModuleOptimizer = DecayConfig::decoupled(0.01).init(AdamConfig::new().build());
+/// // Adam + coupled L2, decaying every parameter:
+/// let config = DecayConfig::coupled(0.01).with_decay_rank_le_1(true);
+/// assert_eq!(config.mode, DecayMode::Coupled);
+/// # let _ = optim;
+/// ```
+#[derive(Config, Debug)]
+pub struct DecayConfig {
+    /// Coupled L2, decoupled, or none.
+    #[config(default = "DecayMode::Decoupled")]
+    pub mode: DecayMode,
+    /// `λ ≥ 0`. Coupled: the gradient gets `λ·w` (the loss `λ/2·Σw²`). Decoupled: each step
+    /// removes `s_t·λ·w`. fastai's default is 0.01.
+    #[config(default = 0.01)]
+    pub rate: f64,
+    /// `s_t` of decoupled decay: the learning rate (default), its schedule alone, or corrected
+    /// (`lr_t²/lr_max`, AdamC).
+    #[config(default = "DecayScale::LearningRate")]
+    pub scale: DecayScale,
+    /// How `λ` changes over the steps (constant at `rate` by default); see [`RateSchedule`].
+    #[config(default = "RateSchedule::Constant")]
+    pub schedule: RateSchedule,
+    /// What decay pulls toward: zero (default) or the initial weights (L2-SP).
+    #[config(default = "DecayTarget::Zero")]
+    pub toward: DecayTarget,
+    /// Decoupled decay's form: subtract `s_t·λ·w` (default) or divide by `1 + s_t·λ` (proximal).
+    #[config(default = "DecayForm::Multiplicative")]
+    pub form: DecayForm,
+    /// Also decay parameters of rank ≤ 1 (biases, norm scales and shifts). Off by default, as
+    /// fastai v2 (`wd_bn_bias=False`) and timm; fastai v1 and PyTorch's defaults decayed them.
+    #[config(default = false)]
+    pub decay_rank_le_1: bool,
+    /// Cautious weight decay: decay a coordinate only where it agrees in sign with the update
+    /// (see [`rule::cautious_mask`]).
+    #[config(default = false)]
+    pub cautious: bool,
+    /// What to do with a gradient holding NaN or ±∞.
+    #[config(default = "NonFiniteGrad::Skip")]
+    pub non_finite: NonFiniteGrad,
+}
+
+impl DecayConfig {
+    /// Coupled L2 with rate `λ`: `g ← g + λ·w`.
+    pub fn coupled(rate: f64) -> Self {
+        Self::new().with_mode(DecayMode::Coupled).with_rate(rate)
+    }
+
+    /// Decoupled decay with rate `λ`: `w ← inner_update(w) − s_t·λ·w`.
+    pub fn decoupled(rate: f64) -> Self {
+        Self::new().with_mode(DecayMode::Decoupled).with_rate(rate)
+    }
+
+    /// No decay at all.
+    pub fn none() -> Self {
+        Self::new().with_mode(DecayMode::None).with_rate(0.0)
+    }
+
+    /// Checks every value: `λ` finite and `≥ 0`, `lr_max` finite and `> 0`, the schedule's
+    /// values, and that the proximal form is asked of decoupled decay only.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        non_negative("weight decay rate", self.rate)?;
+        if let Some(lr_max) = self.scale.lr_max() {
+            positive("decay scale lr_max", lr_max)?;
+        }
+        self.schedule.validate()?;
+        if self.form == DecayForm::Proximal && self.mode == DecayMode::Coupled {
+            return Err(ConfigError::Incompatible {
+                setting: "decay form proximal",
+                reason: "applies to decoupled decay only (coupled L2 decays through the gradient)",
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether a parameter of this rank is decayed at all (the mode is not `None`, some `λ_t` of
+    /// the schedule is not zero, and the rank is ≥ 2 or [`decay_rank_le_1`](Self::decay_rank_le_1)
+    /// is set).
+    pub fn decays_rank(&self, rank: usize) -> bool {
+        self.mode != DecayMode::None
+            && !self.schedule.is_zero(self.rate)
+            && self.selection().includes_rank(rank).unwrap_or(false)
+    }
+
+    /// The parameters this config decays, as a [`Selection`]: [`Selection::All`] with
+    /// [`decay_rank_le_1`](Self::decay_rank_le_1), [`Selection::RankAtLeast2`] without (whatever
+    /// the mode: see [`decays_rank`](Self::decays_rank) for whether anything decays at all).
+    pub fn selection(&self) -> Selection {
+        if self.decay_rank_le_1 {
+            Selection::All
+        } else {
+            Selection::RankAtLeast2
+        }
+    }
+
+    /// `λ_t` at step `t` of a parameter: the schedule's value (the constant `rate` by default).
+    pub fn rate_at(&self, step: u64) -> f64 {
+        self.schedule.at(self.rate, step)
+    }
+
+    /// Wraps `inner` with this decay, for [`ModuleOptimizer::with_group`] or further setup.
+    ///
+    /// # Panics
+    ///
+    /// If [`validate`](Self::validate) fails; call it first to get the error as a value.
+    pub fn wrap<O: Optimizer>(&self, inner: O) -> WeightDecay<O> {
+        self.try_wrap(inner)
+            .unwrap_or_else(|err| panic!("invalid DecayConfig: {err}"))
+    }
+
+    /// Like [`wrap`](Self::wrap), returning the validation error instead of panicking.
+    pub fn try_wrap<O: Optimizer>(&self, inner: O) -> Result<WeightDecay<O>, ConfigError> {
+        self.validate()?;
+        Ok(WeightDecay::new(inner, self.clone()))
+    }
+
+    /// Wraps `inner` and returns the whole-module optimizer, as Burn's own configs' `init()` do.
+    ///
+    /// # Panics
+    ///
+    /// If [`validate`](Self::validate) fails.
+    pub fn init<O: Optimizer>(&self, inner: O) -> ModuleOptimizer {
+        ModuleOptimizer::from(self.wrap(inner))
+    }
+}
