@@ -14,7 +14,7 @@ use crate::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NonFiniteGrad {
     /// Leave that parameter's weight *and* optimizer state as they were for this step, and count
-    /// the skip in the [`DecayMonitor`]. Costs one read-back per parameter per step. The default:
+    /// the skip in the [`DecayMonitor`](crate::DecayMonitor). Costs one read-back per parameter per step. The default:
     /// a NaN never reaches the weights through this optimizer.
     Skip,
     /// Pass the gradient on unchecked (fastest): NaN and ∞ then reach the weights. Use it when the
@@ -62,7 +62,7 @@ pub struct DecayConfig {
     #[config(default = false)]
     pub decay_rank_le_1: bool,
     /// Cautious weight decay: decay a coordinate only where it agrees in sign with the update
-    /// (see [`rule::cautious_mask`]).
+    /// (see [`rule::cautious_mask`](crate::rule::cautious_mask)).
     #[config(default = false)]
     pub cautious: bool,
     /// What to do with a gradient holding NaN or ±∞.

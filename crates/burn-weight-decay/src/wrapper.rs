@@ -10,7 +10,7 @@ use crate::{
 };
 
 /// Weight decay around any [`Optimizer`]: itself an [`Optimizer`], so it works with
-/// [`ModuleOptimizer`], parameter groups, gradient clipping, learning-rate schedulers, optimizer
+/// [`ModuleOptimizer`](burn::optim::ModuleOptimizer), parameter groups, gradient clipping, learning-rate schedulers, optimizer
 /// records and burn-train's `Learner` unchanged.
 ///
 /// Its per-parameter state is [`DecayState`]: the inner optimizer's state, the parameter's step
