@@ -6,7 +6,7 @@ use burn::tensor::Tensor;
 
 use super::Outcome::{self, Declined};
 use super::pass::{Finished, Kernel, Pass};
-use super::{COUPLED, Context, DECOUPLED, PROXIMAL, decay_scalars, flex, probe};
+use super::{Context, decay_scalars, decayed_grad, decayed_weight, flex, probe};
 use crate::fused::AdamHyper;
 
 /// One Adam step, or the arguments back when the kernel does not cover it (AMSGrad state, or
@@ -116,8 +116,7 @@ impl<const MODE: u8, const FIRST: bool> Kernel for AdamKernel<MODE, FIRST> {
         let s = &self.0;
         for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
             let w0 = *w;
-            // rule::coupled: grad + weight·λ.
-            let g = if MODE == COUPLED { g + w0 * s.rate } else { g };
+            let g = decayed_grad::<MODE>(g, w0, s.rate);
             // moment_1 = moment_1·β1 + grad·(1 − β1), moment_2 = moment_2·β2 + grad²·(1 − β2);
             // the first step: grad·(1 − β1) and grad²·(1 − β2).
             let (m1, v1) = if FIRST {
@@ -133,14 +132,7 @@ impl<const MODE: u8, const FIRST: bool> Kernel for AdamKernel<MODE, FIRST> {
             // moment_1·combined / (√moment_2 + ε·√(1 − β2^t)); weight − step·lr.
             let step = (m1 * s.combined) / (v1.sqrt() + s.eps);
             let updated = w0 - step * s.lr;
-            // rule::decoupled: updated − weight·(s_t·λ); rule::decoupled_proximal: updated / (1 + s_t·λ).
-            *w = if MODE == DECOUPLED {
-                updated - w0 * s.factor
-            } else if MODE == PROXIMAL {
-                updated / s.factor
-            } else {
-                updated
-            };
+            *w = decayed_weight::<MODE>(updated, w0, s.factor);
         }
     }
 }

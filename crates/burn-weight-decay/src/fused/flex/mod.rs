@@ -88,6 +88,27 @@ const COUPLED: u8 = 1;
 const DECOUPLED: u8 = 2;
 const PROXIMAL: u8 = 3;
 
+/// The gradient after decay `MODE`, element by element: `rule::coupled`, `grad + weight·λ`, in
+/// coupled mode, the gradient itself otherwise. Shared by every kernel, in Burn's f32 order.
+#[inline(always)]
+fn decayed_grad<const MODE: u8>(g: f32, w0: f32, rate: f32) -> f32 {
+    if MODE == COUPLED { g + w0 * rate } else { g }
+}
+
+/// The weight after the inner update `updated` of `w0` and decay `MODE`, element by element:
+/// `rule::decoupled`, `updated − weight·(s_t·λ)`, or `rule::decoupled_proximal`,
+/// `updated / (1 + s_t·λ)` (`factor` is then the divisor); `updated` otherwise.
+#[inline(always)]
+fn decayed_weight<const MODE: u8>(updated: f32, w0: f32, factor: f32) -> f32 {
+    if MODE == DECOUPLED {
+        updated - w0 * factor
+    } else if MODE == PROXIMAL {
+        updated / factor
+    } else {
+        updated
+    }
+}
+
 /// Evaluates `$body` with `$mode` a const of the decay's mode, so that each mode gets its own
 /// branch-free kernel.
 macro_rules! by_mode {

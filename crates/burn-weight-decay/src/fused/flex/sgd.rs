@@ -14,7 +14,7 @@ use burn::tensor::Tensor;
 
 use super::Outcome::{self, Declined};
 use super::pass::{Finished, Kernel, Pass};
-use super::{COUPLED, Context, DECOUPLED, PROXIMAL, decay_scalars, flex, probe};
+use super::{Context, decay_scalars, decayed_grad, decayed_weight, flex, probe};
 use crate::fused::SgdMomentum;
 
 /// SGD kinds: no momentum, momentum, Nesterov momentum.
@@ -158,8 +158,7 @@ impl<const MODE: u8, const KIND: u8, const FIRST: bool> Kernel for SgdKernel<MOD
         let s = &self.0;
         for ((w, &g), b) in w.iter_mut().zip(g).zip(b.iter_mut()) {
             let w0 = *w;
-            // rule::coupled: grad + weight·λ.
-            let g = if MODE == COUPLED { g + w0 * s.rate } else { g };
+            let g = decayed_grad::<MODE>(g, w0, s.rate);
             let step = if KIND == PLAIN {
                 g
             } else {
@@ -178,14 +177,7 @@ impl<const MODE: u8, const KIND: u8, const FIRST: bool> Kernel for SgdKernel<MOD
                 }
             };
             let updated = w0 - step * s.lr;
-            // rule::decoupled: updated − weight·(s_t·λ); rule::decoupled_proximal: updated / (1 + s_t·λ).
-            *w = if MODE == DECOUPLED {
-                updated - w0 * s.factor
-            } else if MODE == PROXIMAL {
-                updated / s.factor
-            } else {
-                updated
-            };
+            *w = decayed_weight::<MODE>(updated, w0, s.factor);
         }
     }
 }
