@@ -1,0 +1,20 @@
+//! What the training loop hands to the report: one [`EpochRecord`] per arm and epoch, one
+//! [`ArmSummary`] per arm and one [`RunInfo`] per run.
+//!
+//! In `summary.json` every float that is not finite (a diverged loss, a metric with no samples)
+//! is written as `null`, and `null` reads back as `NaN` (see [`nullable_f64`]).
+//!
+//! One type per file: [`EpochRecord`] (`epoch.rs`), [`ArmStatus`] and [`DivergedAt`]
+//! (`status.rs`), [`ArmSummary`] (`arm.rs`), [`RunInfo`] (`run_info.rs`) and the
+//! [`nullable_f64`] serde helpers (`nullable_f64.rs`).
+
+mod arm;
+mod epoch;
+pub mod nullable_f64;
+mod run_info;
+mod status;
+
+pub use arm::ArmSummary;
+pub use epoch::EpochRecord;
+pub use run_info::RunInfo;
+pub use status::{ArmStatus, DivergedAt};

@@ -1,0 +1,54 @@
+//! [`RunInfo`]: the settings and data of a run, the header of `report.md` and `summary.json`'s
+//! `"run"`.
+
+use serde::{Deserialize, Serialize};
+
+use super::nullable_f64;
+
+/// The settings and data of a run: the header of `report.md` and `summary.json`'s `"run"`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// The run's name, also its folder under `runs/`.
+    pub name: String,
+    /// The command line that started the run.
+    pub command: String,
+    /// Where the images came from, in words (a folder, an archive, "synthetic").
+    pub data: String,
+    /// Whether the images are the built-in synthetic ones rather than real photos.
+    pub synthetic: bool,
+    /// The class names, in label order.
+    pub classes: Vec<String>,
+    /// Number of training images.
+    pub train_images: usize,
+    /// Number of validation images.
+    pub valid_images: usize,
+    /// Files that were not used, as `(path, reason)`.
+    pub skipped_files: Vec<(String, String)>,
+    /// The Burn backend, in words.
+    pub backend: String,
+    /// The inner optimizer, in words (e.g. `Adam(β1=0.9, β2=0.999)`).
+    pub optimizer: String,
+    /// Which code ran the conv blocks: `fused` (burn-fused-conv's op) or `stock` (Burn's layers).
+    #[serde(default)]
+    pub block: String,
+    /// The learning-rate schedule, in words.
+    pub schedule: String,
+    /// Epochs per arm.
+    pub epochs: usize,
+    /// Side of the square input images in pixels.
+    pub image_size: usize,
+    /// Images per batch.
+    pub batch_size: usize,
+    /// The peak learning rate.
+    #[serde(with = "nullable_f64")]
+    pub lr: f64,
+    /// The random seed.
+    pub seed: u64,
+    /// Whether decay also applies to normalization parameters and biases.
+    pub decay_norm_and_bias: bool,
+    /// When the run started (RFC 3339 or any readable time stamp).
+    pub started: String,
+    /// Wall-clock seconds of the whole run so far.
+    #[serde(with = "nullable_f64")]
+    pub seconds: f64,
+}
