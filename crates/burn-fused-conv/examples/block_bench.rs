@@ -19,6 +19,8 @@ fn main() {
         _ => BlockKernel::ALL.to_vec(),
     };
     burn_fused_conv::alloc::keep_freed_memory();
+    // The seedlings CNN's channels, a copy of its `CnnConfig` default (this crate cannot depend
+    // on the example, which depends on it): examples/seedlings/tests/bench_cnn_copy.rs checks it.
     print!(
         "{}",
         time_network(&[32, 64, 128, 256], batch, side, &kernels, reps).render()

@@ -65,12 +65,10 @@
 //! `SgdState`, so records load either way. `NonFiniteGrad::Skip` reads the gradient once more
 //! before anything is written.
 //!
-//! In short it covers Adam without AMSGrad and SGD (momentum, dampening, Nesterov), with no,
-//! coupled or decoupled decay in any scale, schedule and form, except cautious decay and decay
-//! toward the initial weights, while the monitor is not armed, on plain f32 flex tensors; the
-//! full list, with where each case is declined, is the module doc of `src/fused/flex/mod.rs` in
-//! the source. Anything else takes Burn's tensor ops, unchanged. `with_fused(false)` on either config forces
-//! the tensor ops; [`DecayMonitor::fused_updates`] counts the parameter updates the kernel made.
+//! Which parameter updates the kernel covers is listed once, with where each case is declined, in
+//! the module doc of `src/fused/flex/mod.rs` in the source. Anything else takes Burn's tensor
+//! ops, unchanged. `with_fused(false)` on either config forces the tensor ops;
+//! [`DecayMonitor::fused_updates`] counts the parameter updates the kernel made.
 
 #![warn(missing_docs)]
 

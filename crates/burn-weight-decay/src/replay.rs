@@ -7,7 +7,7 @@
 //! ```json
 //! {
 //!   "optimizer": {"kind": "sgd", "momentum": 0.9, "dampening": 0.0, "nesterov": false},
-//!   "decay": {"mode": "decoupled", "rate": 0.1, "exclude_rank_le_1": true},
+//!   "decay": {"mode": "decoupled", "rate": 0.1, "decay_rank_le_1": false},
 //!   "shape": [2, 2],
 //!   "param": [1.0, -2.0, 3.0, 0.5],
 //!   "grads": [[0.1, 0.2, -0.3, 0.0]],
@@ -20,7 +20,10 @@
 //! `"coupled"` or `"decoupled"`. The other decay fields are optional:
 //!
 //! - `rate`: `λ ≥ 0` of every step (default 0).
-//! - `exclude_rank_le_1`: leave a parameter of rank ≤ 1 undecayed (default true).
+//! - `decay_rank_le_1`: also decay a parameter of rank ≤ 1, a bias or norm parameter (default
+//!   false; [`DecayConfig::decay_rank_le_1`]). The field's older name `exclude_rank_le_1`, with
+//!   the inverted meaning, is still read: `"exclude_rank_le_1": true` is
+//!   `"decay_rank_le_1": false`. Both given with contradicting values are an error naming both.
 //! - `cautious`: cautious decay (default false; [`DecayConfig::cautious`]).
 //! - `scale`: decoupled decay's `s_t` ([`DecayScale`]): `"lr"` (`lr_t`, the default),
 //!   `"schedule"` (`lr_t / lr_max`) or `"corrected"` (`lr_t² / lr_max`).
@@ -114,9 +117,6 @@ fn default_beta2() -> f32 {
 fn default_epsilon() -> f32 {
     1e-8
 }
-fn default_true() -> bool {
-    true
-}
 
 /// The decay of a [`Case`].
 #[derive(Debug, Clone, Deserialize)]
@@ -126,9 +126,13 @@ pub struct DecaySpec {
     /// `λ`.
     #[serde(default)]
     pub rate: f64,
-    /// Leave parameters of rank ≤ 1 undecayed (default true).
-    #[serde(default = "default_true")]
-    pub exclude_rank_le_1: bool,
+    /// Also decay parameters of rank ≤ 1 (default false). Read it, with the older field, through
+    /// [`DecaySpec::decay_rank_le_1`].
+    #[serde(default)]
+    pub decay_rank_le_1: Option<bool>,
+    /// The older name of `decay_rank_le_1`, inverted: leave parameters of rank ≤ 1 undecayed.
+    #[serde(default)]
+    pub exclude_rank_le_1: Option<bool>,
     /// Cautious weight decay.
     #[serde(default)]
     pub cautious: bool,
@@ -149,6 +153,39 @@ pub struct DecaySpec {
     /// `"multiplicative"` (default) or `"proximal"` (decoupled decay only).
     #[serde(default)]
     pub form: Option<String>,
+}
+
+impl DecaySpec {
+    /// Whether parameters of rank ≤ 1 decay: `decay_rank_le_1`, else the older
+    /// `exclude_rank_le_1` inverted, else not (both fields' default). Both given with
+    /// contradicting values are an error naming both.
+    ///
+    /// ```
+    /// # use burn_weight_decay::replay::Case;
+    /// let decay = |fields: &str| {
+    ///     let text = format!(
+    ///         r#"{{"optimizer": {{"kind": "sgd"}}, "decay": {{"mode": "decoupled"{fields}}},
+    ///             "shape": [1], "param": [1], "grads": [], "lr": []}}"#
+    ///     );
+    ///     Case::from_json(&text).map(|case| case.decay.decay_rank_le_1().unwrap())
+    /// };
+    /// assert_eq!(decay(""), Ok(false));
+    /// assert_eq!(decay(r#", "decay_rank_le_1": true"#), Ok(true));
+    /// assert_eq!(decay(r#", "exclude_rank_le_1": false"#), Ok(true));
+    /// let err = decay(r#", "decay_rank_le_1": true, "exclude_rank_le_1": true"#).unwrap_err();
+    /// assert!(err.0.contains("decay.decay_rank_le_1 true"), "{err}");
+    /// assert!(err.0.contains("decay.exclude_rank_le_1 true"), "{err}");
+    /// ```
+    pub fn decay_rank_le_1(&self) -> Result<bool, CaseError> {
+        match (self.decay_rank_le_1, self.exclude_rank_le_1) {
+            (Some(decay), Some(exclude)) if decay == exclude => Err(CaseError(format!(
+                "decay.decay_rank_le_1 {decay} contradicts decay.exclude_rank_le_1 {exclude} \
+                 (its older name, inverted): give one of them, or both with opposite values"
+            ))),
+            (Some(decay), _) => Ok(decay),
+            (None, exclude) => Ok(exclude == Some(false)),
+        }
+    }
 }
 
 /// The replay's output: the flat parameter after each step.
@@ -226,7 +263,7 @@ impl Case {
         let mut config = DecayConfig::new()
             .with_mode(mode)
             .with_rate(decay.rate)
-            .with_decay_rank_le_1(!decay.exclude_rank_le_1)
+            .with_decay_rank_le_1(decay.decay_rank_le_1()?)
             .with_cautious(decay.cautious)
             .with_scale(self.decay_scale()?)
             .with_toward(self.decay_target()?)

@@ -256,3 +256,65 @@ fn proximal_keeps_signs_where_multiplicative_decay_flips_them() {
         );
     }
 }
+
+/// `decay_rank_le_1` and its older, inverted name `exclude_rank_le_1` give the same trajectory
+/// (`bias_excluded.json` keeps the older name, `bias_included.json` has the new one), alone or
+/// together when they agree.
+#[test]
+fn the_older_exclude_rank_le_1_reads_as_decay_rank_le_1_inverted() {
+    let old = case_json("bias_excluded.json");
+    assert_eq!(old["decay"]["exclude_rank_le_1"], true);
+    assert!(old["decay"].get("decay_rank_le_1").is_none());
+    let new = case_json("bias_included.json");
+    assert_eq!(new["decay"]["decay_rank_le_1"], true);
+    assert!(new["decay"].get("exclude_rank_le_1").is_none());
+
+    for (case, decay) in [(old, false), (new, true)] {
+        let mut by_new_name = case.clone();
+        let fields = by_new_name["decay"].as_object_mut().unwrap();
+        fields.remove("exclude_rank_le_1");
+        fields.insert("decay_rank_le_1".into(), decay.into());
+        let mut by_old_name = case.clone();
+        let fields = by_old_name["decay"].as_object_mut().unwrap();
+        fields.remove("decay_rank_le_1");
+        fields.insert("exclude_rank_le_1".into(), (!decay).into());
+        let mut both = by_new_name.clone();
+        both["decay"]["exclude_rank_le_1"] = (!decay).into();
+        let expected = run_json(&case);
+        for variant in [by_new_name, by_old_name, both] {
+            assert_eq!(run_json(&variant), expected, "{}", variant["decay"]);
+        }
+    }
+    // Neither field: rank ≤ 1 is left undecayed, as both fields' defaults say.
+    let mut neither = case_json("bias_excluded.json");
+    neither["decay"]
+        .as_object_mut()
+        .unwrap()
+        .remove("exclude_rank_le_1");
+    assert_eq!(
+        run_json(&neither),
+        run_json(&case_json("bias_excluded.json"))
+    );
+    assert_ne!(
+        run_json(&neither),
+        run_json(&case_json("bias_included.json"))
+    );
+}
+
+/// `decay_rank_le_1` and `exclude_rank_le_1` saying the same (so meaning the opposite) is an
+/// error naming both fields and their values.
+#[test]
+fn contradicting_decay_rank_le_1_and_exclude_rank_le_1_is_an_error_naming_both() {
+    for value in [true, false] {
+        let mut case = case_json("bias_included.json");
+        case["decay"]["decay_rank_le_1"] = value.into();
+        case["decay"]["exclude_rank_le_1"] = value.into();
+        let err = Case::from_json(&case.to_string()).unwrap_err();
+        for needle in [
+            format!("decay.decay_rank_le_1 {value}"),
+            format!("decay.exclude_rank_le_1 {value}"),
+        ] {
+            assert!(err.0.contains(&needle), "{err} lacks `{needle}`");
+        }
+    }
+}

@@ -5,7 +5,11 @@ eps 1e-8), timed per training step (forward, cross-entropy, backward, optimizer 
 images, in NCHW and in channels_last, on 2 threads by default.
 
     python3 examples/seedlings/bench/torch_reference.py [--threads 2] [--steps 15] [--warmup 3]
-        [--batch-size 32] [--image-size 64] [--json]
+        [--batch-size 32] [--image-size 64] [--channels 32,64,128,256] [--classes 12] [--json]
+
+`seedlings bench --torch-python PYTHON` passes --channels and --classes from the network it
+times; the defaults below are a copy of seedlings' `CnnConfig` for running this script alone,
+checked against it by examples/seedlings/tests/bench_cnn_copy.rs.
 
 Prints images/s per layout; run it next to `seedlings bench` (alternating, on a quiet machine)
 and divide. Without torch installed it says so and exits 0:
@@ -17,6 +21,7 @@ import statistics
 import sys
 import time
 
+# Defaults of --channels and --classes: seedlings' CnnConfig channels and its 12 species.
 CHANNELS = [32, 64, 128, 256]
 CLASSES = 12
 
@@ -28,6 +33,9 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--image-size", type=int, default=64)
+    p.add_argument("--channels", default=",".join(map(str, CHANNELS)),
+                   help="output channels of each conv block, comma-separated")
+    p.add_argument("--classes", type=int, default=CLASSES)
     p.add_argument("--layouts", default="nchw,channels_last")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
@@ -41,20 +49,22 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
+    channels = [int(c) for c in args.channels.split(",")]
+
     def network():
         layers, cin = [], 3
-        for cout in CHANNELS:
+        for cout in channels:
             layers += [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
                        nn.ReLU(), nn.MaxPool2d(2, 2)]
             cin = cout
-        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, CLASSES)]
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, args.classes)]
         return nn.Sequential(*layers)
 
     results = {}
     for layout in args.layouts.split(","):
         model = network()
         x = torch.randn(args.batch_size, 3, args.image_size, args.image_size)
-        y = torch.randint(0, CLASSES, (args.batch_size,))
+        y = torch.randint(0, args.classes, (args.batch_size,))
         if layout == "channels_last":
             model = model.to(memory_format=torch.channels_last)
             x = x.to(memory_format=torch.channels_last)

@@ -13,6 +13,8 @@ use seedlings::report::{EpochRecord, RunInfo};
 use seedlings::sweep::Sweep;
 use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings};
 
+/// A deliberately tiny network (the real one is `CnnConfig`'s default): two blocks are enough to
+/// compare the kernels, and keep the three-epoch sweeps short.
 const CHANNELS: [usize; 2] = [8, 16];
 
 fn sweep(dir: &std::path::Path, block: BlockKernel) -> Vec<EpochRecord> {
@@ -23,7 +25,7 @@ fn sweep(dir: &std::path::Path, block: BlockKernel) -> Vec<EpochRecord> {
         lr: 3e-3,
         optimizer: OptimizerKind::Adam,
         seed: 11,
-        decay_norm_and_bias: false,
+        decay_rank_le_1: false,
         loader_workers: 2,
         channels: CHANNELS.to_vec(),
         block,

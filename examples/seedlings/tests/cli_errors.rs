@@ -181,3 +181,71 @@ fn resume_accepts_flags_equal_to_the_saved_ones() {
         &["--epochs 12 (saved: 1)"],
     );
 }
+
+/// `--decay-rank-le-1` was `--decay-norm-and-bias`, and `state/sweep.json` held it as
+/// `decay_norm_and_bias`: the older flag is still accepted, and a run folder written before the
+/// rename resumes with its saved value, compared with the flag under either name.
+#[test]
+fn a_sweep_json_with_the_older_decay_norm_and_bias_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let help = seedlings(cwd, &["--help"]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("--decay-rank-le-1") && help.contains("--decay-norm-and-bias"),
+        "{help}"
+    );
+    let first = seedlings(
+        cwd,
+        &[
+            "--out",
+            "run",
+            "--epochs",
+            "1",
+            "--image-size",
+            "32",
+            "--batch-size",
+            "8",
+            "--synthetic-per-class",
+            "2",
+            "--wd",
+            "0.1",
+            "--decay-norm-and-bias",
+        ],
+    );
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let path = cwd.join("run/state/sweep.json");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(saved["args"]["decay_rank_le_1"], true, "{saved}");
+    assert!(saved["args"].get("decay_norm_and_bias").is_none());
+    // The file as the program wrote it before the rename.
+    let write_old = |value: bool| {
+        let mut old = saved.clone();
+        let args = old["args"].as_object_mut().unwrap();
+        args.remove("decay_rank_le_1");
+        args.insert("decay_norm_and_bias".into(), value.into());
+        std::fs::write(&path, serde_json::to_string_pretty(&old).unwrap()).unwrap();
+    };
+    write_old(true);
+    for flag in ["--decay-rank-le-1", "--decay-norm-and-bias"] {
+        let resumed = seedlings(cwd, &["--resume", "run", flag]);
+        assert!(
+            resumed.status.success(),
+            "{flag} equals the saved value: {}",
+            String::from_utf8_lossy(&resumed.stderr)
+        );
+    }
+    write_old(false);
+    for flag in ["--decay-rank-le-1", "--decay-norm-and-bias"] {
+        assert_error(
+            cwd,
+            &["--resume", "run", flag],
+            &["--decay-rank-le-1 true (saved: false)", "sweep.json"],
+        );
+    }
+}

@@ -34,8 +34,9 @@ fn a_diverging_arm_is_stopped_and_reported_and_the_others_finish() {
             lr: 3e-3,
             optimizer: OptimizerKind::Adam,
             seed: 9,
-            decay_norm_and_bias: false,
+            decay_rank_le_1: false,
             loader_workers: 2,
+            // A deliberately tiny network, not CnnConfig's default: fast, and enough here.
             channels: vec![8, 16],
             block: burn_fused_conv::BlockKernel::Fused,
         },

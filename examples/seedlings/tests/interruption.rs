@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use burn::tensor::Device;
 use burn_weight_decay::DecayMode;
 use seedlings::checkpoint;
+use seedlings::data::synthetic::SPECIES;
 use seedlings::model::CnnConfig;
 use seedlings::report::atomic::is_temp_name;
 use seedlings::report::read_metrics_csv;
@@ -108,16 +109,17 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 /// Every file in the run folder is complete: it parses as what its name says.
 fn assert_every_file_parses(out: &Path) {
     let device = Device::default();
-    let cnn = CnnConfig::new(12).with_channels(vec![32, 64, 128, 256]);
+    // The binary trains the real network (no flag changes its shape) on the synthetic species.
+    let cnn = CnnConfig::new(SPECIES.len());
     let settings = TrainSettings {
         epochs: 3,
         batch_size: 8,
         lr: 3e-3,
         optimizer: OptimizerKind::Adam,
         seed: 3,
-        decay_norm_and_bias: false,
+        decay_rank_le_1: false,
         loader_workers: 2,
-        channels: vec![32, 64, 128, 256],
+        channels: cnn.channels.clone(),
         block: burn_fused_conv::BlockKernel::Fused,
     };
     let arm = ArmSpec {

@@ -157,7 +157,7 @@ fn sweep() -> (RunInfo, Vec<EpochRecord>, Vec<ArmSummary>) {
         batch_size: 16,
         lr: 3e-4,
         seed: 1,
-        decay_norm_and_bias: true,
+        decay_rank_le_1: true,
         started: "2025-01-01T00:00:00Z".into(),
         seconds: 12.5,
     };
@@ -379,6 +379,35 @@ fn summary_json_carries_every_field_a_reader_needs() {
     assert_eq!(back[0].status, arms[0].status);
     let info_back: RunInfo = serde_json::from_value(json["run"].clone()).unwrap();
     assert_eq!(info_back, info);
+}
+
+/// `summary.json`'s `run.decay_rank_le_1` was written as `decay_norm_and_bias` before the
+/// setting's rename: such a summary still reads, with its value.
+#[test]
+fn a_summary_json_with_the_older_decay_norm_and_bias_reads_back() {
+    let (info, _, arms) = sweep();
+    assert!(info.decay_rank_le_1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("summary.json");
+    write_summary_json(&path, &info, &arms).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(json["run"]["decay_rank_le_1"], true);
+    assert!(json["run"].get("decay_norm_and_bias").is_none());
+    for value in [true, false] {
+        let mut old = json["run"].clone();
+        let run = old.as_object_mut().unwrap();
+        run.remove("decay_rank_le_1");
+        run.insert("decay_norm_and_bias".into(), value.into());
+        let back: RunInfo = serde_json::from_value(old).unwrap();
+        assert_eq!(
+            back,
+            RunInfo {
+                decay_rank_le_1: value,
+                ..info.clone()
+            }
+        );
+    }
 }
 
 #[test]

@@ -24,8 +24,9 @@ fn sweep<'a>(set: &'a SeedlingSet, dir: &Path) -> Sweep<'a> {
             lr: 3e-3,
             optimizer: OptimizerKind::Adam,
             seed: 11,
-            decay_norm_and_bias: false,
+            decay_rank_le_1: false,
             loader_workers: 2,
+            // A deliberately tiny network, not CnnConfig's default: fast, and enough here.
             channels: vec![8, 16],
             block: burn_fused_conv::BlockKernel::Fused,
         },

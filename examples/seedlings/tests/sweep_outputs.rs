@@ -22,8 +22,9 @@ fn run_on(dir: &std::path::Path, devices: Vec<Device>) -> Vec<seedlings::report:
         lr: 3e-3,
         optimizer: OptimizerKind::Adam,
         seed: 7,
-        decay_norm_and_bias: false,
+        decay_rank_le_1: false,
         loader_workers: 2,
+        // A deliberately tiny network, not CnnConfig's default: fast, and enough here.
         channels: vec![8, 16],
         block: burn_fused_conv::BlockKernel::Fused,
     };

@@ -71,6 +71,17 @@ def decay_scale(d, lr):
     raise ValueError(f"unknown scale {scale}")
 
 
+def decay_rank_le_1(d):
+    """Whether parameters of rank <= 1 decay: "decay_rank_le_1", else the older field
+    "exclude_rank_le_1" inverted, else no. Both given must agree."""
+    decay, exclude = d.get("decay_rank_le_1"), d.get("exclude_rank_le_1")
+    if decay is not None and exclude is not None and decay == exclude:
+        raise ValueError(f"decay_rank_le_1 {decay} contradicts exclude_rank_le_1 {exclude}")
+    if decay is not None:
+        return decay
+    return exclude is not None and not exclude
+
+
 def run(case):
     o, d = case["optimizer"], case["decay"]
     w = [float(x) for x in case["param"]]
@@ -79,7 +90,7 @@ def run(case):
     mode = d["mode"]
     lams = [float(x) for x in d["rates"]] if "rates" in d else [d.get("rate", 0.0)] * steps
     decays = mode != "none" and any(lam != 0 for lam in lams) and (
-        len(case["shape"]) > 1 or not d.get("exclude_rank_le_1", True))
+        len(case["shape"]) > 1 or decay_rank_le_1(d))
     cautious = d.get("cautious", False)
     initial = d.get("toward", "zero") == "initial"
     proximal = d.get("form", "multiplicative") == "proximal"
@@ -138,15 +149,17 @@ CASES = [
          {"mode": "coupled", "rate": 0.3}, [2, 2, 2], 8, 3),
     make("adam_coupled", {"kind": "adam"}, {"mode": "coupled", "rate": 0.1}, [4, 3], 10, 4, lr=[0.01] * 10),
     make("adamw", {"kind": "adam", "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "amsgrad": False},
-         {"mode": "decoupled", "rate": 0.1, "exclude_rank_le_1": True}, [4, 3], 10, 5),
+         {"mode": "decoupled", "rate": 0.1, "decay_rank_le_1": False}, [4, 3], 10, 5),
     make("adamw_amsgrad_custom_betas", {"kind": "adam", "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-6, "amsgrad": True},
          {"mode": "decoupled", "rate": 1.0}, [3, 3], 10, 6),
     make("adam_grad_scales", {"kind": "adam"}, {"mode": "coupled", "rate": 0.5}, [1, 4], 10, 7,
          lr=[0.01] * 10, grad_scale=[1000.0, 1.0, 0.01, 0.0001]),
     make("adamw_grad_scales", {"kind": "adam"}, {"mode": "decoupled", "rate": 0.5}, [1, 4], 10, 7,
          lr=[0.01] * 10, grad_scale=[1000.0, 1.0, 0.01, 0.0001]),
+    # bias_excluded and adamw_l2sp_bias_excluded keep the older name, exclude_rank_le_1 (inverted),
+    # so that the replay's reading of it stays tested.
     make("bias_excluded", {"kind": "sgd", "momentum": 0.9}, {"mode": "decoupled", "rate": 0.5, "exclude_rank_le_1": True}, [5], 5, 8),
-    make("bias_included", {"kind": "sgd", "momentum": 0.9}, {"mode": "decoupled", "rate": 0.5, "exclude_rank_le_1": False}, [5], 5, 8),
+    make("bias_included", {"kind": "sgd", "momentum": 0.9}, {"mode": "decoupled", "rate": 0.5, "decay_rank_le_1": True}, [5], 5, 8),
     make("none", {"kind": "adam"}, {"mode": "none", "rate": 10.0}, [2, 2], 5, 9),
     make("adamw_cautious", {"kind": "adam"}, {"mode": "decoupled", "rate": 0.5, "cautious": True}, [3, 4], 8, 10),
     make("sgd_coupled_cautious", {"kind": "sgd", "momentum": 0.5}, {"mode": "coupled", "rate": 0.5, "cautious": True}, [3, 4], 8, 11),
@@ -167,7 +180,7 @@ CASES = [
     make("sgd_momentum_l2sp", {"kind": "sgd", "momentum": 0.9},
          {"mode": "coupled", "rate": 0.5, "toward": "initial"}, [3, 3], 8, 19),
     make("sgd_l2sp_bias_included", {"kind": "sgd", "momentum": 0.9},
-         {"mode": "decoupled", "rate": 2.0, "toward": "initial", "exclude_rank_le_1": False}, [5], 6, 20),
+         {"mode": "decoupled", "rate": 2.0, "toward": "initial", "decay_rank_le_1": True}, [5], 6, 20),
     make("adamw_l2sp_bias_excluded", {"kind": "adam"},
          {"mode": "decoupled", "rate": 2.0, "toward": "initial", "exclude_rank_le_1": True}, [5], 6, 21),
     # Steps 3 and 5 have f_t = s_t * lam_t = 2 and 1.5: the multiplicative form would flip signs there.

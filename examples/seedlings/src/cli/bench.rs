@@ -103,7 +103,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
                 lr: 1e-3,
                 optimizer,
                 seed: args.seed,
-                decay_norm_and_bias: false,
+                decay_rank_le_1: false,
                 loader_workers: args.workers,
                 channels: channels.clone(),
                 block,
@@ -125,7 +125,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let torch = args
         .torch_python
         .as_deref()
-        .map(|python| torch_reference(python, &args))
+        .map(|python| torch_reference(python, &args, &channels, set.num_classes()))
         .transpose()?
         .flatten();
     let block_timing = (!args.no_block_timing).then(|| {
@@ -260,9 +260,16 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs `bench/torch_reference.py` with `python` on the bench's batch, image size and step
-/// counts: its JSON, or `None` (with its message) when torch is not importable there.
-fn torch_reference(python: &str, args: &BenchArgs) -> Result<Option<serde_json::Value>> {
+/// Runs `bench/torch_reference.py` with `python` on the bench's network (`channels`, `classes`),
+/// batch, image size and step counts: its JSON, or `None` (with its message) when torch is not
+/// importable there.
+fn torch_reference(
+    python: &str,
+    args: &BenchArgs,
+    channels: &[usize],
+    classes: usize,
+) -> Result<Option<serde_json::Value>> {
+    let channels: Vec<String> = channels.iter().map(usize::to_string).collect();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/torch_reference.py");
     let output = std::process::Command::new(python)
         .arg(&script)
@@ -270,6 +277,8 @@ fn torch_reference(python: &str, args: &BenchArgs) -> Result<Option<serde_json::
         .args(["--image-size", &args.image_size.to_string()])
         .args(["--steps", &args.steps.to_string()])
         .args(["--warmup", &args.warmup.to_string()])
+        .args(["--channels", &channels.join(",")])
+        .args(["--classes", &classes.to_string()])
         .output()
         .with_context(|| format!("running {python} {}", script.display()))?;
     let text = String::from_utf8_lossy(&output.stdout);

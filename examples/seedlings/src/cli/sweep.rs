@@ -82,9 +82,11 @@ pub struct SweepArgs {
     /// Seed of initial weights, data order, augmentation and split.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Also decay biases and batch-norm parameters (fastai v1); off by default as in fastai v2.
-    #[arg(long)]
-    pub decay_norm_and_bias: bool,
+    /// Also decay the parameters of rank ≤ 1, biases and batch-norm parameters (fastai v1); off
+    /// by default as in fastai v2. `--decay-norm-and-bias`, its older name, is still accepted.
+    #[arg(long, alias = "decay-norm-and-bias")]
+    #[serde(alias = "decay_norm_and_bias")]
+    pub decay_rank_le_1: bool,
     /// Synthetic images per class when no data is found (train; valid gets a quarter).
     #[arg(long, default_value_t = 120)]
     pub synthetic_per_class: usize,
@@ -235,7 +237,7 @@ fn train_settings(args: &SweepArgs, plan: &Plan) -> TrainSettings {
         lr: args.lr,
         optimizer: plan.optimizer,
         seed: args.seed,
-        decay_norm_and_bias: args.decay_norm_and_bias,
+        decay_rank_le_1: args.decay_rank_le_1,
         loader_workers: 2,
         channels: plan.channels.clone(),
         block: plan.block,
@@ -271,20 +273,17 @@ fn run_info(
             .map(|s| (s.path.display().to_string(), s.reason.clone()))
             .collect(),
         backend: device_names.join(","),
-        optimizer: plan.optimizer.describe().to_string(),
+        optimizer: plan.optimizer.describe(),
         block: plan.block.name().to_string(),
-        schedule: format!(
-            "one-cycle (fastai): {:.1e} → {:.1e} over the first 25% of steps, cosine down to {:.1e}",
-            args.lr / 25.0,
-            args.lr,
-            args.lr / 1e5
-        ),
+        schedule: train_settings(args, plan)
+            .schedule(set.train.len())
+            .describe(),
         epochs: args.epochs,
         image_size: args.image_size,
         batch_size: args.batch_size,
         lr: args.lr,
         seed: args.seed,
-        decay_norm_and_bias: args.decay_norm_and_bias,
+        decay_rank_le_1: args.decay_rank_le_1,
         started: saved
             .map(|saved| saved.started.clone())
             .unwrap_or_else(|| started.to_rfc3339()),

@@ -129,12 +129,7 @@ fn settings_section(md: &mut String, info: &RunInfo) {
         ("seed", info.seed.to_string()),
         (
             "decay on normalization layers and biases",
-            if info.decay_norm_and_bias {
-                "yes"
-            } else {
-                "no"
-            }
-            .to_string(),
+            if info.decay_rank_le_1 { "yes" } else { "no" }.to_string(),
         ),
         ("command", cell(&code(&info.command))),
     ];

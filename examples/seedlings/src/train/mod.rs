@@ -1,19 +1,19 @@
 //! One arm of the sweep: what it is ([`ArmSpec`]), the settings all arms share
-//! ([`TrainSettings`], [`OptimizerKind`]), and the training loop ([`train_arm`] in `arm.rs`: a
-//! loop over `epoch.rs`'s one-epoch step and the end-of-epoch step), with per-epoch evaluation
-//! (`evaluate.rs`). The run folder's paths and the resumable state are in [`crate::run`].
+//! ([`TrainSettings`]; the inner optimizer, [`OptimizerKind`], in `optimizer.rs`), and the
+//! training loop ([`train_arm`] in `arm.rs`: a loop over `epoch.rs`'s one-epoch step and the
+//! end-of-epoch step), with per-epoch evaluation (`evaluate.rs`). The run folder's paths and the
+//! resumable state are in [`crate::run`].
 //!
 //! A few steps of every epoch ([`EQUILIBRIUM_STEPS_PER_EPOCH`], spread over it) are measured
 //! through the optimizer's [`DecayMonitor`]: how far each conv weight turned, against the
 //! rotational equilibrium's prediction (Kosson et al. 2024, see
-//! [`burn_weight_decay::equilibrium`]). Those steps take Burn's tensor ops instead of the fused
-//! optimizer kernel; the epoch's means go into its [`EpochRecord`](crate::report::EpochRecord).
+//! [`burn_weight_decay::equilibrium`]). Those steps are not fused (burn-weight-decay's
+//! `src/fused/flex/mod.rs` lists what its fused kernel covers); the epoch's means go into its
+//! [`EpochRecord`](crate::report::EpochRecord).
 
 use burn::optim::ModuleOptimizer;
 use burn_fused_conv::BlockKernel;
-use burn_weight_decay::{
-    AdamDecayConfig, ConfigError, DecayConfig, DecayMode, DecayMonitor, SgdDecayConfig,
-};
+use burn_weight_decay::{ConfigError, DecayConfig, DecayMode, DecayMonitor};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{ImageStore, Normalization};
@@ -23,46 +23,14 @@ mod arm;
 mod epoch;
 mod equilibrium;
 mod evaluate;
+mod optimizer;
 
 pub use crate::run::{ArmPaths, ArmProgress};
 pub use arm::{ArmOutcome, train_arm};
 pub use equilibrium::{EQUILIBRIUM_STEPS_PER_EPOCH, EquilibriumSums, is_measured_batch};
 pub(crate) use evaluate::tensors;
 pub use evaluate::{Evaluation, evaluate};
-
-/// The inner optimizer of every arm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum OptimizerKind {
-    /// Adam, β = (0.9, 0.99) and ε = 1e-5 as fastai's defaults.
-    Adam,
-    /// SGD with momentum 0.9.
-    Sgd,
-}
-
-impl std::str::FromStr for OptimizerKind {
-    type Err = ConfigError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "adam" => Ok(Self::Adam),
-            "sgd" => Ok(Self::Sgd),
-            _ => Err(ConfigError::UnknownName {
-                what: "optimizer",
-                value: s.to_string(),
-                expected: "adam or sgd",
-            }),
-        }
-    }
-}
-
-impl OptimizerKind {
-    /// The optimizer in words, for reports.
-    pub fn describe(&self) -> &'static str {
-        match self {
-            Self::Adam => "Adam (β1 0.9, β2 0.99, ε 1e-5, fastai's defaults)",
-            Self::Sgd => "SGD (momentum 0.9, dampening 0)",
-        }
-    }
-}
+pub use optimizer::{InnerConfig, OptimizerKind};
 
 /// One arm: a weight decay and a mode.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -93,8 +61,9 @@ pub struct TrainSettings {
     pub optimizer: OptimizerKind,
     /// Seed of initial weights, data order and augmentation.
     pub seed: u64,
-    /// Also decay biases and batch-norm scales and shifts.
-    pub decay_norm_and_bias: bool,
+    /// Also decay the parameters of rank ≤ 1, biases and batch-norm scales and shifts
+    /// ([`DecayConfig::decay_rank_le_1`]).
+    pub decay_rank_le_1: bool,
     /// Threads that make batches ahead of the training step.
     pub loader_workers: usize,
     /// The network's block widths.
@@ -115,7 +84,7 @@ impl TrainSettings {
         DecayConfig::new()
             .with_mode(arm.mode)
             .with_rate(arm.wd)
-            .with_decay_rank_le_1(self.decay_norm_and_bias)
+            .with_decay_rank_le_1(self.decay_rank_le_1)
     }
 
     /// The optimizer of `arm`, or the setting that makes it impossible.
@@ -130,23 +99,7 @@ impl TrainSettings {
         arm: &ArmSpec,
         monitor: DecayMonitor,
     ) -> Result<ModuleOptimizer, ConfigError> {
-        let decay = self.decay(arm);
-        Ok(match self.optimizer {
-            OptimizerKind::Adam => AdamDecayConfig::new()
-                .with_beta_1(0.9)
-                .with_beta_2(0.99)
-                .with_epsilon(1e-5)
-                .with_decay(decay)
-                .try_build()?
-                .with_monitor(monitor)
-                .into(),
-            OptimizerKind::Sgd => SgdDecayConfig::new()
-                .with_momentum(0.9)
-                .with_decay(decay)
-                .try_build()?
-                .with_monitor(monitor)
-                .into(),
-        })
+        self.optimizer.config().build(self.decay(arm), monitor)
     }
 
     /// Optimizer steps per epoch for `train_len` images (the last batch may be partial).

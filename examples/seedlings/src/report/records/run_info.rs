@@ -26,12 +26,14 @@ pub struct RunInfo {
     pub skipped_files: Vec<(String, String)>,
     /// The Burn backend, in words.
     pub backend: String,
-    /// The inner optimizer, in words (e.g. `Adam(β1=0.9, β2=0.999)`).
+    /// The inner optimizer, in words
+    /// ([`OptimizerKind::describe`](crate::train::OptimizerKind::describe)).
     pub optimizer: String,
     /// Which code ran the conv blocks: `fused` (burn-fused-conv's op) or `stock` (Burn's layers).
     #[serde(default)]
     pub block: String,
-    /// The learning-rate schedule, in words.
+    /// The learning-rate schedule, in words
+    /// ([`OneCycle::describe`](crate::schedule::OneCycle::describe)).
     pub schedule: String,
     /// Epochs per arm.
     pub epochs: usize,
@@ -44,8 +46,10 @@ pub struct RunInfo {
     pub lr: f64,
     /// The random seed.
     pub seed: u64,
-    /// Whether decay also applies to normalization parameters and biases.
-    pub decay_norm_and_bias: bool,
+    /// Whether decay also applies to the parameters of rank ≤ 1, normalization parameters and
+    /// biases (`--decay-rank-le-1`). Read under its older name `decay_norm_and_bias` too.
+    #[serde(alias = "decay_norm_and_bias")]
+    pub decay_rank_le_1: bool,
     /// When the run started (RFC 3339 or any readable time stamp).
     pub started: String,
     /// Wall-clock seconds of the whole run so far.
