@@ -16,14 +16,14 @@ use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Tensor, TensorData};
-use burn::train::checkpoint::KeepLastNCheckpoints;
-use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
-use burn::train::metric::{LossMetric, MetricDefinition, NumericEntry};
-use burn::train::renderer::{
+use burn_train::checkpoint::KeepLastNCheckpoints;
+use burn_train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
+use burn_train::metric::{LossMetric, MetricDefinition, NumericEntry};
+use burn_train::renderer::{
     EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation,
     MetricsRendererTraining,
 };
-use burn::train::{
+use burn_train::{
     ExecutionStrategy, InferenceStep, Learner, LearningResult, MultiDeviceOptim, RegressionOutput,
     SupervisedTraining, TrainOutput, TrainStep,
 };
