@@ -150,11 +150,16 @@ pub(super) mod status_fields {
     use super::{ArmStatus, StatusFields};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    pub(crate) fn serialize<S: Serializer>(status: &ArmStatus, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(
+        status: &ArmStatus,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         StatusFields::from(status.clone()).serialize(serializer)
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<ArmStatus, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<ArmStatus, D::Error> {
         ArmStatus::try_from(StatusFields::deserialize(deserializer)?)
             .map_err(serde::de::Error::custom)
     }
