@@ -39,6 +39,7 @@ fn sweep<'a>(set: &'a SeedlingSet, dir: &Path) -> Sweep<'a> {
                 mode: DecayMode::Coupled,
             },
         ],
+        seeds: 1,
         set,
         run_dir: dir.to_path_buf(),
         info: RunInfo {
