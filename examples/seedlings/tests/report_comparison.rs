@@ -8,9 +8,11 @@ use common::{fixture_info, fixture_runs};
 use seedlings::report::findings::comparison_section;
 use seedlings::report::render_report;
 
-/// The section's tables as `(wd, rows as [metric, coupled, decoupled, difference, verdict])`
-/// and its sentences, of fixture `name`.
-fn section(name: &str, seeds: Vec<u64>) -> (String, Vec<(f64, Vec<[String; 5]>)>, Vec<String>) {
+/// A table: its wd and its rows as `[metric, coupled, decoupled, difference, verdict]`.
+type Table = (f64, Vec<[String; 5]>);
+
+/// The section's caption, tables and sentences, of fixture `name`.
+fn section(name: &str, seeds: Vec<u64>) -> (String, Vec<Table>, Vec<String>) {
     let (_, runs) = fixture_runs(name);
     let s = comparison_section(&fixture_info(seeds), &runs).expect("both modes ran");
     let tables = s

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use super::records::{ArmStatus, ArmSummary, EpochRecord, arm_name};
+use super::records::{ArmStatus, ArmSummary, EpochRecord, arm_name, seed_of_run};
 use super::stats::{Estimate, Paired, paired};
 
 /// Whether the runs come from a sweep with several seeds per arm (their `seed` is set).
@@ -311,9 +311,13 @@ pub fn epochs_by_arm(records: &[EpochRecord]) -> Vec<ArmEpochs<'_>> {
 }
 
 /// Whether the records come from a sweep with several seeds per arm: some arm has rows of more
-/// than one run.
+/// than one run, or some row is named as a seeded run ([`seed_of_run`]; so also while only the
+/// first seed's runs have rows).
 pub fn records_are_seeded(records: &[EpochRecord]) -> bool {
-    epochs_by_arm(records).iter().any(|a| a.runs.len() > 1)
+    records
+        .iter()
+        .any(|r| seed_of_run(&r.arm, &r.mode, r.wd).is_some())
+        || epochs_by_arm(records).iter().any(|a| a.runs.len() > 1)
 }
 
 /// The mean of the finite values among `values`, NaN when there are none.
@@ -405,5 +409,33 @@ mod tests {
         assert_eq!(mean.arm, "coupled-wd0.1");
         assert_eq!(mean.status, ArmStatus::Running);
         assert!((mean.best_valid_accuracy - 2.425 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn records_are_seeded_from_the_first_seeded_row() {
+        let row = |arm: &str| EpochRecord {
+            arm: arm.into(),
+            wd: 0.1,
+            mode: "decoupled".into(),
+            epoch: 1,
+            lr: 1e-3,
+            train_loss: 1.0,
+            valid_loss: 1.0,
+            valid_accuracy: 0.5,
+            valid_macro_f1: 0.5,
+            weight_norm: 1.0,
+            seconds: 1.0,
+            status: EpochRecord::OK.into(),
+            conv_angle: None,
+            conv_angle_predicted: None,
+            conv_norm: None,
+            conv_norm_predicted: None,
+        };
+        assert!(records_are_seeded(&[row("decoupled-wd0.1-seed42")]));
+        assert!(!records_are_seeded(&[row("decoupled-wd0.1")]));
+        assert!(!records_are_seeded(&[row("wd0.1-decoupled")]));
+        assert!(records_are_seeded(&[row("a"), row("b")]));
+        let means = mean_records(&[row("decoupled-wd0.1-seed42")]);
+        assert_eq!(means[0].arm, "decoupled-wd0.1");
     }
 }

@@ -8,9 +8,9 @@
 //! whether the accuracies differ.
 //!
 //! The verdict: with one seed, accuracies at most [`ABOUT_EQUAL_PP`] apart, train losses at most
-//! [`SAME_LOSS_WITHIN`] and weight norms at most [`SAME_NORM_WITHIN`] apart (larger ÷ smaller −
-//! 1) are a tie, anything else is different. With several seeds the numbers are the means over
-//! each arm's finished runs, and the verdict is the paired comparison over the seeds both
+//! [`SAME_LOSS_WITHIN`] and weight norms at most [`SAME_NORM_WITHIN`] apart (as larger ÷ smaller
+//! − 1) are a tie, anything else is different. With several seeds the numbers are the means
+//! over each arm's finished runs, and the verdict is the paired comparison over the seeds both
 //! finished: different when the 95 % interval of the mean difference excludes 0.
 //!
 //! λ means what training makes of it (`TrainSettings::decay`: burn-weight-decay's
@@ -202,7 +202,7 @@ fn outcome(
         } else {
             format!("{reason}; {}", notes.join(", "))
         };
-        let diff = (vd - vc).is_finite().then(|| vd - vc);
+        let diff = (vd - vc).is_finite().then_some(vd - vc);
         (
             vc,
             vd,

@@ -13,7 +13,8 @@ use super::{ArmStatus, EpochRecord, nullable_f64};
 /// `null`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArmSummary {
-    /// The arm's name.
+    /// The arm's name; with several seeds per arm, the run's (`decoupled-wd0.1-seed43`, see
+    /// [`seed`](Self::seed)).
     pub arm: String,
     /// The arm's weight decay `λ`.
     #[serde(with = "nullable_f64")]

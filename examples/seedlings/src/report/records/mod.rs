@@ -7,7 +7,7 @@
 //! One type per file: [`EpochRecord`] (`epoch.rs`), [`ArmStatus`] and [`DivergedAt`]
 //! (`status.rs`), [`ArmSummary`] (`arm.rs`), [`RunInfo`] (`run_info.rs`) and the
 //! [`nullable_f64`] serde helpers (`nullable_f64.rs`); the names of arms and runs
-//! ([`arm_name`], [`run_name`]) in `names.rs`.
+//! ([`arm_name`], [`run_name`], [`seed_of_run`]) in `names.rs`.
 
 mod arm;
 mod epoch;
@@ -18,6 +18,6 @@ mod status;
 
 pub use arm::ArmSummary;
 pub use epoch::EpochRecord;
-pub use names::{arm_name, run_name};
+pub use names::{arm_name, run_name, seed_of_run};
 pub use run_info::RunInfo;
 pub use status::{ArmStatus, DivergedAt};

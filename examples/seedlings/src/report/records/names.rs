@@ -7,11 +7,13 @@
 //! their `wd` and `mode`.
 //!
 //! ```
-//! use seedlings::report::{arm_name, run_name};
+//! use seedlings::report::{arm_name, run_name, seed_of_run};
 //!
 //! assert_eq!(arm_name("decoupled", 0.1), "decoupled-wd0.1");
 //! assert_eq!(run_name("decoupled", 0.1, None), "decoupled-wd0.1");
 //! assert_eq!(run_name("coupled", 10.0, Some(43)), "coupled-wd10-seed43");
+//! assert_eq!(seed_of_run("coupled-wd10-seed43", "coupled", 10.0), Some(43));
+//! assert_eq!(seed_of_run("coupled-wd10", "coupled", 10.0), None);
 //! ```
 
 /// An arm's name, `MODE-wdWD` (e.g. `decoupled-wd0.1`; `wd` as Rust prints it).
@@ -26,4 +28,13 @@ pub fn run_name(mode: &str, wd: f64, seed: Option<u64>) -> String {
         None => arm_name(mode, wd),
         Some(seed) => format!("{}-seed{seed}", arm_name(mode, wd)),
     }
+}
+
+/// The seed in `name` when it is the name of a run of arm `mode` × `wd` with several seeds
+/// (`MODE-wdWD-seedSEED`, what [`run_name`] writes); `None` otherwise.
+pub fn seed_of_run(name: &str, mode: &str, wd: f64) -> Option<u64> {
+    name.strip_prefix(&arm_name(mode, wd))?
+        .strip_prefix("-seed")?
+        .parse()
+        .ok()
 }

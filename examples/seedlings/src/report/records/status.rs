@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// Serialized as the bare lower-case name: `"finished"`, `"diverged"`, `"interrupted"`,
 /// `"failed"`. The extra fields travel next to it in `summary.json` (`"diverged_at"`,
-/// `"failure"`) — see [`ArmSummary`].
+/// `"failure"`) — see [`ArmSummary`](super::ArmSummary).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ArmStatus {
     /// Ran all its epochs.
@@ -125,7 +125,7 @@ impl TryFrom<StatusFields> for ArmStatus {
 }
 
 impl Serialize for ArmStatus {
-    /// As the bare name (`"diverged"`); [`ArmSummary`] adds the details next to it.
+    /// As the bare name (`"diverged"`); [`ArmSummary`](super::ArmSummary) adds the details next to it.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.name())
     }
@@ -133,7 +133,7 @@ impl Serialize for ArmStatus {
 
 impl<'de> Deserialize<'de> for ArmStatus {
     /// From the bare name; `"diverged"` alone reads as epoch 0, step 0 and `"failed"` with an
-    /// empty reason (the details live next to the status in [`ArmSummary`]'s JSON).
+    /// empty reason (the details live next to the status in [`ArmSummary`](super::ArmSummary)'s JSON).
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let name = String::deserialize(deserializer)?;
         let fields = StatusFields {
