@@ -31,7 +31,9 @@ pub use findings::findings;
 pub use markdown::render_report;
 pub use metrics::{ClassMetrics, ClassOutOfRange, ConfusionMatrix};
 pub use plots::{CHARTS, Chart, write_plots};
-pub use records::{ArmStatus, ArmSummary, DivergedAt, EpochRecord, RunInfo, arm_name, run_name};
+pub use records::{
+    ArmStatus, ArmSummary, DivergedAt, EpochRecord, RunInfo, arm_name, run_name, seed_of_run,
+};
 pub use summary::write_summary_json;
 
 /// Why a report file could not be read or written. Every variant names the file.
