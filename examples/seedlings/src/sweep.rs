@@ -1,5 +1,7 @@
 //! The sweep: every arm (wd × mode) from the same initial weights and the same data order, with
-//! the report files rewritten after every epoch.
+//! the report files rewritten after every epoch. With several seeds per arm ([`Sweep::seeds`])
+//! every arm runs once per seed, each run from its seed's initial weights and data order
+//! ([`RunSpec`]): the first seed's runs of every arm, then the next seed's.
 //!
 //! With one device the arms run one after another. With several ([`Sweep::devices`]) each device
 //! takes the next arm not yet started, so arms run concurrently, one per device at a time; every
@@ -21,14 +23,20 @@ use crate::devices::panic_message;
 use crate::interrupt::Interrupt;
 use crate::model::CnnConfig;
 use crate::report::{ArmStatus, ArmSummary, EpochRecord, RunInfo, write_run};
-use crate::train::{ArmData, ArmPaths, ArmSpec, TrainSettings, train_arm};
+use crate::train::{
+    ArmData, ArmPaths, ArmSpec, RunSpec, TrainSettings, runs, seed_list, train_arm,
+};
 
 /// A whole sweep's inputs.
 pub struct Sweep<'a> {
-    /// Shared training settings.
+    /// Shared training settings; their `seed` is the base seed.
     pub settings: TrainSettings,
     /// The arms, in order.
     pub arms: Vec<ArmSpec>,
+    /// Runs per arm, with seeds `settings.seed + k` for k < `seeds` (at least 1). With one, a
+    /// run has its arm's name; with several, the name carries the seed, and `RunInfo::seeds`
+    /// lists them.
+    pub seeds: usize,
     /// The images.
     pub set: &'a SeedlingSet,
     /// The run folder.
@@ -41,9 +49,9 @@ pub struct Sweep<'a> {
 
 /// What a sweep produced.
 pub struct SweepResult {
-    /// Every epoch record of every arm, in arm order.
+    /// Every epoch record of every run, in run order.
     pub records: Vec<EpochRecord>,
-    /// One summary per arm that started, in arm order.
+    /// One summary per run that started, in run order (with one seed, one per arm).
     pub arms: Vec<ArmSummary>,
     /// Whether the sweep stopped early on request.
     pub interrupted: bool,
@@ -63,24 +71,27 @@ struct Board<'a> {
 }
 
 impl Board<'_> {
-    /// Records and summaries in arm order; an arm with records but no summary is running.
-    fn collect(&self, arms: &[ArmSpec]) -> (Vec<EpochRecord>, Vec<ArmSummary>) {
+    /// Records and summaries in run order; a run with records but no summary is running.
+    fn collect(&self, runs: &[RunSpec]) -> (Vec<EpochRecord>, Vec<ArmSummary>) {
         let mut records = Vec::new();
         let mut summaries = Vec::new();
-        for (arm, slot) in arms.iter().zip(&self.slots) {
+        for (run, slot) in runs.iter().zip(&self.slots) {
             records.extend(slot.records.iter().cloned());
             match &slot.summary {
                 Some(summary) => summaries.push(summary.clone()),
-                None if !slot.records.is_empty() => summaries.push(ArmSummary::from_records(
-                    &arm.name(),
-                    arm.wd,
-                    arm.mode.name(),
-                    ArmStatus::Running,
-                    &slot.records,
-                    f64::NAN,
-                    None,
-                    None,
-                )),
+                None if !slot.records.is_empty() => summaries.push(
+                    ArmSummary::from_records(
+                        &run.name(),
+                        run.arm.wd,
+                        run.arm.mode.name(),
+                        ArmStatus::Running,
+                        &slot.records,
+                        f64::NAN,
+                        None,
+                        None,
+                    )
+                    .with_seed(run.summary_seed()),
+                ),
                 None => {}
             }
         }
@@ -120,6 +131,13 @@ impl Sweep<'_> {
         if self.devices.is_empty() {
             return Err(anyhow!("a sweep needs at least one device"));
         }
+        let runs = runs(&self.arms, self.settings.seed, self.seeds)?;
+        let mut info = self.info.clone();
+        info.seeds = if self.seeds > 1 {
+            seed_list(self.settings.seed, self.seeds)?
+        } else {
+            Vec::new()
+        };
         let started = Instant::now();
         let data = ArmData {
             train: &self.set.train,
@@ -129,13 +147,13 @@ impl Sweep<'_> {
             synthetic: self.set.is_synthetic(),
         };
         let board = Mutex::new(Board {
-            slots: vec![ArmSlot::default(); self.arms.len()],
-            info: self.info.clone(),
+            slots: vec![ArmSlot::default(); runs.len()],
+            info,
             log,
         });
         let write = |board: &mut Board<'_>| {
             board.info.seconds = started.elapsed().as_secs_f64();
-            let (records, summaries) = board.collect(&self.arms);
+            let (records, summaries) = board.collect(&runs);
             if let Err(err) = write_run(&self.run_dir, &board.info, &records, &summaries) {
                 (board.log)(&format!("warning: could not update the report: {err}"));
                 return Err(err);
@@ -154,12 +172,17 @@ impl Sweep<'_> {
                     return;
                 }
                 let index = next.fetch_add(1, Ordering::SeqCst);
-                let Some(arm) = self.arms.get(index) else {
+                let Some(run) = runs.get(index) else {
                     return;
+                };
+                let (arm, name) = (&run.arm, run.name());
+                let settings = TrainSettings {
+                    seed: run.seed,
+                    ..self.settings.clone()
                 };
                 let paths = ArmPaths {
                     run_dir: self.run_dir.clone(),
-                    arm: arm.name(),
+                    arm: name.clone(),
                 };
                 let mut on_epoch = |record: &EpochRecord| {
                     let mut board = board.lock().unwrap_or_else(|e| e.into_inner());
@@ -172,12 +195,13 @@ impl Sweep<'_> {
                 // A device that fails inside the backend (a remote server gone, a GPU lost)
                 // panics there: that fails this arm only, and the device takes no more arms.
                 let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    // A fresh network per arm, not a clone: clones of a Burn module share their
-                    // batch-norm running statistics, so one arm's training would leak into the
-                    // next arm's starting point. The seed makes every arm's weights the same.
-                    let initial = cnn.init_seeded(&device, self.settings.seed);
+                    // A fresh network per run, not a clone: clones of a Burn module share their
+                    // batch-norm running statistics, so one run's training would leak into the
+                    // next run's starting point. The seed makes the weights of every arm's run
+                    // of that seed the same.
+                    let initial = cnn.init_seeded(&device, run.seed);
                     train_arm(
-                        &self.settings,
+                        &settings,
                         arm,
                         &data,
                         &initial,
@@ -199,7 +223,7 @@ impl Sweep<'_> {
                     Ok(outcome) => {
                         board.slots[index].records = outcome.records.clone();
                         ArmSummary::from_records(
-                            &arm.name(),
+                            &name,
                             arm.wd,
                             arm.mode.name(),
                             outcome.status.clone(),
@@ -209,11 +233,12 @@ impl Sweep<'_> {
                             outcome.final_checkpoint,
                         )
                         .with_equilibrium_progress(outcome.equilibrium_progress)
+                        .with_seed(run.summary_seed())
                     }
                     Err(err) => {
                         let records = board.slots[index].records.clone();
                         ArmSummary::from_records(
-                            &arm.name(),
+                            &name,
                             arm.wd,
                             arm.mode.name(),
                             ArmStatus::Failed {
@@ -224,19 +249,17 @@ impl Sweep<'_> {
                             None,
                             None,
                         )
+                        .with_seed(run.summary_seed())
                     }
                 };
-                (board.log)(&format!("{}: {}", arm.name(), summary.status));
+                (board.log)(&format!("{name}: {}", summary.status));
                 board.slots[index].summary = Some(summary);
                 if let Err(err) = write(&mut board) {
                     let mut failure = failure.lock().unwrap_or_else(|e| e.into_inner());
                     failure.get_or_insert(err.into());
                 }
                 if device_lost {
-                    (board.log)(&format!(
-                        "{}: its device failed and takes no more arms",
-                        arm.name()
-                    ));
+                    (board.log)(&format!("{name}: its device failed and takes no more arms"));
                     return;
                 }
             }
@@ -261,9 +284,9 @@ impl Sweep<'_> {
             return Err(err);
         }
         let board = board.into_inner().unwrap_or_else(|e| e.into_inner());
-        let (records, arms) = board.collect(&self.arms);
-        // Arms never started, or stopped part-way, mean the sweep was interrupted.
-        let interrupted = arms.len() < self.arms.len()
+        let (records, arms) = board.collect(&runs);
+        // Runs never started, or stopped part-way, mean the sweep was interrupted.
+        let interrupted = arms.len() < runs.len()
             || arms
                 .iter()
                 .any(|a| matches!(a.status, ArmStatus::Interrupted | ArmStatus::Running));

@@ -41,6 +41,7 @@ fn a_diverging_arm_is_stopped_and_reported_and_the_others_finish() {
             block: burn_fused_conv::BlockKernel::Fused,
         },
         arms,
+        seeds: 1,
         set: &set,
         run_dir: dir.path().to_path_buf(),
         info: RunInfo {

@@ -120,6 +120,7 @@ fn info(synthetic: bool) -> RunInfo {
         batch_size: 38,
         lr: LR,
         seed: 7,
+        seeds: Vec::new(),
         decay_rank_le_1: false,
         started: "2025-01-01T12:00:00Z".into(),
         seconds: 4000.0,

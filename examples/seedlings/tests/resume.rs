@@ -40,6 +40,7 @@ fn sweep<'a>(set: &'a SeedlingSet, dir: &Path) -> Sweep<'a> {
                 mode: DecayMode::Coupled,
             },
         ],
+        seeds: 1,
         set,
         run_dir: dir.to_path_buf(),
         info: RunInfo {
@@ -165,4 +166,94 @@ fn a_run_folder_from_before_the_equilibrium_columns_resumes_and_reports() {
     assert!(report.contains("](equilibrium.png)"));
     assert!(report.contains("wd=0.1 decoupled: "));
     assert!(dir.path().join("equilibrium.png").is_file());
+}
+
+/// Two seeds per arm: four runs, each its own folder, interrupted part-way (within a run, and
+/// between the first seed's runs and the second's) and resumed: the same metrics as without
+/// interruption. Run `k` trains from seed `11 + k`: the seed-12 runs equal a one-seed sweep
+/// with seed 12 on the same images, under their own names.
+#[test]
+fn a_sweep_with_two_seeds_resumes_each_run_and_seeds_them_seed_plus_k() {
+    let set = synthetic(16, 4, 2, 5);
+    let seeded = |dir: &Path| Sweep {
+        seeds: 2,
+        ..sweep(&set, dir)
+    };
+    let whole = tempfile::tempdir().unwrap();
+    let result = seeded(whole.path())
+        .run(&Interrupt::new(), &mut |_| {})
+        .unwrap();
+    assert!(!result.interrupted);
+    let names: Vec<&str> = result.arms.iter().map(|a| a.arm.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "decoupled-wd0.1-seed11",
+            "coupled-wd0.1-seed11",
+            "decoupled-wd0.1-seed12",
+            "coupled-wd0.1-seed12"
+        ]
+    );
+    assert_eq!(result.arms[2].seed, Some(12));
+    for name in &names {
+        assert!(
+            whole
+                .path()
+                .join("state")
+                .join(name)
+                .join("progress.json")
+                .is_file()
+        );
+        assert!(
+            whole
+                .path()
+                .join("checkpoints")
+                .join(name)
+                .join("best/meta.json")
+                .is_file()
+        );
+    }
+    assert_eq!(result.records.len(), 8);
+
+    // 6 steps per epoch, 12 per run: stop inside the second run's first epoch, at the end of
+    // the first seed's runs, and inside the last run.
+    let pieces = tempfile::tempdir().unwrap();
+    let mut stops = 0;
+    for after in [15, 9, 16, 100] {
+        let result = seeded(pieces.path())
+            .run(&Interrupt::after_steps(after), &mut |_| {})
+            .unwrap();
+        stops += usize::from(result.interrupted);
+    }
+    assert_eq!(stops, 3);
+    assert_eq!(
+        metrics_without_seconds(pieces.path()),
+        metrics_without_seconds(whole.path())
+    );
+
+    // The seed-12 runs are a one-seed sweep with seed 12.
+    let single = tempfile::tempdir().unwrap();
+    let mut one = sweep(&set, single.path());
+    one.settings.seed = 12;
+    let one = one.run(&Interrupt::new(), &mut |_| {}).unwrap();
+    let strip = |r: &seedlings::report::EpochRecord| {
+        let mut r = r.clone();
+        r.seconds = 0.0;
+        r.arm = r.arm.replace("-seed12", "");
+        r
+    };
+    let seed12: Vec<_> = result.records[4..].iter().map(strip).collect();
+    let alone: Vec<_> = one.records.iter().map(strip).collect();
+    assert_eq!(seed12, alone);
+    // Another seed, other numbers.
+    assert_ne!(result.records[0].train_loss, result.records[4].train_loss);
+
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(whole.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["run"]["seeds"], serde_json::json!([11, 12]));
+    assert_eq!(summary["arm_statistics"].as_array().unwrap().len(), 2);
+    let report = std::fs::read_to_string(whole.path().join("report.md")).unwrap();
+    assert!(report.contains("2 arms × 2 seeds = 4 runs"), "{report}");
+    assert!(report.contains("## Coupled vs decoupled"), "{report}");
 }

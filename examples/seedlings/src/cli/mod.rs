@@ -1,5 +1,6 @@
 //! The subcommands of the `seedlings` binary, one module each, with the flags they take:
-//! [`sweep`] (the default; its run-folder persistence for `--resume` in [`resume`]), [`bench`],
+//! [`sweep`] (the default; its run-folder persistence for `--resume` in [`resume`], its named
+//! flag sets in [`preset`]), [`bench`],
 //! [`evaluate`], [`download`], [`backends`] and [`serve`]. [`flags`] holds the value parsers
 //! that check each flag where clap parses it; [`data`] finds and loads the images for the
 //! sweep and the bench.
@@ -10,6 +11,7 @@ pub mod data;
 pub mod download;
 pub mod evaluate;
 pub mod flags;
+pub mod preset;
 pub mod resume;
 pub mod serve;
 pub mod sweep;

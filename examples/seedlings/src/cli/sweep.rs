@@ -16,11 +16,12 @@ use seedlings::interrupt::Interrupt;
 use seedlings::model::CnnConfig;
 use seedlings::report::{ArmStatus, RunInfo};
 use seedlings::sweep::{Sweep, SweepResult};
-use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings};
+use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings, seed_list};
 use serde::{Deserialize, Serialize};
 
 use super::data::load_data;
 use super::flags::{self, kept, parse_list, typed};
+use super::preset::Preset;
 use super::resume::{self, SavedSweep};
 
 /// The sweep's flags. Serialized as `args` in `state/sweep.json`: field names, types and serde
@@ -79,9 +80,23 @@ pub struct SweepArgs {
     /// same numbers as one after another. Overrides --backend.
     #[arg(long)]
     pub devices: Option<String>,
-    /// Seed of initial weights, data order, augmentation and split.
+    /// Seed of initial weights, data order, augmentation and split. With --seeds N, the first
+    /// of the N seeds, and the seed of the train/valid split for all of them.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Runs per arm, each from its own seed: run k of every arm uses --seed + k (k < N) for its
+    /// initial weights, data order and augmentation, while the train/valid split stays that of
+    /// --seed, so every run is scored on the same validation images. The report then gives
+    /// each arm's mean, standard deviation and 95% confidence interval, and compares arms
+    /// seed by seed.
+    #[arg(long, default_value_t = 1, value_parser = typed(|s| flags::at_least_one("seeds", s.parse()?)))]
+    #[serde(default = "one_seed")]
+    pub seeds: usize,
+    /// A named set of flags: `study` = --modes coupled,decoupled --wd 0.01,0.1,10 --seeds 3
+    /// (18 runs) with the default recipe. Flags given with it override it.
+    #[arg(long, value_enum)]
+    #[serde(default)]
+    pub preset: Option<Preset>,
     /// Also decay the parameters of rank ≤ 1, biases and batch-norm parameters (fastai v1); off
     /// by default as in fastai v2. `--decay-norm-and-bias`, its older name, is still accepted.
     #[arg(long, alias = "decay-norm-and-bias")]
@@ -96,9 +111,14 @@ fn default_block() -> String {
     BlockKernel::Fused.name().to_string()
 }
 
+/// `--seeds` of a run folder from before the flag: one seed per arm.
+fn one_seed() -> usize {
+    1
+}
+
 /// What the settings' strings stand for: the arms and how each trains.
-struct Plan {
-    arms: Vec<ArmSpec>,
+pub(super) struct Plan {
+    pub(super) arms: Vec<ArmSpec>,
     optimizer: OptimizerKind,
     block: BlockKernel,
     channels: Vec<usize>,
@@ -140,6 +160,7 @@ pub fn run(args: SweepArgs, flags: &[String]) -> Result<ExitCode> {
     let sweep = Sweep {
         settings: train_settings(&args, &plan),
         arms: plan.arms,
+        seeds: args.seeds,
         set: &set,
         run_dir: run_dir.clone(),
         info,
@@ -150,10 +171,16 @@ pub fn run(args: SweepArgs, flags: &[String]) -> Result<ExitCode> {
     Ok(exit_code(&result, &run_dir))
 }
 
-/// The settings to run: those given, or for `--resume` those saved in the run folder (with the
-/// flags given checked against them).
-fn settle(args: SweepArgs, flags: &[String]) -> Result<(SweepArgs, Option<SavedSweep>)> {
+/// The settings to run: those given (with a `--preset`'s flags where not given), or for
+/// `--resume` those saved in the run folder (with the flags given checked against them).
+pub(super) fn settle(
+    mut args: SweepArgs,
+    flags: &[String],
+) -> Result<(SweepArgs, Option<SavedSweep>)> {
     let Some(run_dir) = &args.resume else {
+        if let Some(preset) = args.preset {
+            preset.apply(&mut args, flags);
+        }
         return Ok((args, None));
     };
     let saved = resume::resume_args(run_dir, &args, flags)?;
@@ -165,8 +192,9 @@ fn settle(args: SweepArgs, flags: &[String]) -> Result<(SweepArgs, Option<SavedS
 }
 
 /// The arms (every mode × every weight decay) and the training choices. Given flags were
-/// checked by clap already; saved ones (`--resume`) are checked here by the same functions.
-fn plan(args: &SweepArgs) -> Result<Plan> {
+/// checked by clap already; saved ones (`--resume`) are checked here by the same functions, and
+/// so are the seeds (`--seed` + `--seeds` − 1 must fit 64 bits).
+pub(super) fn plan(args: &SweepArgs) -> Result<Plan> {
     let wds = flags::weight_decays(&args.wd)?;
     let modes = flags::decay_modes(&args.modes)?;
     let arms = modes
@@ -179,6 +207,7 @@ fn plan(args: &SweepArgs) -> Result<Plan> {
     flags::at_least_one("batch-size", args.batch_size)?;
     flags::learning_rate(args.lr)?;
     flags::image_size(args.image_size)?;
+    seed_list(args.seed, args.seeds)?;
     Ok(Plan {
         arms,
         optimizer,
@@ -283,6 +312,8 @@ fn run_info(
         batch_size: args.batch_size,
         lr: args.lr,
         seed: args.seed,
+        // Set by the sweep, which owns the seeds.
+        seeds: Vec::new(),
         decay_rank_le_1: args.decay_rank_le_1,
         started: saved
             .map(|saved| saved.started.clone())

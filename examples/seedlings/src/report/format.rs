@@ -5,6 +5,8 @@
 //! Every function here is pure and total: non-finite values come out as `—`, `NaN` or `inf`
 //! rather than panicking, so a report of a diverged run still renders.
 
+use super::stats::Estimate;
+
 /// A fraction as a percentage with one decimal, `—` when not finite.
 pub(super) fn pct(v: f64) -> String {
     if v.is_finite() {
@@ -35,6 +37,54 @@ pub(super) fn num(v: f64) -> String {
     } else {
         let decimals = (2 - a.log10().floor() as i32).max(0) as usize;
         format!("{v:.decimals$}")
+    }
+}
+
+/// `v` with a leading `+` when positive (`text` is `v` formatted).
+fn signed(v: f64, text: String) -> String {
+    if v > 0.0 { format!("+{text}") } else { text }
+}
+
+/// A mean over seeds with its spread and 95 % interval: `72.5% ± 1.0 [70.0%, 75.0%]` for an
+/// accuracy (the sd in percentage points), `0.412 ± 0.0100 [0.387, 0.437]` otherwise;
+/// `72.5% (1 run)` for one value, `—` for none.
+pub(super) fn estimate(e: Option<Estimate>, accuracy: bool) -> String {
+    let value = |v: f64| if accuracy { pct(v) } else { num(v) };
+    let Some(e) = e else {
+        return "—".into();
+    };
+    match (e.sd, e.interval()) {
+        (Some(sd), Some((low, high))) => {
+            let sd = if accuracy { pp(sd * 100.0) } else { num(sd) };
+            format!("{} ± {sd} [{}, {}]", value(e.mean), value(low), value(high))
+        }
+        _ => format!("{} ({} run{})", value(e.mean), e.n, plural(e.n)),
+    }
+}
+
+/// A mean difference with its 95 % interval: `+2.5 pp [-1.2, 6.2]` for accuracies (in
+/// percentage points), `-0.187 [-0.210, -0.164]` otherwise; without the interval for one pair,
+/// `—` for none.
+pub(super) fn difference(e: Option<Estimate>, accuracy: bool) -> String {
+    let Some(e) = e else {
+        return "—".into();
+    };
+    let (scale, unit) = if accuracy { (100.0, " pp") } else { (1.0, "") };
+    let value = |v: f64| if accuracy { pp(v * scale) } else { num(v) };
+    let mean = signed(e.mean, value(e.mean));
+    match e.interval() {
+        Some((low, high)) => format!("{mean}{unit} [{}, {}]", value(low), value(high)),
+        None => format!("{mean}{unit}"),
+    }
+}
+
+/// A 95 % interval: `[-1.2, 6.2] pp` for accuracies (fractions shown in percentage points),
+/// `[-0.210, -0.164]` otherwise.
+pub(super) fn interval(low: f64, high: f64, accuracy: bool) -> String {
+    if accuracy {
+        format!("[{}, {}] pp", pp(low * 100.0), pp(high * 100.0))
+    } else {
+        format!("[{}, {}]", num(low), num(high))
     }
 }
 
@@ -242,6 +292,19 @@ mod tests {
         assert_eq!(ratio(18.2), "18");
         assert_eq!(ratio(254.0), "250");
         assert_eq!(progress(f64::NAN), "—");
+    }
+
+    #[test]
+    fn estimates_and_differences() {
+        let e = Estimate::of(&[0.80, 0.82, 0.84]);
+        assert_eq!(estimate(e, true), "82.0% ± 2.0 [77.0%, 87.0%]");
+        assert_eq!(estimate(e, false), "0.820 ± 0.0200 [0.770, 0.870]");
+        assert_eq!(estimate(Estimate::of(&[0.5]), true), "50.0% (1 run)");
+        assert_eq!(estimate(None, true), "—");
+        let d = Estimate::of(&[0.015, 0.008, 0.012]);
+        assert_eq!(difference(d, true), "+1.2 pp [0.3, 2.0]");
+        assert_eq!(difference(Estimate::of(&[-0.25]), false), "-0.250");
+        assert_eq!(interval(-0.012, 0.062, true), "[-1.2, 6.2] pp");
     }
 
     #[test]

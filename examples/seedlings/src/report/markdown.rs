@@ -1,16 +1,24 @@
 //! `report.md`: the human-readable account of a run, section by section.
 //!
 //! This file lays the page out: the title and banner, the data and settings, the results
-//! table, the charts ([`CHARTS`]), how to read the numbers, and the files. The sentences under
-//! "What the numbers say" and the thresholds of their rules are in
-//! [`findings`](mod@super::findings); number formatting and Markdown escaping in `format.rs`.
+//! table, with several seeds per arm the seeds' statistics and paired comparisons, the coupled
+//! vs decoupled section when both modes ran, the charts ([`CHARTS`]), how to read the numbers,
+//! and the files. The sentences under "What the numbers say", the comparison section's content
+//! and the thresholds of their rules are in [`findings`](mod@super::findings); the statistics
+//! in [`seeds`](super::seeds) and [`stats`](super::stats); number formatting and Markdown
+//! escaping in `format.rs`.
 
 use std::fmt::Write as _;
 
-use super::findings::epochs_recorded;
-use super::format::{cell, code, duration, inline, num, or_dash, pct, plural, progress, shrink};
+use super::findings::{comparison_section, epochs_recorded, seed_list};
+use super::format::{
+    and_list, cell, code, difference, duration, estimate, inline, num, or_dash, pct, plural,
+    progress, shrink,
+};
 use super::plots::CHARTS;
 use super::records::{ArmStatus, ArmSummary, EpochRecord, RunInfo};
+use super::seeds::{Metric, arms_of, is_seeded, within_mode};
+use super::stats::Verdict;
 
 /// The findings and their thresholds, at the path where they were first published.
 pub use super::findings::{
@@ -40,11 +48,27 @@ pub fn render_report(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord
              decay behaves on plant seedlings.\n\n",
         );
     }
+    let seeded = is_seeded(arms);
+    let count = if seeded {
+        let groups = arms_of(arms).len();
+        let seeds = seed_list(info, &arms_of(arms)).len();
+        let total = groups * seeds;
+        let runs = if arms.len() == total {
+            format!(" = {total} runs")
+        } else {
+            format!(" ({} of {total} runs so far)", arms.len())
+        };
+        format!(
+            "{groups} arm{} × {seeds} seed{}{runs}",
+            plural(groups),
+            plural(seeds)
+        )
+    } else {
+        format!("{} arm{}", arms.len(), plural(arms.len()))
+    };
     let _ = writeln!(
         md,
-        "{} arm{}, up to {} epoch{} each. Started {}, ran for {}.\n",
-        arms.len(),
-        plural(arms.len()),
+        "{count}, up to {} epoch{} each. Started {}, ran for {}.\n",
         info.epochs,
         plural(info.epochs),
         or_dash(&info.started),
@@ -52,8 +76,12 @@ pub fn render_report(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord
     );
 
     data_section(&mut md, info);
-    settings_section(&mut md, info);
+    settings_section(&mut md, info, arms);
     results_section(&mut md, info, arms, records);
+    if seeded {
+        seeds_section(&mut md, info, arms);
+    }
+    comparison(&mut md, info, arms);
 
     md.push_str("## What the numbers say\n\n");
     for sentence in findings(info, arms, records) {
@@ -61,7 +89,7 @@ pub fn render_report(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord
     }
     md.push('\n');
 
-    charts_section(&mut md);
+    charts_section(&mut md, seeded);
     how_to_read(&mut md);
     files_section(&mut md, arms);
     md
@@ -106,8 +134,25 @@ fn data_section(md: &mut String, info: &RunInfo) {
     md.push('\n');
 }
 
-fn settings_section(md: &mut String, info: &RunInfo) {
+fn settings_section(md: &mut String, info: &RunInfo, arms: &[ArmSummary]) {
     md.push_str("## Settings\n\n| setting | value |\n|---|---|\n");
+    let seed = if is_seeded(arms) {
+        let seeds: Vec<String> = seed_list(info, &arms_of(arms))
+            .iter()
+            .map(u64::to_string)
+            .collect();
+        (
+            "seeds",
+            format!(
+                "{} (--seed {} + k: initial weights, data order and augmentation of each run; the train/valid split from {} for every run)",
+                seeds.join(", "),
+                info.seed,
+                info.seed
+            ),
+        )
+    } else {
+        ("seed", info.seed.to_string())
+    };
     let rows = [
         ("backend", or_dash(&cell(&info.backend))),
         ("optimizer", or_dash(&cell(&info.optimizer))),
@@ -126,7 +171,7 @@ fn settings_section(md: &mut String, info: &RunInfo) {
         ("epochs", info.epochs.to_string()),
         ("image size", format!("{0}×{0} px", info.image_size)),
         ("batch size", info.batch_size.to_string()),
-        ("seed", info.seed.to_string()),
+        seed,
         (
             "decay on normalization layers and biases",
             if info.decay_rank_le_1 { "yes" } else { "no" }.to_string(),
@@ -185,7 +230,108 @@ fn results_section(md: &mut String, info: &RunInfo, arms: &[ArmSummary], records
     );
 }
 
-fn charts_section(md: &mut String) {
+/// The seeds' statistics per arm and the paired comparisons within each mode.
+fn seeds_section(md: &mut String, info: &RunInfo, runs: &[ArmSummary]) {
+    let arms = arms_of(runs);
+    let seeds: Vec<String> = seed_list(info, &arms).iter().map(u64::to_string).collect();
+    md.push_str("## Seeds\n\n");
+    let _ = writeln!(
+        md,
+        "Every arm ran with {} seed{}: {} (seed_k = --seed + k). A seed sets a run's initial \
+         weights, data order and augmentation; every run is scored on the same validation \
+         images. Per arm, over its finished runs: the mean ± the sample standard deviation \
+         (n − 1), and in brackets the 95% confidence interval of the mean, mean ± t·sd/√n with \
+         Student's t (two-sided, n − 1 degrees of freedom).\n",
+        seeds.len(),
+        plural(seeds.len()),
+        and_list(&seeds)
+    );
+    md.push_str(
+        "| arm | wd | mode | finished runs | final train loss | best valid acc | final valid acc \
+         | final weight norm |\n|---|--:|---|--:|--:|--:|--:|--:|\n",
+    );
+    for a in &arms {
+        let cells: Vec<String> = Metric::ALL
+            .iter()
+            .map(|&m| estimate(a.estimate(m), m.is_accuracy()))
+            .collect();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} of {} | {} |",
+            cell(&a.name),
+            a.wd,
+            cell(&a.mode),
+            a.finished().len(),
+            a.runs.len(),
+            cells.join(" | ")
+        );
+    }
+    let pairs = within_mode(&arms);
+    if pairs.is_empty() {
+        md.push('\n');
+        return;
+    }
+    md.push_str(
+        "\nPaired comparisons on best valid accuracy, within each mode: for arms A and B, the \
+         difference A − B per seed over the seeds both finished, its mean and the 95% interval \
+         mean ± t·sd/√n (n − 1 degrees of freedom); *different* when the interval excludes 0, \
+         else *tie* (*undecided* below 2 seeds).\n\n\
+         | A | B | seeds | A − B, 95% interval | verdict |\n|---|---|--:|--:|---|\n",
+    );
+    for c in &pairs {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |",
+            cell(&c.a.name),
+            cell(&c.b.name),
+            c.seeds.len(),
+            difference(c.result.map(|r| r.difference), true),
+            c.result.map_or(Verdict::Undecided, |r| r.verdict).name()
+        );
+    }
+    md.push('\n');
+}
+
+/// "Coupled vs decoupled", when both modes ran.
+fn comparison(md: &mut String, info: &RunInfo, arms: &[ArmSummary]) {
+    let Some(section) = comparison_section(info, arms) else {
+        return;
+    };
+    md.push_str("## Coupled vs decoupled\n\n");
+    let _ = writeln!(md, "{}\n", section.caption);
+    if section.tables.is_empty() {
+        md.push_str(
+            "No weight decay ran in both modes, so there is nothing to set side by side.\n\n",
+        );
+    }
+    for table in &section.tables {
+        let _ = writeln!(md, "### wd = {}\n", table.wd);
+        let _ = writeln!(
+            md,
+            "| | {c} (coupled) | {d} (decoupled) | {d} − {c} | verdict |\n|---|--:|--:|--:|---|",
+            c = cell(&section.coupled),
+            d = cell(&section.decoupled)
+        );
+        for row in &table.rows {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} |",
+                row.metric.label(),
+                row.coupled,
+                row.decoupled,
+                row.difference,
+                row.verdict
+            );
+        }
+        md.push('\n');
+        for sentence in &table.sentences {
+            let _ = writeln!(md, "- {sentence}");
+        }
+        md.push('\n');
+    }
+}
+
+fn charts_section(md: &mut String, seeded: bool) {
     md.push_str("## Charts\n\n");
     for chart in &CHARTS {
         let _ = writeln!(md, "![{}]({})\n", chart.alt, chart.png());
@@ -201,6 +347,14 @@ fn charts_section(md: &mut String) {
          a prediction. Vector versions: {}.\n",
         vector.join(", ")
     );
+    if seeded {
+        md.push_str(
+            "With several seeds per arm, each line is the arm's mean at that epoch over the runs \
+             that completed it (of their finite values), and the shaded band around a solid line \
+             spans the lowest to the highest of those runs (min–max, not a confidence \
+             interval).\n\n",
+        );
+    }
 }
 
 fn how_to_read(md: &mut String) {

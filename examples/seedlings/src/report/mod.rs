@@ -5,7 +5,9 @@
 //! file goes through [`write_atomic`], so a killed run never leaves a truncated file behind —
 //! each output is either the previous complete version or the new one.
 //!
-//! [`write_run`] writes everything; the pieces are public for tests and partial updates.
+//! [`write_run`] writes everything; the pieces are public for tests and partial updates. With
+//! several seeds per arm the runs are grouped into arms and compared by [`seeds`], with the
+//! statistics of [`stats`].
 
 /// Moved to [`crate::run::atomic`]; still reachable here.
 pub use crate::run::atomic;
@@ -16,6 +18,8 @@ pub mod markdown;
 pub mod metrics;
 pub mod plots;
 pub mod records;
+pub mod seeds;
+pub mod stats;
 pub mod summary;
 
 use std::io;
@@ -27,7 +31,9 @@ pub use findings::findings;
 pub use markdown::render_report;
 pub use metrics::{ClassMetrics, ClassOutOfRange, ConfusionMatrix};
 pub use plots::{CHARTS, Chart, write_plots};
-pub use records::{ArmStatus, ArmSummary, DivergedAt, EpochRecord, RunInfo};
+pub use records::{
+    ArmStatus, ArmSummary, DivergedAt, EpochRecord, RunInfo, arm_name, run_name, seed_of_run,
+};
 pub use summary::write_summary_json;
 
 /// Why a report file could not be read or written. Every variant names the file.

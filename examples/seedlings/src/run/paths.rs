@@ -7,7 +7,8 @@ use std::path::PathBuf;
 pub struct ArmPaths {
     /// The run folder.
     pub run_dir: PathBuf,
-    /// The arm's name.
+    /// The run's name: the arm's (`decoupled-wd0.1`), with `-seedSEED` when the arm runs with
+    /// several seeds ([`RunSpec::name`](crate::train::RunSpec::name)).
     pub arm: String,
 }
 

@@ -75,8 +75,9 @@ impl ArmRun<'_> {
     }
 }
 
-/// Trains one arm from `initial` (or from its saved state when `resume` holds its progress),
-/// writing checkpoints and state into the run folder. Stops between two batches when `stop` is
+/// Trains one run of `arm` from `initial` (or from its saved state when `resume` holds its
+/// progress), writing checkpoints and state into the run folder under the run's name
+/// (`paths.arm`, also the `arm` of its records); its seed is `settings.seed`. Stops between two batches when `stop` is
 /// set, saving a resumable state. `on_epoch` sees every new epoch record.
 #[allow(clippy::too_many_arguments)]
 pub fn train_arm(
@@ -115,7 +116,7 @@ pub fn train_arm(
         device,
         paths,
         stop,
-        name: arm.name(),
+        name: paths.arm.clone(),
         decay: settings.decay(arm),
         schedule: settings.schedule(data.train.len()),
         steps_per_epoch: settings.steps_per_epoch(data.train.len()),

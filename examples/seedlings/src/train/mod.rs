@@ -1,7 +1,8 @@
 //! One arm of the sweep: what it is ([`ArmSpec`]), the settings all arms share
 //! ([`TrainSettings`]; the inner optimizer, [`OptimizerKind`], in `optimizer.rs`), and the
 //! training loop ([`train_arm`] in `arm.rs`: a loop over `epoch.rs`'s one-epoch step and the
-//! end-of-epoch step), with per-epoch evaluation (`evaluate.rs`). The run folder's paths and the
+//! end-of-epoch step), with per-epoch evaluation (`evaluate.rs`). With several seeds per arm
+//! each arm runs once per seed ([`RunSpec`], `run_spec.rs`). The run folder's paths and the
 //! resumable state are in [`crate::run`].
 //!
 //! A few steps of every epoch ([`EQUILIBRIUM_STEPS_PER_EPOCH`], spread over it) are measured
@@ -24,6 +25,7 @@ mod epoch;
 mod equilibrium;
 mod evaluate;
 mod optimizer;
+mod run_spec;
 
 pub use crate::run::{ArmPaths, ArmProgress};
 pub use arm::{ArmOutcome, train_arm};
@@ -31,6 +33,7 @@ pub use equilibrium::{EQUILIBRIUM_STEPS_PER_EPOCH, EquilibriumSums, is_measured_
 pub(crate) use evaluate::tensors;
 pub use evaluate::{Evaluation, evaluate};
 pub use optimizer::{InnerConfig, OptimizerKind};
+pub use run_spec::{RunSpec, runs, seed_list};
 
 /// One arm: a weight decay and a mode.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -42,9 +45,9 @@ pub struct ArmSpec {
 }
 
 impl ArmSpec {
-    /// A file-name-safe name, e.g. `decoupled-wd0.1`.
+    /// A file-name-safe name, e.g. `decoupled-wd0.1` ([`arm_name`](crate::report::arm_name)).
     pub fn name(&self) -> String {
-        format!("{}-wd{}", self.mode, self.wd)
+        crate::report::arm_name(self.mode.name(), self.wd)
     }
 }
 
@@ -59,7 +62,8 @@ pub struct TrainSettings {
     pub lr: f64,
     /// The inner optimizer.
     pub optimizer: OptimizerKind,
-    /// Seed of initial weights, data order and augmentation.
+    /// Seed of initial weights, data order and augmentation. In a [`Sweep`](crate::sweep::Sweep)
+    /// the base seed: run `k` of each arm trains with `seed + k` ([`RunSpec`]).
     pub seed: u64,
     /// Also decay the parameters of rank ≤ 1, biases and batch-norm scales and shifts
     /// ([`DecayConfig::decay_rank_le_1`]).

@@ -51,3 +51,74 @@ pub fn signal(child: &Child, name: &str) {
         .unwrap();
     assert!(status.success());
 }
+
+/// The epoch records of `tests/fixtures/NAME/metrics.csv`, and one summary per run in order of
+/// first appearance: finished, its seed read from a `-seedN` name (none without), decay shrink
+/// `1 − λ/8` and equilibrium progress `1.25·λ`, no checkpoints.
+#[allow(dead_code)]
+pub fn fixture_runs(
+    name: &str,
+) -> (
+    Vec<seedlings::report::EpochRecord>,
+    Vec<seedlings::report::ArmSummary>,
+) {
+    use seedlings::report::{ArmStatus, ArmSummary, read_metrics_csv};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .join("metrics.csv");
+    let records = read_metrics_csv(&path).unwrap();
+    let mut names: Vec<&str> = Vec::new();
+    for r in &records {
+        if !names.contains(&r.arm.as_str()) {
+            names.push(&r.arm);
+        }
+    }
+    let runs = names
+        .iter()
+        .map(|name| {
+            let first = records.iter().find(|r| r.arm == *name).unwrap();
+            let seed = name
+                .rsplit_once("-seed")
+                .map(|(_, seed)| seed.parse::<u64>().unwrap());
+            ArmSummary::from_records(
+                name,
+                first.wd,
+                &first.mode,
+                ArmStatus::Finished,
+                &records,
+                1.0 - first.wd / 8.0,
+                None,
+                None,
+            )
+            .with_equilibrium_progress(1.25 * first.wd)
+            .with_seed(seed)
+        })
+        .collect();
+    (records, runs)
+}
+
+/// The settings of the fixtures' runs: 12 classes, 60 validation images, Adam, `seeds` (empty:
+/// one seed).
+#[allow(dead_code)]
+pub fn fixture_info(seeds: Vec<u64>) -> seedlings::report::RunInfo {
+    seedlings::report::RunInfo {
+        name: "fixture".into(),
+        command: "seedlings --preset study".into(),
+        data: "/data/plant-seedlings (12 classes)".into(),
+        synthetic: false,
+        classes: (0..12).map(|i| format!("class-{i}")).collect(),
+        train_images: 96,
+        valid_images: 60,
+        backend: "flex".into(),
+        optimizer: "Adam (β1 0.9, β2 0.99, ε 1e-5, fastai's defaults)".into(),
+        block: "fused".into(),
+        epochs: 2,
+        image_size: 32,
+        batch_size: 8,
+        lr: 3e-3,
+        seed: 42,
+        seeds,
+        ..seedlings::report::RunInfo::default()
+    }
+}

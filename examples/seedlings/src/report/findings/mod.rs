@@ -12,16 +12,26 @@
 //! - `equilibrium.rs`: how far each arm got towards rotational equilibrium
 //!   ([`EQUILIBRIUM_REACHED`]) and whether its measured angles and norms matched the prediction
 //!   ([`PREDICTION_AGREES_WITHIN`], [`SAME_ANGLE_WITHIN`]);
-//! - `status.rs`: arms that diverged, failed, were interrupted or are still running.
+//! - `status.rs`: arms that diverged, failed, were interrupted or are still running;
+//! - `comparison.rs`: the "Coupled vs decoupled" section of `report.md`, Adam + L2 against
+//!   AdamW at each wd run in both modes, with [`SAME_LOSS_WITHIN`] and [`SAME_NORM_WITHIN`]
+//!   (and [`ABOUT_EQUAL_PP`] for accuracies) as the one-seed tie.
+//!
+//! With several seeds per arm ([`seeds`](super::seeds)) the per-arm sentences read each arm's
+//! means over its finished runs, and a tie is no longer a threshold: two arms are *different*
+//! when the 95 % interval of their paired per-seed differences excludes 0 ([`stats`](super::stats)).
 
+mod comparison;
 mod equilibrium;
 mod fit;
 mod ranking;
 mod status;
 
-use super::format::num;
+use super::format::{and_list, num};
 use super::records::{ArmStatus, ArmSummary, EpochRecord, RunInfo};
+use super::seeds::{ArmRuns, arms_of, is_seeded, mean_records};
 
+pub use comparison::{ComparisonRow, ComparisonSection, WdComparison, comparison_section};
 pub use equilibrium::equilibrium_sentences;
 
 /// Two best validation accuracies at most this many percentage points apart are called
@@ -49,13 +59,88 @@ pub const PREDICTION_AGREES_WITHIN: f64 = 2.0;
 /// apart (largest ÷ smallest − 1) turned "by the same angle": the same effective learning rate.
 pub const SAME_ANGLE_WITHIN: f64 = 0.1;
 
+/// With one seed, coupled and decoupled final train losses at most this fraction apart
+/// (larger ÷ smaller − 1) are "about equal" in the coupled-vs-decoupled comparison.
+pub const SAME_LOSS_WITHIN: f64 = 0.1;
+
+/// With one seed, coupled and decoupled final weight norms at most this fraction apart
+/// (larger ÷ smaller − 1) are "about the same" in the coupled-vs-decoupled comparison.
+pub const SAME_NORM_WITHIN: f64 = 0.1;
+
 /// The sentences under "What the numbers say", each derived from the numbers, with the rule
-/// used stated in the sentence.
+/// used stated in the sentence. With several seeds per arm, see [`seeded_findings`].
 pub fn findings(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord]) -> Vec<String> {
+    if is_seeded(arms) {
+        return seeded_findings(info, arms, records);
+    }
     let mut out = Vec::new();
+    if !preamble(info, arms, &mut out) {
+        return out;
+    }
+    let modes = modes(arms);
+    for mode in &modes {
+        out.push(ranking::best_in_mode(mode, arms));
+    }
+    out.extend(fit::fit_sentences(info, arms, &modes));
+    out.extend(equilibrium_sentences(info, arms, records));
+    out.extend(fit::gap_sentences(info, arms, &modes));
+    out.extend(ranking::mode_comparison(arms));
+    out.extend(status::status_sentences(info, arms, records));
+    out
+}
+
+/// The findings of a sweep with several seeds per arm (`runs` one per arm and seed): the rule,
+/// each mode's ranking and coupled against decoupled by paired comparisons over seeds; fit,
+/// equilibrium and the train–valid gap from each arm's means over its finished runs (and mean
+/// curves); the status of each run.
+pub fn seeded_findings(
+    info: &RunInfo,
+    runs: &[ArmSummary],
+    records: &[EpochRecord],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if !preamble(info, runs, &mut out) {
+        return out;
+    }
+    let arms = arms_of(runs);
+    let means: Vec<ArmSummary> = arms.iter().map(ArmRuns::mean_summary).collect();
+    let mean_curves = mean_records(records);
+    let seeds: Vec<String> = seed_list(info, &arms).iter().map(u64::to_string).collect();
+    out.push(format!(
+        "Seeds rule used here: every arm ran with {} seed{} ({}); an arm's numbers below are means over its finished runs, and two arms are a tie or different by a paired comparison over the seeds both finished: different when the 95% interval of the mean per-seed difference (Student's t, n − 1 degrees of freedom) excludes 0, a tie when it includes 0.",
+        seeds.len(),
+        super::format::plural(seeds.len()),
+        and_list(&seeds)
+    ));
+    let modes = modes(&means);
+    for mode in &modes {
+        out.push(ranking::best_in_mode_seeded(mode, &arms));
+    }
+    out.extend(fit::fit_sentences(info, &means, &modes));
+    out.extend(equilibrium_sentences(info, &means, &mean_curves));
+    out.extend(fit::gap_sentences(info, &means, &modes));
+    out.extend(ranking::mode_comparison_seeded(&arms));
+    out.extend(status::status_sentences(info, runs, records));
+    out
+}
+
+/// Every arm's seeds: those of the run's settings, else those of the runs so far, ascending.
+pub(crate) fn seed_list(info: &RunInfo, arms: &[ArmRuns<'_>]) -> Vec<u64> {
+    if !info.seeds.is_empty() {
+        return info.seeds.clone();
+    }
+    let mut seeds: Vec<u64> = arms.iter().flat_map(ArmRuns::seeds).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    seeds
+}
+
+/// The sentences every report starts with (no results yet; synthetic images; what one
+/// validation image is worth); `false` when there are no results to say more about.
+fn preamble(info: &RunInfo, arms: &[ArmSummary], out: &mut Vec<String>) -> bool {
     if arms.is_empty() {
         out.push("There are no arm results yet, so there is nothing to compare.".into());
-        return out;
+        return false;
     }
     if info.synthetic {
         out.push(
@@ -70,16 +155,7 @@ pub fn findings(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord]) ->
             num(100.0 / info.valid_images as f64)
         ));
     }
-    let modes = modes(arms);
-    for mode in &modes {
-        out.push(ranking::best_in_mode(mode, arms));
-    }
-    out.extend(fit::fit_sentences(info, arms, &modes));
-    out.extend(equilibrium_sentences(info, arms, records));
-    out.extend(fit::gap_sentences(info, arms, &modes));
-    out.extend(ranking::mode_comparison(arms));
-    out.extend(status::status_sentences(info, arms, records));
-    out
+    true
 }
 
 /// The modes, in order of first appearance.

@@ -1,13 +1,16 @@
 //! Which weight decay did best: per mode by best validation accuracy, and coupled against
-//! decoupled at each wd run in both modes. Two accuracies at most [`ABOUT_EQUAL_PP`] apart are a
-//! tie.
+//! decoupled at each wd run in both modes. With one seed, two accuracies at most
+//! [`ABOUT_EQUAL_PP`] apart are a tie; with several ([`best_in_mode_seeded`],
+//! [`mode_comparison_seeded`]) the tie comes from the paired comparison over seeds.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::{ABOUT_EQUAL_PP, caveat, in_mode};
-use crate::report::format::{capitalise, num, pct, pp, shrink};
+use crate::report::format::{capitalise, estimate, interval, num, pct, plural, pp, shrink};
 use crate::report::records::ArmSummary;
+use crate::report::seeds::{ArmRuns, Comparison, Metric, compare, mode_pairs};
+use crate::report::stats::{Estimate, Verdict};
 
 pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary]) -> String {
     let all = in_mode(arms, mode);
@@ -88,7 +91,7 @@ pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary]) -> String {
 /// Whether two accuracies `diff_pp` percentage points apart count as a tie. The difference is
 /// rounded to the 0.1 pp the report prints, so the verdict agrees with the number shown (and
 /// 0.82 − 0.81, which is 1.0000000000000009 pp in floating point, is a tie).
-fn about_equal(diff_pp: f64) -> bool {
+pub(super) fn about_equal(diff_pp: f64) -> bool {
     (diff_pp.abs() * 10.0).round() / 10.0 <= ABOUT_EQUAL_PP
 }
 
@@ -146,6 +149,148 @@ pub(super) fn mode_comparison(arms: &[ArmSummary]) -> Vec<String> {
             let _ = write!(sentence, " Caveat: {}.", notes.join(", "));
         }
         out.push(sentence);
+    }
+    if out.is_empty() {
+        out.push(
+            "No weight decay ran in both modes, so coupled and decoupled cannot be compared at the same wd."
+                .into(),
+        );
+    }
+    out
+}
+
+/// Seeded: the arm of `mode` with the highest mean best valid accuracy over its finished runs,
+/// and how every other arm of the mode compares with it, paired over seeds.
+pub(super) fn best_in_mode_seeded(mode: &str, arms: &[ArmRuns<'_>]) -> String {
+    let all: Vec<&ArmRuns<'_>> = arms.iter().filter(|a| a.mode == mode).collect();
+    let mut ranked: Vec<(&ArmRuns<'_>, Estimate)> = all
+        .iter()
+        .filter_map(|a| Some((*a, a.estimate(Metric::BestValidAccuracy)?)))
+        .collect();
+    ranked.sort_by(|x, y| y.1.mean.total_cmp(&x.1.mean));
+    let m = capitalise(mode);
+    match ranked.as_slice() {
+        [] => format!(
+            "{m}: no arm has a finished run with a finite validation accuracy, so there is no best weight decay."
+        ),
+        [(only, e)] if all.len() == 1 => format!(
+            "{m}: only wd={} ran, reaching a mean best valid accuracy of {} over {} finished run{}.",
+            only.wd,
+            estimate(Some(*e), true),
+            e.n,
+            plural(e.n)
+        ),
+        [(only, e)] => format!(
+            "{m}: only wd={} has a finished run with a finite validation accuracy ({}); the other {} cannot be ranked.",
+            only.wd,
+            estimate(Some(*e), true),
+            if all.len() == 2 { "arm" } else { "arms" }
+        ),
+        [(first, e), rest @ ..] => {
+            let others: Vec<String> = rest
+                .iter()
+                .map(|(other, other_estimate)| {
+                    let c = compare(first, other, Metric::BestValidAccuracy);
+                    format!(
+                        "wd={} ({}) {}",
+                        other.wd,
+                        pct(other_estimate.mean),
+                        against_first(&c)
+                    )
+                })
+                .collect();
+            format!(
+                "{m}: by mean best valid accuracy over seeds, wd={} ranks first ({}). Paired over seeds: {}.",
+                first.wd,
+                estimate(Some(*e), true),
+                others.join("; ")
+            )
+        }
+    }
+}
+
+/// How the second arm of `c` (`first − other`) stands against the first, in words.
+fn against_first(c: &Comparison<'_, '_>) -> String {
+    let n = c.seeds.len();
+    match c.result {
+        Some(p) if p.verdict != Verdict::Undecided => {
+            let d = p.difference;
+            let (low, high) = d.interval().unwrap_or((d.mean, d.mean));
+            let range = interval(low, high, true);
+            match p.verdict {
+                Verdict::Tie => format!(
+                    "is a tie with it: difference {} pp, 95% interval {range}, which includes 0 ({n} seeds)",
+                    pp(d.mean * 100.0)
+                ),
+                _ if d.mean > 0.0 => format!(
+                    "is behind it: {} pp lower, 95% interval of the difference {range}, which excludes 0 ({n} seeds)",
+                    pp(d.mean * 100.0)
+                ),
+                _ => format!(
+                    "is ahead of it seed for seed: {} pp higher, 95% interval of the difference {range}, which excludes 0 ({n} seeds)",
+                    pp(-d.mean * 100.0)
+                ),
+            }
+        }
+        _ => format!(
+            "cannot be told apart from it: {n} seed{} finished in both, fewer than the 2 an interval needs",
+            plural(n)
+        ),
+    }
+}
+
+/// Seeded: coupled against decoupled at each wd run in both modes, paired over seeds on best
+/// valid accuracy.
+pub(super) fn mode_comparison_seeded(arms: &[ArmRuns<'_>]) -> Vec<String> {
+    let has = |m: &str| arms.iter().any(|a| a.mode == m);
+    if !(has("coupled") && has("decoupled")) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (wd, coupled, decoupled) in mode_pairs(arms) {
+        let metric = Metric::BestValidAccuracy;
+        let (Some(d), Some(c)) = (decoupled.estimate(metric), coupled.estimate(metric)) else {
+            out.push(format!(
+                "At wd={wd}, coupled and decoupled cannot be compared: {} has no finished run with a finite validation accuracy.",
+                if decoupled.estimate(metric).is_some() { "coupled" } else { "decoupled" }
+            ));
+            continue;
+        };
+        let cmp = compare(decoupled, coupled, metric);
+        let n = cmp.seeds.len();
+        let verdict = match cmp.result {
+            Some(p) if p.verdict != Verdict::Undecided => {
+                let diff = p.difference;
+                let (low, high) = diff.interval().unwrap_or((diff.mean, diff.mean));
+                let range = interval(low, high, true);
+                match p.verdict {
+                    Verdict::Tie => format!(
+                        "a tie (difference {} pp, 95% interval {range}, which includes 0)",
+                        pp(diff.mean * 100.0)
+                    ),
+                    _ if diff.mean > 0.0 => format!(
+                        "different, decoupled ahead by {} percentage points (95% interval {range}, which excludes 0)",
+                        pp(diff.mean * 100.0)
+                    ),
+                    _ => format!(
+                        "different, coupled ahead by {} percentage points (95% interval {range}, which excludes 0)",
+                        pp(-diff.mean * 100.0)
+                    ),
+                }
+            }
+            _ => "no verdict: fewer than 2 seeds finished in both".to_string(),
+        };
+        let (dm, cm) = (decoupled.mean_summary(), coupled.mean_summary());
+        out.push(format!(
+            "At wd={wd}, paired over {n} seed{}, decoupled's mean best valid accuracy was {} and coupled's {}: {verdict}. Mean final train loss {} decoupled vs {} coupled; decay shrink {} vs {}.",
+            plural(n),
+            pct(d.mean),
+            pct(c.mean),
+            num(dm.final_train_loss),
+            num(cm.final_train_loss),
+            shrink(dm.decay_shrink),
+            shrink(cm.decay_shrink)
+        ));
     }
     if out.is_empty() {
         out.push(

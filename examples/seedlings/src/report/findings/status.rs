@@ -1,4 +1,5 @@
-//! Arms whose numbers are partial: diverged, failed, interrupted or still running.
+//! Arms whose numbers are partial: diverged, failed, interrupted or still running (with several
+//! seeds per arm, each run, named by its seed).
 
 use super::epochs_recorded;
 use crate::report::format::{inline, plural};
@@ -12,26 +13,26 @@ pub(super) fn status_sentences(
     let mut out = Vec::new();
     for a in arms {
         let n = epochs_recorded(records, &a.arm);
+        let who = match a.seed {
+            None => format!("wd={} {}", a.wd, a.mode),
+            Some(seed) => format!("wd={} {} seed {seed}", a.wd, a.mode),
+        };
         match &a.status {
             ArmStatus::Finished => {}
             ArmStatus::Diverged { epoch, step } => out.push(format!(
-                "wd={} {} diverged at epoch {epoch}, step {step} (a loss or weight became non-finite); its numbers come from the {n} epoch{} it recorded.",
-                a.wd,
-                a.mode,
+                "{who} diverged at epoch {epoch}, step {step} (a loss or weight became non-finite); its numbers come from the {n} epoch{} it recorded.",
                 plural(n)
             )),
             ArmStatus::Interrupted => out.push(format!(
-                "wd={} {} was interrupted after {n} of {} epochs; its numbers are partial.",
-                a.wd, a.mode, info.epochs
+                "{who} was interrupted after {n} of {} epochs; its numbers are partial.",
+                info.epochs
             )),
             ArmStatus::Running => out.push(format!(
-                "wd={} {} is still running ({n} of {} epochs so far); its numbers are partial.",
-                a.wd, a.mode, info.epochs
+                "{who} is still running ({n} of {} epochs so far); its numbers are partial.",
+                info.epochs
             )),
             ArmStatus::Failed { reason } => out.push(format!(
-                "wd={} {} failed ({}) after {n} epoch{}; its numbers are partial.",
-                a.wd,
-                a.mode,
+                "{who} failed ({}) after {n} epoch{}; its numbers are partial.",
                 inline(reason),
                 plural(n)
             )),

@@ -7,8 +7,9 @@
 
 use plotters::prelude::*;
 
-use super::spec::{ChartSpec, LegendEntry, Line, YScale};
+use super::spec::{Band, ChartSpec, LegendEntry, Line, YScale};
 use crate::report::records::EpochRecord;
+use crate::report::seeds::{epochs_by_arm, mean_records, records_are_seeded};
 
 /// One chart of the report: the names the files and `report.md` use for it, and how it is
 /// drawn.
@@ -144,8 +145,54 @@ pub fn arm_order(records: &[EpochRecord]) -> Vec<&str> {
     arms
 }
 
-/// The specification of each of [`CHARTS`], in order, drawn from the records.
-pub(super) fn chart_specs(records: &[EpochRecord]) -> Vec<ChartSpec> {
+/// What the legend of a seeded chart says about its lines and bands.
+const SEEDED_NOTE: [&str; 2] = ["lines: mean over seeds", "band: min–max over seeds"];
+
+/// Per arm (in [`epochs_by_arm`]'s order, the order of the mean curves) and epoch, the lowest
+/// and the highest finite `value` of the arm's runs.
+fn bands(records: &[EpochRecord], value: fn(&EpochRecord) -> Option<f64>) -> Vec<Band> {
+    epochs_by_arm(records)
+        .iter()
+        .enumerate()
+        .map(|(i, arm)| Band {
+            color: arm_color(i),
+            points: arm
+                .epochs
+                .iter()
+                .filter_map(|(&epoch, rows)| {
+                    let values = rows
+                        .iter()
+                        .filter_map(|r| value(r))
+                        .filter(|v| v.is_finite());
+                    let (lo, hi) = values
+                        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                            (lo.min(v), hi.max(v))
+                        });
+                    (lo <= hi).then_some((epoch as f64, lo, hi))
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The specification of each of [`CHARTS`], in order, drawn from the records. With several
+/// runs per arm (seeds) each arm's line is its mean curve ([`mean_records`]) and its solid
+/// series gets a band spanning its runs.
+pub(super) fn chart_specs(all_records: &[EpochRecord]) -> Vec<ChartSpec> {
+    let seeded = records_are_seeded(all_records);
+    let means = if seeded {
+        mean_records(all_records)
+    } else {
+        Vec::new()
+    };
+    let records: &[EpochRecord] = if seeded { &means } else { all_records };
+    let band = |value: fn(&EpochRecord) -> Option<f64>| {
+        if seeded {
+            bands(all_records, value)
+        } else {
+            Vec::new()
+        }
+    };
     let arms = arm_order(records);
     let series = |arm: &str, value: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
         let mut points: Vec<(f64, f64)> = records
@@ -200,22 +247,26 @@ pub(super) fn chart_specs(records: &[EpochRecord]) -> Vec<ChartSpec> {
     CHARTS
         .iter()
         .map(|&chart| {
-            let (lines, legend, empty) = match chart.series {
+            let (lines, legend, empty, bands) = match chart.series {
                 Series::Loss => {
                     let mut lines = per_arm(|r| r.train_loss, false);
                     lines.extend(per_arm(|r| r.valid_loss, true));
                     let mut legend = arm_legend();
                     legend.extend(style_legend("train (solid)", "valid (dashed)"));
-                    (lines, legend, NOTHING_YET)
+                    (lines, legend, NOTHING_YET, band(|r| Some(r.train_loss)))
                 }
                 Series::Accuracy => (
                     per_arm(|r| r.valid_accuracy * 100.0, false),
                     arm_legend(),
                     NOTHING_YET,
+                    band(|r| Some(r.valid_accuracy * 100.0)),
                 ),
-                Series::WeightNorm => {
-                    (per_arm(|r| r.weight_norm, false), arm_legend(), NOTHING_YET)
-                }
+                Series::WeightNorm => (
+                    per_arm(|r| r.weight_norm, false),
+                    arm_legend(),
+                    NOTHING_YET,
+                    band(|r| Some(r.weight_norm)),
+                ),
                 Series::Equilibrium => {
                     let mut lines = per_arm_measured(|r| r.conv_angle, false);
                     lines.extend(per_arm_measured(|r| r.conv_angle_predicted, true));
@@ -226,13 +277,19 @@ pub(super) fn chart_specs(records: &[EpochRecord]) -> Vec<ChartSpec> {
                     } else {
                         "not measured in this run"
                     };
-                    (lines, legend, empty)
+                    (lines, legend, empty, band(|r| r.conv_angle))
                 }
             };
             ChartSpec {
                 chart,
                 lines,
+                bands,
                 legend,
+                note: if seeded {
+                    SEEDED_NOTE.to_vec()
+                } else {
+                    Vec::new()
+                },
                 empty,
             }
         })

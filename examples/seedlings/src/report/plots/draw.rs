@@ -120,6 +120,28 @@ where
         .draw()
         .map_err(e)?;
 
+    for band in &spec.bands {
+        for segment in band_segments(&band.points, log) {
+            let fill = band.color.mix(0.18).filled();
+            if let [(x, lo, hi)] = segment[..] {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        [(x, lo), (x, hi)],
+                        band.color.mix(0.4).stroke_width(6),
+                    )))
+                    .map_err(e)?;
+            } else {
+                let outline: Vec<(f64, f64)> = segment
+                    .iter()
+                    .map(|&(x, _, hi)| (x, hi))
+                    .chain(segment.iter().rev().map(|&(x, lo, _)| (x, lo)))
+                    .collect();
+                chart
+                    .draw_series(std::iter::once(Polygon::new(outline, fill)))
+                    .map_err(e)?;
+            }
+        }
+    }
     for line in &spec.lines {
         for segment in segments(&line.points, log) {
             let style = ShapeStyle::from(line.color).stroke_width(2);
@@ -143,6 +165,15 @@ where
         }
     }
     Ok(())
+}
+
+/// The runs of band points whose both edges are drawable.
+fn band_segments(points: &[(f64, f64, f64)], log: bool) -> Vec<Vec<(f64, f64, f64)>> {
+    points
+        .split(|p| !(ChartSpec::drawable(p.1, log) && ChartSpec::drawable(p.2, log)))
+        .filter(|s| !s.is_empty())
+        .map(<[_]>::to_vec)
+        .collect()
 }
 
 /// The runs of drawable points between non-drawable ones.
@@ -180,6 +211,10 @@ fn draw_legend<DB: DrawingBackend>(
         area.draw_text(&entry.label, &text, (x0 + 50, y))
             .map_err(e)?;
         y += 26;
+    }
+    for line in &spec.note {
+        area.draw_text(line, &text, (x0, y)).map_err(e)?;
+        y += 22;
     }
     if skipped > 0 {
         let note = TextStyle::from((FONT_NAME, 14)).color(&RGBColor(120, 0, 0));

@@ -6,6 +6,11 @@
 //! drawn across; on a log axis values ≤ 0 are skipped the same way. The legend sits beside the
 //! plot, never over the curves, and says how many values were skipped.
 //!
+//! With several seeds per arm (some arm's records come from more than one run) each arm is one
+//! line, its mean over the runs that completed the epoch ([`mean_records`](super::seeds::mean_records)),
+//! and its solid series is shaded from the lowest to the highest run (min–max); the legend says
+//! so. With one seed nothing of this is drawn and the charts are what they were.
+//!
 //! - `charts.rs`: the list of charts, the palette, and what each chart plots from the records;
 //! - `spec.rs`: one chart's lines and legend, and the axis ranges and scale they call for;
 //! - `draw.rs`: drawing a chart with plotters and encoding it as PNG and SVG;

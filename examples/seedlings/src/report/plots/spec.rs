@@ -25,6 +25,14 @@ pub(super) struct Line {
     pub(super) points: Vec<(f64, f64)>,
 }
 
+/// A shaded band of a chart: per epoch the lowest and the highest value of an arm's runs.
+#[derive(Debug, Clone)]
+pub(super) struct Band {
+    pub(super) color: RGBColor,
+    /// `(epoch, low, high)`, in epoch order.
+    pub(super) points: Vec<(f64, f64, f64)>,
+}
+
 /// A legend row.
 #[derive(Debug, Clone)]
 pub(super) struct LegendEntry {
@@ -39,7 +47,11 @@ pub(super) struct ChartSpec {
     /// Which chart: its title, axis and scale rule.
     pub(super) chart: Chart,
     pub(super) lines: Vec<Line>,
+    /// Shaded bands, drawn under the lines (with several seeds per arm; else none).
+    pub(super) bands: Vec<Band>,
     pub(super) legend: Vec<LegendEntry>,
+    /// Lines of text under the legend saying what the lines and bands are (none with one seed).
+    pub(super) note: Vec<&'static str>,
     /// What the chart says when it has nothing to draw.
     pub(super) empty: &'static str,
 }
@@ -73,8 +85,15 @@ impl ChartSpec {
 
     /// The x range (epochs) and y range, or `None` when nothing is drawable.
     pub(super) fn bounds(&self, log: bool) -> Option<(Range<f64>, Range<f64>)> {
-        let pts = self.lines.iter().flat_map(|l| &l.points);
-        let drawable: Vec<(f64, f64)> = pts.copied().filter(|p| Self::drawable(p.1, log)).collect();
+        let pts = self.lines.iter().flat_map(|l| l.points.iter().copied());
+        let band_edges = self
+            .bands
+            .iter()
+            .flat_map(|b| b.points.iter().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)]));
+        let drawable: Vec<(f64, f64)> = pts
+            .chain(band_edges)
+            .filter(|p| Self::drawable(p.1, log))
+            .collect();
         if drawable.is_empty() {
             return None;
         }
@@ -146,7 +165,9 @@ mod tests {
                     .map(|(i, v)| (i as f64, *v))
                     .collect(),
             }],
+            bands: vec![],
             legend: vec![],
+            note: vec![],
             empty: NOTHING_YET,
         };
         assert!(!spec(&[2.5, 0.1]).is_log());

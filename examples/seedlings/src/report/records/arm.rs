@@ -13,7 +13,8 @@ use super::{ArmStatus, EpochRecord, nullable_f64};
 /// `null`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArmSummary {
-    /// The arm's name.
+    /// The arm's name; with several seeds per arm, the run's (`decoupled-wd0.1-seed43`, see
+    /// [`seed`](Self::seed)).
     pub arm: String,
     /// The arm's weight decay `λ`.
     #[serde(with = "nullable_f64")]
@@ -65,6 +66,11 @@ pub struct ArmSummary {
     /// Wall-clock seconds of all the arm's recorded epochs together.
     #[serde(with = "nullable_f64")]
     pub seconds: f64,
+    /// The seed of this run, when every arm ran with several (`--seeds N > 1`): then `arm` is
+    /// the run's name ([`run_name`](super::run_name)) and the arm is its `wd` × `mode`. Absent
+    /// (not written) with one seed per arm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 fn nan() -> f64 {
@@ -135,6 +141,7 @@ impl ArmSummary {
             best_checkpoint,
             final_checkpoint,
             seconds: own.iter().map(|r| r.seconds).sum(),
+            seed: None,
         }
     }
 }
@@ -143,6 +150,13 @@ impl ArmSummary {
     /// The same summary with [`equilibrium_progress`](Self::equilibrium_progress) set.
     pub fn with_equilibrium_progress(mut self, progress: f64) -> Self {
         self.equilibrium_progress = progress;
+        self
+    }
+
+    /// The same summary with [`seed`](Self::seed) set: `Some` for a run of a sweep with several
+    /// seeds per arm, `None` with one.
+    pub fn with_seed(mut self, seed: Option<u64>) -> Self {
+        self.seed = seed;
         self
     }
 }

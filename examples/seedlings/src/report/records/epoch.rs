@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 /// One row of `metrics.csv`: where an arm stood at the end of one epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
-    /// The arm's name, unique in a run (e.g. `wd0.1-decoupled`).
+    /// The arm's name, unique in a run (e.g. `decoupled-wd0.1`); with several seeds per arm,
+    /// the run's (`decoupled-wd0.1-seed43`), the arm being its `wd` × `mode`.
     pub arm: String,
     /// The arm's weight decay `λ`.
     pub wd: f64,

@@ -6,15 +6,18 @@
 //!
 //! One type per file: [`EpochRecord`] (`epoch.rs`), [`ArmStatus`] and [`DivergedAt`]
 //! (`status.rs`), [`ArmSummary`] (`arm.rs`), [`RunInfo`] (`run_info.rs`) and the
-//! [`nullable_f64`] serde helpers (`nullable_f64.rs`).
+//! [`nullable_f64`] serde helpers (`nullable_f64.rs`); the names of arms and runs
+//! ([`arm_name`], [`run_name`], [`seed_of_run`]) in `names.rs`.
 
 mod arm;
 mod epoch;
+mod names;
 pub mod nullable_f64;
 mod run_info;
 mod status;
 
 pub use arm::ArmSummary;
 pub use epoch::EpochRecord;
+pub use names::{arm_name, run_name, seed_of_run};
 pub use run_info::RunInfo;
 pub use status::{ArmStatus, DivergedAt};

@@ -44,8 +44,13 @@ pub struct RunInfo {
     /// The peak learning rate.
     #[serde(with = "nullable_f64")]
     pub lr: f64,
-    /// The random seed.
+    /// The random seed (`--seed`): with several seeds per arm, the first of them, and the seed
+    /// of the train/valid split.
     pub seed: u64,
+    /// Every arm's seeds when there are several (`--seeds N > 1`: `seed`, `seed + 1`, …);
+    /// empty, and not written, with one seed per arm.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seeds: Vec<u64>,
     /// Whether decay also applies to the parameters of rank ≤ 1, normalization parameters and
     /// biases (`--decay-rank-le-1`). Read under its older name `decay_norm_and_bias` too.
     #[serde(alias = "decay_norm_and_bias")]
