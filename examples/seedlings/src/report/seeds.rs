@@ -242,23 +242,33 @@ pub fn within_mode<'r, 'a>(arms: &'r [ArmRuns<'a>]) -> Vec<Comparison<'r, 'a>> {
 /// The coupled and the decoupled arm of each wd run in both modes, by ascending wd:
 /// `(wd, coupled, decoupled)`.
 pub fn mode_pairs<'r, 'a>(arms: &'r [ArmRuns<'a>]) -> Vec<(f64, &'r ArmRuns<'a>, &'r ArmRuns<'a>)> {
-    let mut by_wd: BTreeMap<u64, (Option<&ArmRuns<'a>>, Option<&ArmRuns<'a>>)> = BTreeMap::new();
+    pair_by_wd(arms, |a| a.wd, |a| &a.mode)
+}
+
+/// The first coupled and the first decoupled item of each wd present in both modes, by
+/// ascending wd: `(wd, coupled, decoupled)`. Items with a negative wd are left out. Shared by
+/// [`mode_pairs`] (arms of runs) and the one-seed findings (arm summaries).
+pub fn pair_by_wd<T>(
+    items: &[T],
+    wd: impl Fn(&T) -> f64,
+    mode: impl Fn(&T) -> &str,
+) -> Vec<(f64, &T, &T)> {
+    let mut by_wd: BTreeMap<u64, (Option<&T>, Option<&T>)> = BTreeMap::new();
     // Non-negative floats sort by their bit patterns.
-    for a in arms.iter().filter(|a| a.wd >= 0.0) {
-        let slot = by_wd.entry(a.wd.to_bits()).or_default();
-        match a.mode.as_str() {
-            "coupled" if slot.0.is_none() => slot.0 = Some(a),
-            "decoupled" if slot.1.is_none() => slot.1 = Some(a),
+    for item in items.iter().filter(|item| wd(item) >= 0.0) {
+        let slot = by_wd.entry(wd(item).to_bits()).or_default();
+        match mode(item) {
+            "coupled" if slot.0.is_none() => slot.0 = Some(item),
+            "decoupled" if slot.1.is_none() => slot.1 = Some(item),
             _ => {}
         }
     }
     by_wd
         .values()
-        .filter_map(|(c, d)| Some(((*c)?.wd, (*c)?, (*d)?)))
+        .filter_map(|(c, d)| Some((wd((*c)?), (*c)?, (*d)?)))
         .collect()
 }
 
-/// Whether both a coupled and a decoupled arm ran.
 pub fn has_both_modes(runs: &[ArmSummary]) -> bool {
     let has = |m: &str| runs.iter().any(|a| a.mode == m);
     has("coupled") && has("decoupled")

@@ -3,13 +3,14 @@
 //! [`ABOUT_EQUAL_PP`] apart are a tie; with several ([`best_in_mode_seeded`],
 //! [`mode_comparison_seeded`]) the tie comes from the paired comparison over seeds.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::{ABOUT_EQUAL_PP, caveat, in_mode};
 use crate::report::format::{capitalise, estimate, interval, num, pct, plural, pp, shrink};
 use crate::report::records::ArmSummary;
-use crate::report::seeds::{ArmRuns, Comparison, Metric, compare, mode_pairs};
+use crate::report::seeds::{
+    ArmRuns, Comparison, Metric, compare, has_both_modes, mode_pairs, pair_by_wd,
+};
 use crate::report::stats::{Estimate, Verdict};
 
 pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary]) -> String {
@@ -96,24 +97,11 @@ pub(super) fn about_equal(diff_pp: f64) -> bool {
 }
 
 pub(super) fn mode_comparison(arms: &[ArmSummary]) -> Vec<String> {
-    let has = |m: &str| arms.iter().any(|a| a.mode == m);
-    if !(has("coupled") && has("decoupled")) {
+    if !has_both_modes(arms) {
         return Vec::new();
     }
-    // Keyed by the bits of wd, in wd order of first appearance is not needed: BTreeMap on the
-    // ordered bit pattern of non-negative floats sorts them by value.
-    let mut by_wd: BTreeMap<u64, (Option<&ArmSummary>, Option<&ArmSummary>)> = BTreeMap::new();
-    for a in arms.iter().filter(|a| a.wd >= 0.0) {
-        let slot = by_wd.entry(a.wd.to_bits()).or_default();
-        match a.mode.as_str() {
-            "coupled" if slot.0.is_none() => slot.0 = Some(a),
-            "decoupled" if slot.1.is_none() => slot.1 = Some(a),
-            _ => {}
-        }
-    }
     let mut out = Vec::new();
-    for (c, d) in by_wd.values().filter_map(|(c, d)| Some(((*c)?, (*d)?))) {
-        let wd = c.wd;
+    for (wd, c, d) in pair_by_wd(arms, |a| a.wd, |a| &a.mode) {
         if !(c.best_valid_accuracy.is_finite() && d.best_valid_accuracy.is_finite()) {
             out.push(format!(
                 "At wd={wd}, coupled and decoupled cannot be compared: {} has no finite validation accuracy.",
