@@ -1,17 +1,11 @@
 //! Bad settings and unusable data end with a clear message naming the value or file and exit
 //! code 2, before any training starts — never a panic.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn seedlings(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_seedlings"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("SEEDLINGS_DATA")
-        .output()
-        .expect("the seedlings binary runs")
-}
+use std::path::Path;
+
+use common::seedlings;
 
 fn assert_error(cwd: &Path, args: &[&str], needles: &[&str]) {
     let out = seedlings(cwd, args);

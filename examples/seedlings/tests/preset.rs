@@ -12,27 +12,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::metrics_without_seconds;
-
-const TINY: [&str; 8] = [
-    "--epochs",
-    "1",
-    "--image-size",
-    "32",
-    "--batch-size",
-    "8",
-    "--synthetic-per-class",
-    "2",
-];
-
-fn seedlings(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_seedlings"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("SEEDLINGS_DATA")
-        .output()
-        .expect("the seedlings binary runs")
-}
+use common::{TINY, metrics_without_seconds, seedlings};
 
 fn ok(out: &Output) {
     assert!(

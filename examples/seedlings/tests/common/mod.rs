@@ -2,8 +2,33 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::{Child, Command, Output};
 use std::sync::mpsc;
+
+/// The smallest training settings the binary tests run with, on the built-in synthetic images.
+#[allow(dead_code)]
+pub const TINY: [&str; 8] = [
+    "--epochs",
+    "1",
+    "--image-size",
+    "32",
+    "--batch-size",
+    "8",
+    "--synthetic-per-class",
+    "2",
+];
+
+/// Runs the `seedlings` binary with `args` in `cwd`, with `SEEDLINGS_DATA` unset (so the
+/// built-in synthetic images are used unless `--data` is given).
+#[allow(dead_code)]
+pub fn seedlings(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_seedlings"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("SEEDLINGS_DATA")
+        .output()
+        .expect("the seedlings binary runs")
+}
 
 /// A run folder's metrics.csv without its `seconds` column (wall time differs between runs).
 #[allow(dead_code)]
