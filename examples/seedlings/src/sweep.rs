@@ -138,6 +138,7 @@ impl Sweep<'_> {
         } else {
             Vec::new()
         };
+        info.planned_runs = if self.seeds > 1 { runs.len() } else { 0 };
         let started = Instant::now();
         let data = ArmData {
             train: &self.set.train,

@@ -158,6 +158,7 @@ fn sweep() -> (RunInfo, Vec<EpochRecord>, Vec<ArmSummary>) {
         lr: 3e-4,
         seed: 1,
         seeds: Vec::new(),
+        planned_runs: 0,
         decay_rank_le_1: true,
         started: "2025-01-01T00:00:00Z".into(),
         seconds: 12.5,

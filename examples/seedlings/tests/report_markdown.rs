@@ -121,6 +121,7 @@ fn info(synthetic: bool) -> RunInfo {
         lr: LR,
         seed: 7,
         seeds: Vec::new(),
+        planned_runs: 0,
         decay_rank_le_1: false,
         started: "2025-01-01T12:00:00Z".into(),
         seconds: 4000.0,

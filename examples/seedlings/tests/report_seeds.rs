@@ -101,6 +101,37 @@ fn a_run_that_did_not_finish_is_left_out_of_its_arms_statistics() {
 }
 
 #[test]
+fn a_report_written_while_runs_are_still_to_start_counts_the_planned_ones() {
+    // The fixture's first 6 runs, in run order (seed 42's four arms, then seed 43's decoupled
+    // wd 0.01 and wd 0.1, the last still running), of a planned 18: the header counts the
+    // planned arms and runs, not the 4 arms seen so far, and an arm's finished runs are out of
+    // its 3 seeds.
+    let (mut records, mut runs) = fixture_runs("seeds");
+    runs.truncate(6);
+    assert_eq!(runs[5].arm, "decoupled-wd0.1-seed43");
+    runs[5].status = ArmStatus::Running;
+    records.retain(|r| runs.iter().any(|run| run.arm == r.arm));
+    let mut info = fixture_info(vec![42, 43, 44]);
+    info.planned_runs = 18;
+    let report = render_report(&info, &runs, &records);
+    for line in [
+        "6 arms × 3 seeds (6 of 18 runs so far), up to 2 epochs each.",
+        "| decoupled-wd0.01 | 0.01 | decoupled | 2 of 3 |",
+        "| decoupled-wd0.1 | 0.1 | decoupled | 1 of 3 |",
+        "| coupled-wd0.1 | 0.1 | coupled | 1 of 3 |",
+    ] {
+        assert!(report.contains(line), "no {line:?} in\n{report}");
+    }
+    // Without the plan (a summary.json of an older version): the arms seen so far.
+    info.planned_runs = 0;
+    let report = render_report(&info, &runs, &records);
+    assert!(
+        report.contains("4 arms × 3 seeds (6 of 12 runs so far)"),
+        "{report}"
+    );
+}
+
+#[test]
 fn summary_json_lists_each_arms_statistics_and_the_paired_comparisons() {
     let (_, runs) = fixture_runs("seeds");
     let dir = tempfile::tempdir().unwrap();

@@ -316,6 +316,7 @@ fn run_info(
         seed: args.seed,
         // Set by the sweep, which owns the seeds.
         seeds: Vec::new(),
+        planned_runs: 0,
         decay_rank_le_1: args.decay_rank_le_1,
         started: saved
             .map(|saved| saved.started.clone())

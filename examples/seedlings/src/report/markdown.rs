@@ -50,9 +50,14 @@ pub fn render_report(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord
     }
     let seeded = is_seeded(arms);
     let count = if seeded {
-        let groups = arms_of(arms).len();
         let seeds = seed_list(info, &arms_of(arms)).len();
-        let total = groups * seeds;
+        // the sweep's plan when it says one (a report written while runs are still to start),
+        // else the arms seen so far
+        let groups = match info.planned_runs {
+            0 => arms_of(arms).len(),
+            planned => planned.div_ceil(seeds.max(1)),
+        };
+        let total = info.planned_runs.max(groups * seeds);
         let runs = if arms.len() == total {
             format!(" = {total} runs")
         } else {
@@ -262,7 +267,7 @@ fn seeds_section(md: &mut String, info: &RunInfo, runs: &[ArmSummary]) {
             a.wd,
             cell(&a.mode),
             a.finished().len(),
-            a.runs.len(),
+            a.runs.len().max(seeds.len()),
             cells.join(" | ")
         );
     }

@@ -20,8 +20,9 @@
 //! [`RunInfo`]'s.
 //!
 //! With several seeds per arm (`--seeds N > 1`) each entry of `"arms"` is one run, with its
-//! `"seed"`, `"run"` has `"seeds"`, and two lists follow (see [`seeds`](super::seeds)); with one
-//! seed they are absent and the file is what it always was:
+//! `"seed"`, `"run"` has `"seeds"` and `"planned_runs"` (arms × seeds), and two lists follow
+//! (see [`seeds`](super::seeds)); with one seed they are absent and the file is what it always
+//! was:
 //!
 //! ```json
 //! "arm_statistics": [

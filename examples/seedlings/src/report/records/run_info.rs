@@ -51,6 +51,11 @@ pub struct RunInfo {
     /// empty, and not written, with one seed per arm.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seeds: Vec<u64>,
+    /// How many runs the sweep plans in all (arms × seeds) when there are several seeds per
+    /// arm, so that a report written while it runs counts the runs still to start; 0, and not
+    /// written, with one seed per arm.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub planned_runs: usize,
     /// Whether decay also applies to the parameters of rank ≤ 1, normalization parameters and
     /// biases (`--decay-rank-le-1`). Read under its older name `decay_norm_and_bias` too.
     #[serde(alias = "decay_norm_and_bias")]
@@ -60,4 +65,9 @@ pub struct RunInfo {
     /// Wall-clock seconds of the whole run so far.
     #[serde(with = "nullable_f64")]
     pub seconds: f64,
+}
+
+/// Whether a count is 0 (serde's `skip_serializing_if` takes a function).
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
