@@ -53,11 +53,13 @@ pub fn render_report(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord
         let seeds = seed_list(info, &arms_of(arms)).len();
         // the sweep's plan when it says one (a report written while runs are still to start),
         // else the arms seen so far
-        let groups = match info.planned_runs {
-            0 => arms_of(arms).len(),
-            planned => planned.div_ceil(seeds.max(1)),
+        let (groups, total) = match info.planned_runs {
+            0 => {
+                let groups = arms_of(arms).len();
+                (groups, groups * seeds)
+            }
+            planned => (planned / seeds.max(1), planned),
         };
-        let total = info.planned_runs.max(groups * seeds);
         let runs = if arms.len() == total {
             format!(" = {total} runs")
         } else {
