@@ -48,7 +48,9 @@
 //!   input gradient, only when the input needs one, as the forward GEMM on the gradient's
 //!   row-im2col buffer and the flipped, transposed weight ([`kernel::conv`]).
 //! - Deterministic: every reduction runs in a fixed order, independent of thread timing and of
-//!   the number of threads (tested on 1 and 2 threads).
+//!   the number of threads (tested on 1 and 2 threads). Not across processors: the `gemm` crate
+//!   picks its kernel (AVX-512 or AVX2 + FMA) and its blocking (from the cache sizes) at run
+//!   time, so another CPU may sum a product in another order and round differently.
 //!
 //! Training frees and reallocates the same large buffers every step; [`alloc::keep_freed_memory`]
 //! (glibc) keeps them in the heap rather than page-faulting through fresh ones. [`mod@bench`] times a
