@@ -17,11 +17,49 @@ pub enum DataError {
         /// Where it came from, e.g. "--data" or "SEEDLINGS_DATA".
         origin: String,
     },
+    /// A data folder given explicitly (the `--data` flag or `SEEDLINGS_DATA`) is a file.
+    #[error("data folder {path} (from {origin}) is a file, not a folder")]
+    FileGiven {
+        /// The path that was given.
+        path: PathBuf,
+        /// Where it came from, e.g. "--data" or "SEEDLINGS_DATA".
+        origin: String,
+    },
     /// The data root exists but is not a folder.
-    #[error("{path} is not a folder")]
+    #[error("{path} is a file, not a folder")]
     NotAFolder {
         /// The offending path.
         path: PathBuf,
+    },
+    /// Split folders (`valid/`, `test/`) were found but no train split.
+    #[error(
+        "{root} holds split folders ({}) but no train split: name the training images' \
+         folder train/ or training/",
+        found.join(", ")
+    )]
+    NoTrainSplit {
+        /// The folder holding the splits.
+        root: PathBuf,
+        /// The split folders found, e.g. `["valid/", "test/"]`.
+        found: Vec<String>,
+    },
+    /// The would-be class folders hold only sub-folders and no image of their own: their names
+    /// would become the classes, every image labelled by the wrong folder.
+    #[error(
+        "{root} looks like split folders of class folders, not class folders: each of {} holds \
+         only folders ({}) and not one image of its own. Split folders must be named \
+         train/ or training/, valid/, val/ or validation/, test/ or testing/; or give --data \
+         the folder that holds the class folders",
+        folders.join(", "),
+        inner.join(", ")
+    )]
+    NestedLayout {
+        /// The folder holding the would-be class folders.
+        root: PathBuf,
+        /// The would-be class folders, e.g. `["fold1/", "fold2/"]`.
+        folders: Vec<String>,
+        /// The folders inside them, e.g. `["Maize/", "Black-grass/"]`.
+        inner: Vec<String>,
     },
     /// No class folders were found under the data root.
     #[error(
