@@ -243,3 +243,105 @@ fn a_sweep_json_with_the_older_decay_norm_and_bias_resumes() {
         );
     }
 }
+
+#[test]
+fn bad_paths_get_messages_that_tell_the_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let file = cwd.join("photos.zip");
+    std::fs::write(&file, b"zip").unwrap();
+    let f = file.to_str().unwrap();
+    let missing = cwd.join("nowhere");
+    let m = missing.to_str().unwrap();
+    let folder = cwd.join("a-folder");
+    std::fs::create_dir(&folder).unwrap();
+    let d = folder.to_str().unwrap();
+    let cases: &[(&[&str], &[&str])] = &[
+        // a file where a folder is expected
+        (&["--data", f], &["photos.zip", "is a file, not a folder"]),
+        (&["--out", f], &["photos.zip", "is a file, not a folder"]),
+        (
+            &["--resume", f],
+            &["photos.zip", "is a file; a folder was expected"],
+        ),
+        (
+            &["evaluate", "--checkpoint", d, "--data", f],
+            &["--data", "photos.zip", "is a file; a folder was expected"],
+        ),
+        // a path that does not exist
+        (&["--resume", m], &["--resume", "nowhere", "no such folder"]),
+        (
+            &["evaluate", "--checkpoint", d, "--data", m],
+            &["--data", "nowhere", "no such folder"],
+        ),
+        (
+            &["evaluate", "--checkpoint", m, "--data", d],
+            &["--checkpoint", "nowhere", "no such folder"],
+        ),
+        // a folder where a file is expected
+        (
+            &["bench", "--torch-python", d, "--steps", "1"],
+            &["a-folder", "is a folder; a program (a file) was expected"],
+        ),
+    ];
+    for (args, needles) in cases {
+        assert_error(cwd, args, needles);
+    }
+    // --out on a file left it as it was.
+    assert_eq!(std::fs::read(&file).unwrap(), b"zip");
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unreadable_data_folder_says_so_unless_root() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let locked = cwd.join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read_dir(&locked).is_ok() {
+        // root reads any folder: nothing to refuse here.
+        eprintln!("skipped: this user reads a folder of mode 000");
+        return;
+    }
+    assert_error(
+        cwd,
+        &["--data", locked.to_str().unwrap()],
+        &["locked", "Permission denied"],
+    );
+}
+
+#[test]
+fn layouts_that_would_mislabel_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    // Splits under names that are not split names: their names would become two classes.
+    for split in ["fold1", "fold2"] {
+        for class in ["Maize", "Charlock"] {
+            let folder = cwd.join("data").join(split).join(class);
+            std::fs::create_dir_all(&folder).unwrap();
+            image::RgbImage::new(4, 4)
+                .save(folder.join("a.png"))
+                .unwrap();
+        }
+    }
+    assert_error(
+        cwd,
+        &["--data", "data", "--out", "run"],
+        &[
+            "looks like split folders of class folders",
+            "fold1/, fold2/",
+        ],
+    );
+    // Splits without a train split.
+    std::fs::rename(cwd.join("data/fold1"), cwd.join("data/validation")).unwrap();
+    std::fs::rename(cwd.join("data/fold2"), cwd.join("data/test")).unwrap();
+    assert_error(
+        cwd,
+        &["--data", "data", "--out", "run"],
+        &["no train split", "test/, validation/"],
+    );
+    // A refused run leaves no run folder behind.
+    assert!(!cwd.join("run").exists());
+}

@@ -163,6 +163,10 @@ fn assert_every_file_parses(out: &Path) {
                 checkpoint::load_model(&path, cnn.init(&device))
                     .unwrap_or_else(|e| panic!("{what}: {e}"));
             }
+            // The run folder's lock (seedlings::run::lock): an empty file.
+            Some("lock") if name == "run.lock" => {
+                assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "{what}");
+            }
             _ => panic!("unexpected file {what}"),
         }
     }

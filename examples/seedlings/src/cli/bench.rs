@@ -84,6 +84,9 @@ fn bench_wd(text: &str) -> Result<f64> {
 
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let (optimizer, blocks, modes) = (args.optimizer, &args.block, &args.modes);
+    if let Some(python) = &args.torch_python {
+        super::paths::program("--torch-python", python)?;
+    }
     let channels = CnnConfig::new(1).channels;
     let device = device(&args.backend)?.autodiff();
     let decode_started = std::time::Instant::now();

@@ -2,8 +2,8 @@
 //! [`sweep`] (the default; its run-folder persistence for `--resume` in [`resume`], its named
 //! flag sets in [`preset`]), [`bench`],
 //! [`evaluate`], [`download`], [`backends`] and [`serve`]. [`flags`] holds the value parsers
-//! that check each flag where clap parses it; [`data`] finds and loads the images for the
-//! sweep and the bench.
+//! that check each flag where clap parses it, [`paths`] the paths given (file or folder, there
+//! or not); [`data`] finds and loads the images for the sweep and the bench.
 
 pub mod backends;
 pub mod bench;
@@ -11,6 +11,7 @@ pub mod data;
 pub mod download;
 pub mod evaluate;
 pub mod flags;
+pub mod paths;
 pub mod preset;
 pub mod resume;
 pub mod serve;

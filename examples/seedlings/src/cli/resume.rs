@@ -58,6 +58,7 @@ const RESUME_OVERRIDES: [&str; 3] = ["data", "devices", "backend"];
 /// value (it changes nothing); a different value is an error naming both, rather than silently
 /// ignored.
 pub fn resume_args(run_dir: &Path, given: &SweepArgs, flags: &[String]) -> Result<SavedSweep> {
+    super::paths::folder("--resume", run_dir)?;
     let defaults = Defaults::try_parse_from(["seedlings"])
         .map(|parsed| parsed.sweep)
         .context("default settings")?;

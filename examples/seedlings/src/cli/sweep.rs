@@ -1,8 +1,9 @@
 //! The sweep (`seedlings` or `seedlings sweep`): its flags, and a run from them in named steps:
-//! settle the settings (given, or saved for `--resume`), plan the arms, open the devices, load the
-//! images, save the settings, train, print each arm and the exit code.
+//! settle the settings (given, or saved for `--resume`), plan the arms, lock the run folder (one
+//! process at a time: [`RunLock`]), open the devices, load the images, save the settings,
+//! train, print each arm and the exit code.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use seedlings::devices::device;
 use seedlings::interrupt::Interrupt;
 use seedlings::model::CnnConfig;
 use seedlings::report::{ArmStatus, RunInfo};
+use seedlings::run::RunLock;
 use seedlings::sweep::{Sweep, SweepResult};
 use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings, seed_list};
 use serde::{Deserialize, Serialize};
@@ -129,48 +131,50 @@ pub(super) struct Plan {
 pub fn run(args: SweepArgs, flags: &[String]) -> Result<ExitCode> {
     let (args, saved) = settle(args, flags)?;
     let plan = plan(&args)?;
-    let (device_names, devices) = open_devices(&args)?;
-    let (set, data_root) = load_images(&args, saved.as_ref())?;
     let started = chrono::Local::now();
     let run_dir = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(started.format("%Y%m%d-%H%M%S").to_string()));
-    let info = run_info(
-        &args,
-        &plan,
-        &set,
-        &run_dir,
-        &device_names,
-        saved.as_ref(),
-        started,
-    );
+    // Before anything is read or written: a second process on this folder stops here.
+    let lock = RunLock::acquire(&run_dir)?;
+    let result = run_locked(&args, saved.as_ref(), plan, &run_dir, started);
+    if result.is_err() {
+        lock.release_unused();
+    }
+    result
+}
+
+/// The sweep in the locked run folder `run_dir`.
+fn run_locked(
+    args: &SweepArgs,
+    saved: Option<&SavedSweep>,
+    plan: Plan,
+    run_dir: &Path,
+    started: chrono::DateTime<chrono::Local>,
+) -> Result<ExitCode> {
+    let (device_names, devices) = open_devices(args)?;
+    let (set, data_root) = load_images(args, saved)?;
+    let info = run_info(args, &plan, &set, run_dir, &device_names, saved, started);
     if saved.is_none() {
-        resume::save_sweep(
-            &run_dir,
-            &args,
-            data_root,
-            &set,
-            &info.command,
-            &info.started,
-        )?;
+        resume::save_sweep(run_dir, args, data_root, &set, &info.command, &info.started)?;
     }
     eprintln!("seedlings: writing to {}", run_dir.display());
     let stop = Arc::new(Interrupt::new());
     stop.install_signal_handler()
         .context("installing the Ctrl-C handler")?;
     let sweep = Sweep {
-        settings: train_settings(&args, &plan),
+        settings: train_settings(args, &plan),
         arms: plan.arms,
         seeds: args.seeds,
         set: &set,
-        run_dir: run_dir.clone(),
+        run_dir: run_dir.to_path_buf(),
         info,
         devices,
     };
     let result = sweep.run(&stop, &mut |line| eprintln!("{line}"))?;
-    print_arms(&result, &run_dir);
-    Ok(exit_code(&result, &run_dir))
+    print_arms(&result, run_dir);
+    Ok(exit_code(&result, run_dir))
 }
 
 /// The settings to run: those given (with a `--preset`'s flags where not given), or for

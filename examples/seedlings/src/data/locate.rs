@@ -49,13 +49,15 @@ pub enum Located {
         /// The default folder that was looked at.
         default_dir: PathBuf,
     },
-    /// A folder given explicitly (flag or variable) does not exist or is not a folder: an
-    /// error, never a silent fallback.
+    /// A folder given explicitly (flag or variable) does not exist or is a file: an error,
+    /// never a silent fallback.
     Invalid {
         /// The path given.
         path: PathBuf,
         /// Where it came from ([`Origin::Flag`] or [`Origin::Env`]).
         origin: Origin,
+        /// True when the path exists but is a file; false when nothing is there.
+        is_file: bool,
     },
 }
 
@@ -65,12 +67,24 @@ impl Located {
     ///
     /// # Errors
     ///
-    /// [`DataError::Missing`] for [`Located::Invalid`].
+    /// [`DataError::Missing`] or [`DataError::FileGiven`] for [`Located::Invalid`].
     pub fn into_result(self) -> Result<Option<(PathBuf, Origin)>, DataError> {
         match self {
             Located::Found { root, origin } => Ok(Some((root, origin))),
             Located::NotFound { .. } => Ok(None),
-            Located::Invalid { path, origin } => Err(DataError::Missing {
+            Located::Invalid {
+                path,
+                origin,
+                is_file: false,
+            } => Err(DataError::Missing {
+                path,
+                origin: origin.to_string(),
+            }),
+            Located::Invalid {
+                path,
+                origin,
+                is_file: true,
+            } => Err(DataError::FileGiven {
                 path,
                 origin: origin.to_string(),
             }),
@@ -87,11 +101,17 @@ impl Located {
                 "no data folder: no --data flag, {DATA_ENV} unset, {} absent",
                 default_dir.display()
             ),
-            Located::Invalid { path, origin } => {
-                format!(
-                    "data folder {} (from {origin}) does not exist",
-                    path.display()
-                )
+            Located::Invalid {
+                path,
+                origin,
+                is_file,
+            } => {
+                let what = if *is_file {
+                    "is a file, not a folder"
+                } else {
+                    "does not exist"
+                };
+                format!("data folder {} (from {origin}) {what}", path.display())
             }
         }
     }
@@ -115,7 +135,12 @@ pub fn locate_with(flag: Option<&Path>, env_value: Option<OsString>, cwd: &Path)
         return if path.is_dir() {
             Located::Found { root: path, origin }
         } else {
-            Located::Invalid { path, origin }
+            let is_file = path.exists();
+            Located::Invalid {
+                path,
+                origin,
+                is_file,
+            }
         };
     }
     let default_dir = cwd.join(DEFAULT_DATA_DIR);
@@ -197,5 +222,23 @@ mod tests {
         ));
         let err = by_env.into_result().expect_err("missing env path");
         assert!(err.to_string().contains("SEEDLINGS_DATA"), "{err}");
+        assert!(err.to_string().contains("does not exist"), "{err}");
+    }
+
+    #[test]
+    fn explicit_file_is_called_a_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("photos.zip");
+        std::fs::write(&file, b"zip").expect("write");
+        let located = locate_with(Some(&file), None, dir.path());
+        assert!(located.describe().contains("is a file, not a folder"));
+        let err = located.into_result().expect_err("a file");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "data folder {} (from --data) is a file, not a folder",
+                file.display()
+            )
+        );
     }
 }
