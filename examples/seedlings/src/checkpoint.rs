@@ -13,7 +13,7 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
 
-use crate::data::Normalization;
+use crate::data::{DataSource, Normalization, SeedlingSet, SplitRule};
 use crate::model::{Cnn, CnnConfig};
 use crate::run::atomic::{write_atomic, write_atomic_str};
 
@@ -40,6 +40,39 @@ pub struct CheckpointMeta {
     pub channels: Vec<usize>,
     /// Whether it was trained on the built-in synthetic images.
     pub synthetic: bool,
+    /// The folder of photos it was trained on, and its split: what lets `seedlings evaluate`
+    /// score only images it did not train on. Absent for synthetic images and in checkpoints
+    /// written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained_on: Option<TrainedOn>,
+}
+
+/// The photos a checkpoint was trained on: the folder and how its valid split was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainedOn {
+    /// The folder holding `train/` or the class folders, canonical.
+    pub root: PathBuf,
+    /// How the valid split was made (given by `valid/`, or drawn with a share and seed).
+    pub split: SplitRule,
+    /// Training images (the split's train side).
+    pub train_images: usize,
+    /// Validation images: never trained on.
+    pub valid_images: usize,
+}
+
+impl TrainedOn {
+    /// What `set` says of itself; `None` for the synthetic images.
+    pub fn of(set: &SeedlingSet) -> Option<TrainedOn> {
+        match &set.source {
+            DataSource::Real { root, split, .. } => Some(TrainedOn {
+                root: std::fs::canonicalize(root).unwrap_or_else(|_| root.clone()),
+                split: *split,
+                train_images: set.train.len(),
+                valid_images: set.valid.len(),
+            }),
+            DataSource::Synthetic => None,
+        }
+    }
 }
 
 impl CheckpointMeta {

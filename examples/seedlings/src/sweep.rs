@@ -18,6 +18,7 @@ use std::time::Instant;
 use anyhow::{Result, anyhow};
 use burn::tensor::Device;
 
+use crate::checkpoint::TrainedOn;
 use crate::data::{Normalization, SeedlingSet};
 use crate::devices::panic_message;
 use crate::interrupt::Interrupt;
@@ -146,6 +147,7 @@ impl Sweep<'_> {
             class_names: &self.set.class_names,
             normalization: Normalization::from_store(&self.set.train),
             synthetic: self.set.is_synthetic(),
+            trained_on: TrainedOn::of(self.set),
         };
         let board = Mutex::new(Board {
             slots: vec![ArmSlot::default(); runs.len()],

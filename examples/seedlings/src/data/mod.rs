@@ -39,7 +39,7 @@ pub use error::DataError;
 pub use layout::{Layout, LayoutKind, detect_layout};
 pub use locate::{DATA_ENV, DEFAULT_DATA_DIR, Located, Origin, locate};
 pub use prefetch::Prefetcher;
-pub use set::{DataSource, LoadOptions, SeedlingSet, Skipped, load};
+pub use set::{DataSource, LoadOptions, SeedlingSet, Skipped, SplitRule, load};
 pub use split::{DEFAULT_VALID_FRACTION, stratified_split};
 pub use store::{ImageStore, SeedlingItem};
 pub use synthetic::synthetic;

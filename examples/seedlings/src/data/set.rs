@@ -22,8 +22,23 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// How the valid split of a folder was made.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitRule {
+    /// Given by the folder: its `valid/` split.
+    Given,
+    /// Drawn from the images by [`stratified_split`] with this share and seed.
+    Drawn {
+        /// Share of each class put into valid.
+        valid_fraction: f64,
+        /// Seed of the split.
+        seed: u64,
+    },
+}
+
 /// Where the images of a [`SeedlingSet`] came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum DataSource {
     /// Photos read from a folder.
     Real {
@@ -31,6 +46,8 @@ pub enum DataSource {
         root: PathBuf,
         /// The layout found, in words.
         layout: String,
+        /// How the valid split was made.
+        split: SplitRule,
     },
     /// The built-in procedural images of [`synthetic`](super::synthetic()).
     Synthetic,
@@ -72,7 +89,7 @@ impl SeedlingSet {
     /// `12 classes, 2363 train + 591 valid images of 96x96 from data/ (train/ + valid/ folders); 0 skipped, 0 ignored`.
     pub fn summary(&self) -> String {
         let from = match &self.source {
-            DataSource::Real { root, layout } => format!("{} ({layout})", root.display()),
+            DataSource::Real { root, layout, .. } => format!("{} ({layout})", root.display()),
             DataSource::Synthetic => "the built-in synthetic generator".to_string(),
         };
         format!(
@@ -239,6 +256,14 @@ pub fn load(root: &Path, options: &LoadOptions) -> Result<SeedlingSet, DataError
         source: DataSource::Real {
             root: layout.root.clone(),
             layout: layout.describe(),
+            split: if layout.kind == LayoutKind::TrainValid {
+                SplitRule::Given
+            } else {
+                SplitRule::Drawn {
+                    valid_fraction: options.valid_fraction,
+                    seed: options.split_seed,
+                }
+            },
         },
         skipped,
         ignored: layout.ignored,

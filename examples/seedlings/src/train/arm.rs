@@ -226,6 +226,7 @@ fn end_epoch(
         normalization: data.normalization,
         channels: settings.channels.clone(),
         synthetic: data.synthetic,
+        trained_on: data.trained_on.clone(),
     };
     checkpoint::save(&paths.run_dir.join(paths.last_rel()), model, &meta)?;
     if progress

@@ -129,4 +129,6 @@ pub struct ArmData<'a> {
     pub normalization: Normalization,
     /// Whether these are the synthetic images.
     pub synthetic: bool,
+    /// The folder and split of real photos, recorded in every checkpoint.
+    pub trained_on: Option<crate::checkpoint::TrainedOn>,
 }
