@@ -43,7 +43,9 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
     let device = device(&args.backend)?;
     let (model, meta) = checkpoint::load(&args.checkpoint, &device)?;
     let (set, scope) = images_to_score(&args.data, &meta)?;
-    eprintln!("seedlings: scoring {}", scope.describe(&args.data));
+    if args.json {
+        eprintln!("seedlings: scoring {}", scope.describe(&args.data));
+    }
     for warning in &set.warnings {
         eprintln!("seedlings: warning: {warning}");
     }
