@@ -111,6 +111,7 @@ fn info(synthetic: bool) -> RunInfo {
                 )
             })
             .collect(),
+        data_warnings: Vec::new(),
         backend: "flex (CPU)".into(),
         optimizer: "Adam".into(),
         block: "fused".into(),

@@ -307,6 +307,7 @@ fn run_info(
             .iter()
             .map(|s| (s.path.display().to_string(), s.reason.clone()))
             .collect(),
+        data_warnings: set.warnings.clone(),
         backend: device_names.join(","),
         optimizer: plan.optimizer.describe(),
         block: plan.block.name().to_string(),

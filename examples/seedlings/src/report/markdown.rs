@@ -138,6 +138,16 @@ fn data_section(md: &mut String, info: &RunInfo) {
             shown.join(", ")
         );
     }
+    if !info.data_warnings.is_empty() {
+        let _ = writeln!(
+            md,
+            "- Warnings from reading the data ({}):",
+            info.data_warnings.len()
+        );
+        for warning in &info.data_warnings {
+            let _ = writeln!(md, "  - {}", inline(warning));
+        }
+    }
     md.push('\n');
 }
 

@@ -24,6 +24,10 @@ pub struct RunInfo {
     pub valid_images: usize,
     /// Files that were not used, as `(path, reason)`.
     pub skipped_files: Vec<(String, String)>,
+    /// What reading the data warned about (links skipped, folders not read, images taken from
+    /// sub-folders, classes in one split only); empty, and not written, when nothing was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_warnings: Vec<String>,
     /// The Burn backend, in words.
     pub backend: String,
     /// The inner optimizer, in words
