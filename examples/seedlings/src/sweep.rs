@@ -155,7 +155,8 @@ impl Sweep<'_> {
             log,
         });
         let write = |board: &mut Board<'_>| {
-            board.info.seconds = started.elapsed().as_secs_f64();
+            // the earlier parts' time (a resumed run) plus this part's
+            board.info.seconds = self.info.seconds + started.elapsed().as_secs_f64();
             let (records, summaries) = board.collect(&runs);
             if let Err(err) = write_run(&self.run_dir, &board.info, &records, &summaries) {
                 (board.log)(&format!("warning: could not update the report: {err}"));

@@ -107,12 +107,17 @@ const PNGS: [&str; 4] = [
 ];
 
 /// The text files equal the expected ones (`report.md` after `edit`), and the PNGs hash as
-/// `expected/png.fnv1a` lists.
+/// `expected/png.fnv1a` lists. With `SEEDLINGS_BLESS=1` the text files are first written as
+/// the expected ones (for a change of the report made on purpose: review `git diff`).
 fn assert_same_files(name: &str, out: &Path, edit: impl Fn(String) -> String) {
     let expected = fixture(name).join("expected");
+    let bless = std::env::var_os("SEEDLINGS_BLESS").is_some_and(|v| v == "1");
     for file in TEXT_FILES {
         let got = std::fs::read_to_string(out.join(file)).unwrap();
         let got = if file == "report.md" { edit(got) } else { got };
+        if bless {
+            std::fs::write(expected.join(file), &got).unwrap();
+        }
         let want = std::fs::read_to_string(expected.join(file)).unwrap();
         assert!(
             got == want,

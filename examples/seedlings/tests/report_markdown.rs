@@ -126,6 +126,7 @@ fn info(synthetic: bool) -> RunInfo {
         decay_rank_le_1: false,
         started: "2025-01-01T12:00:00Z".into(),
         seconds: 4000.0,
+        resumed: 0,
     }
 }
 
@@ -668,4 +669,122 @@ fn equilibrium_of_a_run_from_before_the_measurements_is_not_measured() {
     seedlings::report::write_plots(dir.path(), &records).unwrap();
     let svg = std::fs::read_to_string(dir.path().join("equilibrium.svg")).unwrap();
     assert!(svg.contains("not measured in this run"));
+}
+
+#[test]
+fn a_one_image_gap_is_never_called_a_difference() {
+    // 24 validation images: one image is 4.17 pp. Arms 1 and 2 images apart.
+    let (records, summaries) = summarise(&[
+        Arm {
+            wd: 0.01,
+            mode: "decoupled",
+            train_end: 0.2,
+            valid_end: 0.5,
+            acc_end: 21.0 / 24.0,
+            diverged_at: None,
+        },
+        Arm {
+            wd: 0.1,
+            mode: "decoupled",
+            train_end: 0.2,
+            valid_end: 0.5,
+            acc_end: 20.0 / 24.0,
+            diverged_at: None,
+        },
+        Arm {
+            wd: 0.01,
+            mode: "coupled",
+            train_end: 0.2,
+            valid_end: 0.5,
+            acc_end: 19.0 / 24.0,
+            diverged_at: None,
+        },
+    ]);
+    let small = RunInfo {
+        valid_images: 24,
+        ..info(false)
+    };
+    let text = findings(&small, &summaries, &records).join("\n");
+    assert!(
+        text.contains("are about equal: 4.2 percentage points apart, within the 4.2 pp (one of the 24 validation images) this report treats as a tie"),
+        "{text}"
+    );
+    // decoupled − coupled at wd 0.01 is two images: different.
+    assert!(
+        text.contains("decoupled ahead by 8.3 percentage points"),
+        "{text}"
+    );
+    // With 950 images the 1 pp rule stands: 4.2 pp is a difference.
+    let text = findings(&info(false), &summaries, &records).join("\n");
+    assert!(
+        text.contains("4.2 percentage points ahead of the runner-up"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_arm_at_chance_on_validation_is_flagged() {
+    // 12 classes: ln 12 = 2.48. wd 10's final valid loss 2.45 is within 10 % of it.
+    let (records, summaries) = summarise(&[
+        Arm {
+            wd: 0.1,
+            mode: "decoupled",
+            train_end: 0.2,
+            valid_end: 0.5,
+            acc_end: 0.9,
+            diverged_at: None,
+        },
+        Arm {
+            wd: 10.0,
+            mode: "decoupled",
+            train_end: 2.3,
+            valid_end: 2.45,
+            acc_end: 0.1,
+            diverged_at: None,
+        },
+    ]);
+    let text = findings(&info(false), &summaries, &records).join("\n");
+    assert!(
+        text.contains("At chance level on validation, predicting no better than guessing uniformly among the 12 classes: wd=10 decoupled (final valid loss 2.45) (rule: final valid loss within 10% of ln(12) = 2.48)."),
+        "{text}"
+    );
+    assert_eq!(text.matches("At chance level").count(), 1, "{text}");
+}
+
+#[test]
+fn a_resumed_run_says_so_and_gives_its_total_time() {
+    let (records, summaries) = summarise(&[Arm {
+        wd: 0.1,
+        mode: "decoupled",
+        train_end: 0.2,
+        valid_end: 0.5,
+        acc_end: 0.9,
+        diverged_at: None,
+    }]);
+    let once = render_report(
+        &RunInfo {
+            resumed: 1,
+            ..info(false)
+        },
+        &summaries,
+        &records,
+    );
+    assert!(
+        once.contains("ran for 1 h 06 min in all, over 2 parts: interrupted and resumed once."),
+        "{once}"
+    );
+    let twice = render_report(
+        &RunInfo {
+            resumed: 2,
+            ..info(false)
+        },
+        &summaries,
+        &records,
+    );
+    assert!(
+        twice.contains("over 3 parts: interrupted and resumed 2 times."),
+        "{twice}"
+    );
+    let never = render_report(&info(false), &summaries, &records);
+    assert!(!never.contains("resumed"), "{never}");
 }

@@ -118,6 +118,15 @@ fn a_second_process_is_refused_and_kill_9_needs_no_clean_up() {
     assert!(resumed.status.success(), "{stderr}");
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
     assert!(summary.contains("\"finished\""), "{summary}");
+    // The report counts the earlier part's time too, and says the run was resumed.
+    let run_of =
+        |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap()["run"].clone();
+    let earlier = run_of(std::str::from_utf8(&before[&out.join("summary.json")].0).unwrap());
+    let now = run_of(&summary);
+    assert_eq!(now["resumed"], 1, "{summary}");
+    assert!(now["seconds"].as_f64().unwrap() > earlier["seconds"].as_f64().unwrap());
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("interrupted and resumed once"), "{report}");
     assert_eq!(
         std::fs::read_to_string(out.join("metrics.csv"))
             .unwrap()

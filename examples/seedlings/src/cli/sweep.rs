@@ -289,6 +289,7 @@ fn run_info(
     saved: Option<&SavedSweep>,
     started: chrono::DateTime<chrono::Local>,
 ) -> RunInfo {
+    let earlier = earlier_parts(run_dir, saved);
     RunInfo {
         name: run_dir
             .file_name()
@@ -326,7 +327,36 @@ fn run_info(
         started: saved
             .map(|saved| saved.started.clone())
             .unwrap_or_else(|| started.to_rfc3339()),
-        seconds: 0.0,
+        seconds: earlier.seconds,
+        resumed: earlier.resumed,
+    }
+}
+
+/// What the earlier parts of a resumed run took: their wall time, from the last `summary.json`
+/// they wrote, and how many resumptions this one makes. Nothing for a new run.
+struct EarlierParts {
+    seconds: f64,
+    resumed: usize,
+}
+
+fn earlier_parts(run_dir: &Path, saved: Option<&SavedSweep>) -> EarlierParts {
+    if saved.is_none() {
+        return EarlierParts {
+            seconds: 0.0,
+            resumed: 0,
+        };
+    }
+    let run = std::fs::read_to_string(run_dir.join("summary.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|json| json.get("run").cloned());
+    let field = |name: &str| run.as_ref().and_then(|run| run.get(name).cloned());
+    EarlierParts {
+        seconds: field("seconds")
+            .and_then(|v| v.as_f64())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .unwrap_or(0.0),
+        resumed: field("resumed").and_then(|v| v.as_u64()).unwrap_or(0) as usize + 1,
     }
 }
 

@@ -73,9 +73,21 @@ pub fn render_report(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord
     } else {
         format!("{} arm{}", arms.len(), plural(arms.len()))
     };
+    let resumed = match info.resumed {
+        0 => String::new(),
+        n => format!(
+            " in all, over {} parts: interrupted and resumed {}",
+            n + 1,
+            if n == 1 {
+                "once".to_string()
+            } else {
+                format!("{n} times")
+            }
+        ),
+    };
     let _ = writeln!(
         md,
-        "{count}, up to {} epoch{} each. Started {}, ran for {}.\n",
+        "{count}, up to {} epoch{} each. Started {}, ran for {}{resumed}.\n",
         info.epochs,
         plural(info.epochs),
         or_dash(&info.started),

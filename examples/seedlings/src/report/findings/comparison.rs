@@ -7,7 +7,7 @@
 //! which mode shrinks the weights more and by what ratio, which fits the training set better,
 //! whether the accuracies differ.
 //!
-//! The verdict: with one seed, accuracies at most [`ABOUT_EQUAL_PP`] apart, train losses at most
+//! The verdict: with one seed, accuracies at most [`AccuracyTie`] apart, train losses at most
 //! [`SAME_LOSS_WITHIN`] and weight norms at most [`SAME_NORM_WITHIN`] apart (as larger ÷ smaller
 //! − 1) are a tie, anything else is different. With several seeds the numbers are the means
 //! over each arm's finished runs, and the verdict is the paired comparison over the seeds both
@@ -18,8 +18,7 @@
 //! the gradient before the optimizer transforms it; decoupled shrinks `w ← w − lr_t·λ·w` after
 //! the optimizer's own step. The section's caption says so.
 
-use super::ranking::about_equal;
-use super::{ABOUT_EQUAL_PP, SAME_LOSS_WITHIN, SAME_NORM_WITHIN, caveat};
+use super::{AccuracyTie, SAME_LOSS_WITHIN, SAME_NORM_WITHIN, caveat};
 use crate::report::format::{
     capitalise, difference, estimate, interval, num, pct, plural, pp, ratio,
 };
@@ -103,11 +102,20 @@ pub fn comparison_section(info: &RunInfo, runs: &[ArmSummary]) -> Option<Compari
     } else {
         "are not decayed"
     };
+    let tie = AccuracyTie::for_valid_images(info.valid_images);
     let rule = if seeded {
         "Each value is the mean ± sample standard deviation over the arm's finished runs, with the 95% interval of the mean in brackets; the difference is decoupled − coupled, the mean of the per-seed differences over the seeds both finished, with its 95% interval (Student's t, n − 1 degrees of freedom); the verdict is *different* when that interval excludes 0, else *tie*.".to_string()
     } else {
         format!(
-            "One seed per arm: the difference is decoupled − coupled; accuracies at most {ABOUT_EQUAL_PP} pp apart, and train losses at most {:.0}% or weight norms at most {:.0}% apart (larger ÷ smaller − 1), are a *tie*, anything else is *different*.",
+            "One seed per arm: the difference is decoupled − coupled; accuracies at most {} pp apart{}, and train losses at most {:.0}% or weight norms at most {:.0}% apart (larger ÷ smaller − 1), are a *tie*, anything else is *different*.",
+            match tie.one_image_of {
+                Some(_) => super::super::format::pp(tie.pp),
+                None => tie.pp.to_string(),
+            },
+            match tie.one_image_of {
+                Some(images) => format!(" (one of the {images} validation images)"),
+                None => String::new(),
+            },
             SAME_LOSS_WITHIN * 100.0,
             SAME_NORM_WITHIN * 100.0
         )
@@ -118,7 +126,7 @@ pub fn comparison_section(info: &RunInfo, runs: &[ArmSummary]) -> Option<Compari
     let arms = arms_of(runs);
     let tables = mode_pairs(&arms)
         .into_iter()
-        .map(|(wd, c, d)| wd_comparison(wd, c, d, seeded, (coupled, decoupled)))
+        .map(|(wd, c, d)| wd_comparison(wd, c, d, seeded, tie, (coupled, decoupled)))
         .collect();
     Some(ComparisonSection {
         caption,
@@ -144,6 +152,7 @@ fn outcome(
     c: &ArmRuns<'_>,
     d: &ArmRuns<'_>,
     seeded: bool,
+    tie: AccuracyTie,
     (cname, dname): (&str, &str),
 ) -> Outcome {
     let acc = metric.is_accuracy();
@@ -189,7 +198,7 @@ fn outcome(
     } else {
         let (vc, vd) = (metric.of(c.runs[0]), metric.of(d.runs[0]));
         let cell = |v: f64| if acc { pct(v) } else { num(v) };
-        let (verdict, reason) = one_seed_verdict(metric, vc, vd);
+        let (verdict, reason) = one_seed_verdict(metric, vc, vd, tie);
         let notes: Vec<String> = [(d.runs[0], "decoupled"), (c.runs[0], "coupled")]
             .iter()
             .filter_map(|(a, m)| {
@@ -229,7 +238,7 @@ fn outcome(
 }
 
 /// The one-seed verdict on `metric`, coupled `c` against decoupled `d`, and the rule's words.
-fn one_seed_verdict(metric: Metric, c: f64, d: f64) -> (Verdict, String) {
+fn one_seed_verdict(metric: Metric, c: f64, d: f64, tie: AccuracyTie) -> (Verdict, String) {
     if !(c.is_finite() && d.is_finite()) {
         return (
             Verdict::Undecided,
@@ -244,10 +253,7 @@ fn one_seed_verdict(metric: Metric, c: f64, d: f64) -> (Verdict, String) {
         );
     }
     let (tie, rule) = if metric.is_accuracy() {
-        (
-            about_equal((d - c) * 100.0),
-            format!("the {ABOUT_EQUAL_PP} pp this report treats as a tie"),
-        )
+        (tie.holds((d - c) * 100.0), tie.words())
     } else {
         let within = if metric == Metric::FinalWeightNorm {
             SAME_NORM_WITHIN
@@ -273,11 +279,12 @@ fn wd_comparison(
     c: &ArmRuns<'_>,
     d: &ArmRuns<'_>,
     seeded: bool,
+    tie: AccuracyTie,
     names: (&str, &str),
 ) -> WdComparison {
     let outcomes: Vec<Outcome> = Metric::ALL
         .iter()
-        .map(|&metric| outcome(metric, c, d, seeded, names))
+        .map(|&metric| outcome(metric, c, d, seeded, tie, names))
         .collect();
     let mean = if seeded { "mean " } else { "" };
     let (cname, dname) = names;

@@ -2,7 +2,7 @@
 //! ([`NO_FIT_LOSS_RATIO`], [`CHANCE_FRACTION`]), and the train–valid gap, which is only read as
 //! better generalisation for an arm that fitted.
 
-use super::{CHANCE_FRACTION, NO_FIT_LOSS_RATIO, best_of, in_mode, same};
+use super::{CHANCE_FRACTION, CHANCE_VALID_WITHIN, NO_FIT_LOSS_RATIO, best_of, in_mode, same};
 use crate::report::format::{capitalise, num};
 use crate::report::records::{ArmSummary, RunInfo};
 
@@ -98,6 +98,45 @@ pub(super) fn fit_sentences(info: &RunInfo, arms: &[ArmSummary], modes: &[String
         ));
     }
     out
+}
+
+/// Whether `arm` predicts validation images no better than guessing: its final valid loss is
+/// within [`CHANCE_VALID_WITHIN`] of `ln(classes)`. `None` without a class list or a finite
+/// loss.
+pub(crate) fn at_chance_on_valid(info: &RunInfo, arm: &ArmSummary) -> Option<bool> {
+    let n = info.classes.len();
+    let loss = arm.final_valid_loss;
+    (n >= 2 && loss.is_finite()).then(|| {
+        let chance = (n as f64).ln();
+        (loss - chance).abs() <= CHANCE_VALID_WITHIN * chance
+    })
+}
+
+/// One sentence naming the arms at chance level on validation, with the rule; none when no arm
+/// is.
+pub(super) fn chance_sentences(info: &RunInfo, arms: &[ArmSummary]) -> Vec<String> {
+    let at_chance: Vec<String> = arms
+        .iter()
+        .filter(|a| at_chance_on_valid(info, a) == Some(true))
+        .map(|a| {
+            format!(
+                "wd={} {} (final valid loss {})",
+                a.wd,
+                a.mode,
+                num(a.final_valid_loss)
+            )
+        })
+        .collect();
+    if at_chance.is_empty() {
+        return Vec::new();
+    }
+    let n = info.classes.len();
+    vec![format!(
+        "At chance level on validation, predicting no better than guessing uniformly among the {n} classes: {} (rule: final valid loss within {:.0}% of ln({n}) = {:.2}).",
+        super::super::format::and_list(&at_chance),
+        CHANCE_VALID_WITHIN * 100.0,
+        (n as f64).ln()
+    )]
 }
 
 pub(super) fn gap_sentences(info: &RunInfo, arms: &[ArmSummary], modes: &[String]) -> Vec<String> {

@@ -8,7 +8,8 @@
 //! - `ranking.rs`: the best weight decay of each mode, and coupled against decoupled at the same
 //!   wd, with [`ABOUT_EQUAL_PP`] as the tie;
 //! - `fit.rs`: whether the largest decay still fitted the training data ([`NO_FIT_LOSS_RATIO`],
-//!   [`CHANCE_FRACTION`]), and the train–valid gap;
+//!   [`CHANCE_FRACTION`]), arms at chance level on validation ([`CHANCE_VALID_WITHIN`]), and
+//!   the train–valid gap;
 //! - `equilibrium.rs`: how far each arm got towards rotational equilibrium
 //!   ([`EQUILIBRIUM_REACHED`]) and whether its measured angles and norms matched the prediction
 //!   ([`PREDICTION_AGREES_WITHIN`], [`SAME_ANGLE_WITHIN`]);
@@ -35,8 +36,67 @@ pub use comparison::{ComparisonRow, ComparisonSection, WdComparison, comparison_
 pub use equilibrium::equilibrium_sentences;
 
 /// Two best validation accuracies at most this many percentage points apart are called
-/// "about equal".
+/// "about equal", or at most one validation image apart when that is more ([`AccuracyTie`]).
 pub const ABOUT_EQUAL_PP: f64 = 1.0;
+
+/// The one-seed tie rule for accuracies: [`ABOUT_EQUAL_PP`], or one validation image when that
+/// is more. A gap of one image is the finest the validation set can show (4.17 pp with 24
+/// images), so it is never called a difference.
+///
+/// ```
+/// use seedlings::report::findings::AccuracyTie;
+///
+/// let small = AccuracyTie::for_valid_images(24);
+/// assert!(small.holds(100.0 / 24.0) && !small.holds(200.0 / 24.0));
+/// assert_eq!(small.words(), "the 4.2 pp (one of the 24 validation images) this report treats as a tie");
+/// let large = AccuracyTie::for_valid_images(591);
+/// assert!(large.holds(1.0) && !large.holds(1.1));
+/// assert_eq!(large.words(), "the 1 pp this report treats as a tie");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AccuracyTie {
+    /// The widest gap, in percentage points, that is a tie.
+    pub pp: f64,
+    /// The validation images, when one of them sets the rule (`pp = 100 / images`).
+    pub one_image_of: Option<usize>,
+}
+
+impl AccuracyTie {
+    /// The rule for a validation set of `images` images.
+    pub fn for_valid_images(images: usize) -> AccuracyTie {
+        let one_image = 100.0 / images.max(1) as f64;
+        if images > 0 && one_image > ABOUT_EQUAL_PP {
+            AccuracyTie {
+                pp: one_image,
+                one_image_of: Some(images),
+            }
+        } else {
+            AccuracyTie {
+                pp: ABOUT_EQUAL_PP,
+                one_image_of: None,
+            }
+        }
+    }
+
+    /// Whether two accuracies `diff_pp` percentage points apart tie. Both numbers are rounded
+    /// to the 0.1 pp the report prints, so the verdict agrees with the numbers shown (and
+    /// 0.82 − 0.81, which is 1.0000000000000009 pp in floating point, is a tie).
+    pub fn holds(&self, diff_pp: f64) -> bool {
+        let tenth = |v: f64| (v.abs() * 10.0).round() / 10.0;
+        tenth(diff_pp) <= tenth(self.pp)
+    }
+
+    /// The rule in words: "the 1 pp this report treats as a tie".
+    pub fn words(&self) -> String {
+        match self.one_image_of {
+            Some(images) => format!(
+                "the {} pp (one of the {images} validation images) this report treats as a tie",
+                super::format::pp(self.pp)
+            ),
+            None => format!("the {ABOUT_EQUAL_PP} pp this report treats as a tie"),
+        }
+    }
+}
 
 /// An arm "did not fit" when its final train loss exceeds this multiple of the final train loss
 /// of the best arm (highest best valid accuracy) of its mode…
@@ -45,6 +105,10 @@ pub const NO_FIT_LOSS_RATIO: f64 = 2.0;
 /// …or exceeds this fraction of `ln(number of classes)`, the cross-entropy of guessing uniformly
 /// at random.
 pub const CHANCE_FRACTION: f64 = 0.9;
+
+/// An arm is at chance level on validation when its final valid loss is within this fraction of
+/// `ln(number of classes)`, the cross-entropy of guessing uniformly at random.
+pub const CHANCE_VALID_WITHIN: f64 = 0.1;
 
 /// An arm reached rotational equilibrium when its equilibrium progress `Σ_t s_t·λ` over the
 /// steps it ran (steps run ÷ the `1/(η·λ)` steps equilibrium needs) is at least this.
@@ -78,13 +142,15 @@ pub fn findings(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord]) ->
         return out;
     }
     let modes = modes(arms);
+    let tie = AccuracyTie::for_valid_images(info.valid_images);
     for mode in &modes {
-        out.push(ranking::best_in_mode(mode, arms));
+        out.push(ranking::best_in_mode(mode, arms, tie));
     }
     out.extend(fit::fit_sentences(info, arms, &modes));
+    out.extend(fit::chance_sentences(info, arms));
     out.extend(equilibrium_sentences(info, arms, records));
     out.extend(fit::gap_sentences(info, arms, &modes));
-    out.extend(ranking::mode_comparison(arms));
+    out.extend(ranking::mode_comparison(arms, tie));
     out.extend(status::status_sentences(info, arms, records));
     out
 }
@@ -117,6 +183,7 @@ pub fn seeded_findings(
         out.push(ranking::best_in_mode_seeded(mode, &arms));
     }
     out.extend(fit::fit_sentences(info, &means, &modes));
+    out.extend(fit::chance_sentences(info, &means));
     out.extend(equilibrium_sentences(info, &means, &mean_curves));
     out.extend(fit::gap_sentences(info, &means, &modes));
     out.extend(ranking::mode_comparison_seeded(&arms));

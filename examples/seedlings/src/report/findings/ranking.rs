@@ -1,11 +1,11 @@
 //! Which weight decay did best: per mode by best validation accuracy, and coupled against
 //! decoupled at each wd run in both modes. With one seed, two accuracies at most
-//! [`ABOUT_EQUAL_PP`] apart are a tie; with several ([`best_in_mode_seeded`],
+//! [`AccuracyTie`] apart are a tie; with several ([`best_in_mode_seeded`],
 //! [`mode_comparison_seeded`]) the tie comes from the paired comparison over seeds.
 
 use std::fmt::Write as _;
 
-use super::{ABOUT_EQUAL_PP, caveat, in_mode};
+use super::{AccuracyTie, caveat, in_mode};
 use crate::report::format::{capitalise, estimate, interval, num, pct, plural, pp, shrink};
 use crate::report::records::ArmSummary;
 use crate::report::seeds::{
@@ -13,7 +13,7 @@ use crate::report::seeds::{
 };
 use crate::report::stats::{Estimate, Verdict};
 
-pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary]) -> String {
+pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary], tie: AccuracyTie) -> String {
     let all = in_mode(arms, mode);
     let mut ranked: Vec<&ArmSummary> = all
         .iter()
@@ -43,9 +43,9 @@ pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary]) -> String {
         ),
         [first, second, rest @ ..] => {
             let diff = (first.best_valid_accuracy - second.best_valid_accuracy) * 100.0;
-            let mut s = if about_equal(diff) {
+            let mut s = if tie.holds(diff) {
                 format!(
-                    "{m}: by best valid accuracy, wd={} ({}, epoch {}{}) and wd={} ({}{}) are about equal: {} percentage points apart, within the {} pp this report treats as a tie.",
+                    "{m}: by best valid accuracy, wd={} ({}, epoch {}{}) and wd={} ({}{}) are about equal: {} percentage points apart, within {}.",
                     first.wd,
                     pct(first.best_valid_accuracy),
                     first.best_epoch,
@@ -54,7 +54,7 @@ pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary]) -> String {
                     pct(second.best_valid_accuracy),
                     caveat(second),
                     pp(diff),
-                    ABOUT_EQUAL_PP
+                    tie.words()
                 )
             } else {
                 format!(
@@ -89,14 +89,7 @@ pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary]) -> String {
     }
 }
 
-/// Whether two accuracies `diff_pp` percentage points apart count as a tie. The difference is
-/// rounded to the 0.1 pp the report prints, so the verdict agrees with the number shown (and
-/// 0.82 − 0.81, which is 1.0000000000000009 pp in floating point, is a tie).
-pub(super) fn about_equal(diff_pp: f64) -> bool {
-    (diff_pp.abs() * 10.0).round() / 10.0 <= ABOUT_EQUAL_PP
-}
-
-pub(super) fn mode_comparison(arms: &[ArmSummary]) -> Vec<String> {
+pub(super) fn mode_comparison(arms: &[ArmSummary], tie: AccuracyTie) -> Vec<String> {
     if !has_both_modes(arms) {
         return Vec::new();
     }
@@ -110,7 +103,7 @@ pub(super) fn mode_comparison(arms: &[ArmSummary]) -> Vec<String> {
             continue;
         }
         let diff = (d.best_valid_accuracy - c.best_valid_accuracy) * 100.0;
-        let verdict = if about_equal(diff) {
+        let verdict = if tie.holds(diff) {
             format!("about equal ({} pp apart)", pp(diff.abs()))
         } else if diff > 0.0 {
             format!("decoupled ahead by {} percentage points", pp(diff))

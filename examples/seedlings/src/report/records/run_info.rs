@@ -66,9 +66,13 @@ pub struct RunInfo {
     pub decay_rank_le_1: bool,
     /// When the run started (RFC 3339 or any readable time stamp).
     pub started: String,
-    /// Wall-clock seconds of the whole run so far.
+    /// Wall-clock seconds of the whole run so far: with `--resume`, every part's time added up.
     #[serde(with = "nullable_f64")]
     pub seconds: f64,
+    /// How many times the run was interrupted and resumed (`--resume`); 0, and not written,
+    /// for a run that ran in one go.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resumed: usize,
 }
 
 /// Whether a count is 0 (serde's `skip_serializing_if` takes a function).
