@@ -148,6 +148,7 @@ fn sweep() -> (RunInfo, Vec<EpochRecord>, Vec<ArmSummary>) {
         train_images: 300,
         valid_images: 60,
         skipped_files: vec![("x/broken.png".into(), "truncated".into())],
+        data_warnings: Vec::new(),
         backend: "flex".into(),
         optimizer: "Adam".into(),
         block: "fused".into(),
@@ -162,6 +163,7 @@ fn sweep() -> (RunInfo, Vec<EpochRecord>, Vec<ArmSummary>) {
         decay_rank_le_1: true,
         started: "2025-01-01T00:00:00Z".into(),
         seconds: 12.5,
+        resumed: 0,
     };
     (info, records, arms)
 }
