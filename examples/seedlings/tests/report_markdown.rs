@@ -368,7 +368,10 @@ fn report_has_banner_settings_table_plots_and_explanation() {
     let (records, arms) = summarise(&full_sweep());
     let md = render_report(&info(true), &arms, &records);
     let first_lines: Vec<&str> = md.lines().take(4).collect();
-    assert!(first_lines[0].starts_with("# Weight decay sweep: test-sweep"));
+    assert_eq!(
+        first_lines[0],
+        "# Weight decay on synthetic images: Adam + L2 and AdamW, wd 0.01 / 0.1 / 10, 64 px, 8 epochs"
+    );
     assert!(
         first_lines.iter().any(|l| l
             .contains("These numbers come from the built-in SYNTHETIC images, not real photos")),
@@ -787,4 +790,33 @@ fn a_resumed_run_says_so_and_gives_its_total_time() {
     );
     let never = render_report(&info(false), &summaries, &records);
     assert!(!never.contains("resumed"), "{never}");
+}
+
+#[test]
+fn the_report_opens_with_the_answer() {
+    let (records, arms) = summarise(&full_sweep());
+    let md = render_report(&info(false), &arms, &records);
+    let lines: Vec<&str> = md.lines().collect();
+    assert_eq!(
+        lines[0],
+        "# Weight decay on plant seedlings: Adam + L2 and AdamW, wd 0.01 / 0.1 / 10, 64 px, 8 epochs"
+    );
+    assert_eq!(lines[2], "## Answer");
+    let answer: Vec<&str> = lines[4..]
+        .iter()
+        .take_while(|l| l.starts_with("- "))
+        .copied()
+        .collect();
+    assert_eq!(
+        answer,
+        [
+            "- Adam + L2: wd 0.1 and wd 0.01 tie for best (84.8% and 84.2% best valid accuracy); behind: wd 10 (14.0%).",
+            "- AdamW: wd 0.1 is best (87.0% best valid accuracy, 4.0 pp ahead of wd 0.01); behind: wd 0.01 (83.0%), wd 10 (19.0%).",
+            "- Did not fit the training data: Adam + L2 wd 10 (final train loss 2.45). Diverged: AdamW wd 10.",
+            "- The article's claim (0.1 works best, 0.01 needs more epochs, 10 never fits), with AdamW in 8 epochs: 0.1 beats 0.01, as the article says; 10 diverged, so it never fitted.",
+            "- 6 arms, up to 8 epochs each, started 2025-01-01T12:00:00Z; ran for 1 h 06 min.",
+        ]
+    );
+    // The table follows the first screen, not the other way round.
+    assert!(md.find("## Answer").unwrap() < md.find("## Results").unwrap_or(usize::MAX));
 }

@@ -10,10 +10,9 @@
 
 use std::fmt::Write as _;
 
-use super::findings::{comparison_section, epochs_recorded, seed_list};
+use super::findings::{answer, comparison_section, epochs_recorded, seed_list, title};
 use super::format::{
-    and_list, cell, code, difference, duration, estimate, inline, num, or_dash, pct, plural,
-    progress, shrink,
+    and_list, cell, code, difference, estimate, inline, num, or_dash, pct, plural, progress, shrink,
 };
 use super::plots::CHARTS;
 use super::records::{ArmStatus, ArmSummary, EpochRecord, RunInfo};
@@ -35,12 +34,7 @@ const SKIPPED_SHOWN: usize = 5;
 /// to it by [`write_plots`](super::write_plots).
 pub fn render_report(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord]) -> String {
     let mut md = String::new();
-    let title = if info.name.is_empty() {
-        "seedlings"
-    } else {
-        &info.name
-    };
-    let _ = writeln!(md, "# Weight decay sweep: {}\n", inline(title));
+    let _ = writeln!(md, "# {}\n", inline(&title(info, arms)));
     if info.synthetic {
         md.push_str(
             "> **⚠ These numbers come from the built-in SYNTHETIC images, not real photos.** \
@@ -73,26 +67,24 @@ pub fn render_report(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord
     } else {
         format!("{} arm{}", arms.len(), plural(arms.len()))
     };
-    let resumed = match info.resumed {
-        0 => String::new(),
-        n => format!(
-            " in all, over {} parts: interrupted and resumed {}",
-            n + 1,
-            if n == 1 {
-                "once".to_string()
-            } else {
-                format!("{n} times")
-            }
-        ),
-    };
-    let _ = writeln!(
-        md,
-        "{count}, up to {} epoch{} each. Started {}, ran for {}{resumed}.\n",
+    let size = format!(
+        "{count}, up to {} epoch{} each, started {}",
         info.epochs,
         plural(info.epochs),
-        or_dash(&info.started),
-        duration(info.seconds)
+        or_dash(&info.started)
     );
+    md.push_str("## Answer\n\n");
+    if arms.is_empty() {
+        let _ = writeln!(md, "- No arm has results yet. {size}.");
+    } else {
+        for line in answer(info, arms, &size) {
+            let _ = writeln!(md, "- {line}");
+        }
+    }
+    if !info.name.is_empty() {
+        let _ = writeln!(md, "\nRun folder {}.", code(&info.name));
+    }
+    md.push('\n');
 
     data_section(&mut md, info);
     settings_section(&mut md, info, arms);

@@ -69,7 +69,9 @@ pub struct ComparisonRow {
 
 /// The column names of the optimizer in `info` (`Adam + L2` / `AdamW`, `SGD + L2` / `SGDW`),
 /// and what λ does in each, in words.
-fn optimizer_words(info: &RunInfo) -> (&'static str, &'static str, &'static str, &'static str) {
+pub(super) fn optimizer_words(
+    info: &RunInfo,
+) -> (&'static str, &'static str, &'static str, &'static str) {
     let name = info.optimizer.to_ascii_lowercase();
     if name.starts_with("sgd") {
         ("SGD + L2", "SGDW", "before momentum", "after the SGD step")

@@ -14,7 +14,11 @@ fn chance_threshold(info: &RunInfo) -> Option<f64> {
 
 /// Whether `arm` did not fit, by the stated rule, compared with `best` of its mode. `None` when
 /// its final train loss is not finite (nothing to judge).
-fn did_not_fit(info: &RunInfo, arm: &ArmSummary, best: Option<&ArmSummary>) -> Option<bool> {
+pub(super) fn did_not_fit(
+    info: &RunInfo,
+    arm: &ArmSummary,
+    best: Option<&ArmSummary>,
+) -> Option<bool> {
     let loss = arm.final_train_loss;
     if !loss.is_finite() {
         return None;

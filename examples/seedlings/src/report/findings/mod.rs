@@ -5,6 +5,7 @@
 //! it; nothing is a canned conclusion. The rules' thresholds are the public constants of this
 //! module, all in one place; the rules live in the submodules, one concern each:
 //!
+//! - `answer.rs`: the report's title and its "Answer", the result in at most five lines;
 //! - `ranking.rs`: the best weight decay of each mode, and coupled against decoupled at the same
 //!   wd, with [`ABOUT_EQUAL_PP`] as the tie;
 //! - `fit.rs`: whether the largest decay still fitted the training data ([`NO_FIT_LOSS_RATIO`],
@@ -22,6 +23,7 @@
 //! means over its finished runs, and a tie is no longer a threshold: two arms are *different*
 //! when the 95 % interval of their paired per-seed differences excludes 0 ([`stats`](super::stats)).
 
+mod answer;
 mod comparison;
 mod equilibrium;
 mod fit;
@@ -32,6 +34,7 @@ use super::format::{and_list, num};
 use super::records::{ArmStatus, ArmSummary, EpochRecord, RunInfo};
 use super::seeds::{ArmRuns, arms_of, is_seeded, mean_records};
 
+pub use answer::{answer, title};
 pub use comparison::{ComparisonRow, ComparisonSection, WdComparison, comparison_section};
 pub use equilibrium::equilibrium_sentences;
 
