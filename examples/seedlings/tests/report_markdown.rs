@@ -814,7 +814,7 @@ fn the_report_opens_with_the_answer() {
             "- AdamW: wd 0.1 is best (87.0% best valid accuracy, 4.0 pp ahead of wd 0.01); behind: wd 0.01 (83.0%), wd 10 (19.0%).",
             "- Did not fit the training data: Adam + L2 wd 10 (final train loss 2.45). Diverged: AdamW wd 10.",
             "- The article's claim (0.1 works best, 0.01 needs more epochs, 10 never fits), with AdamW in 8 epochs: 0.1 beats 0.01, as the article says; 10 diverged, so it never fitted.",
-            "- 6 arms, up to 8 epochs each, started 2025-01-01T12:00:00Z; ran for 1 h 06 min.",
+            "- 6 arms, up to 8 epochs each. Started 2025-01-01T12:00:00Z, ran for 1 h 06 min.",
         ]
     );
     // The table follows the first screen, not the other way round.

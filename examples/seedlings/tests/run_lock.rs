@@ -86,6 +86,11 @@ fn a_second_process_is_refused_and_kill_9_needs_no_clean_up() {
             break;
         }
     }
+    // The epoch's report is written just after its line: wait for it, then freeze.
+    while !out.join("summary.json").is_file() {
+        assert!(Instant::now() < deadline, "no summary.json after epoch 1");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     signal(&first, "STOP");
     let before = snapshot(&out);
     assert!(before.keys().any(|p| p.ends_with("state/sweep.json")));

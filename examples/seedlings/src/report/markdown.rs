@@ -68,14 +68,13 @@ pub fn render_report(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord
         format!("{} arm{}", arms.len(), plural(arms.len()))
     };
     let size = format!(
-        "{count}, up to {} epoch{} each, started {}",
+        "{count}, up to {} epoch{} each.",
         info.epochs,
-        plural(info.epochs),
-        or_dash(&info.started)
+        plural(info.epochs)
     );
     md.push_str("## Answer\n\n");
     if arms.is_empty() {
-        let _ = writeln!(md, "- No arm has results yet. {size}.");
+        let _ = writeln!(md, "- No arm has results yet: {size}");
     } else {
         for line in answer(info, arms, &size) {
             let _ = writeln!(md, "- {line}");

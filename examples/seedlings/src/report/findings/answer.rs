@@ -8,7 +8,7 @@
 
 use super::comparison::optimizer_words;
 use super::fit::did_not_fit;
-use super::{AccuracyTie, best_of};
+use super::{AccuracyTie, best_of, seed_list};
 use crate::report::format::{and_list, duration, num, or_dash, pct, plural, pp};
 use crate::report::records::{ArmStatus, ArmSummary, RunInfo};
 use crate::report::seeds::{ArmRuns, Metric, arms_of, compare, is_seeded};
@@ -37,9 +37,11 @@ pub fn title(info: &RunInfo, runs: &[ArmSummary]) -> String {
     } else {
         "plant seedlings"
     };
-    let seeds = match arms.iter().map(|a| a.runs.len()).max() {
-        Some(n) if is_seeded(runs) => format!(", {n} seed{}", plural(n)),
-        _ => String::new(),
+    let seeds = if is_seeded(runs) {
+        let n = seed_list(info, &arms).len();
+        format!(", {n} seed{}", plural(n))
+    } else {
+        String::new()
     };
     format!(
         "Weight decay on {on}: {}, wd {}, {} px, {} epoch{}{seeds}",
@@ -51,7 +53,8 @@ pub fn title(info: &RunInfo, runs: &[ArmSummary]) -> String {
     )
 }
 
-/// The Answer's lines (at most five), for `runs` (one per arm and seed).
+/// The Answer's lines (at most five), for `runs` (one per arm and seed); `size` is the run's
+/// size in words ("3 arms, up to 32 epochs each."), which the last line starts with.
 pub fn answer(info: &RunInfo, runs: &[ArmSummary], size: &str) -> Vec<String> {
     let arms = arms_of(runs);
     // An arm's numbers: its one run's, or the means over its finished runs.
@@ -133,7 +136,8 @@ pub fn answer(info: &RunInfo, runs: &[ArmSummary], size: &str) -> Vec<String> {
         ),
     };
     out.push(format!(
-        "{size}; ran for {}{resumed}.",
+        "{size} Started {}, ran for {}{resumed}.",
+        or_dash(&info.started),
         duration(info.seconds)
     ));
     out
