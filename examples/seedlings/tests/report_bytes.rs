@@ -107,8 +107,8 @@ const PNGS: [&str; 4] = [
 ];
 
 /// The text files equal the expected ones (`report.md` after `edit`), and the PNGs hash as
-/// `expected/png.fnv1a` lists. With `SEEDLINGS_BLESS=1` the text files are first written as
-/// the expected ones (for a change of the report made on purpose: review `git diff`).
+/// `expected/png.fnv1a` lists. With `SEEDLINGS_BLESS=1` the text files and the hashes are first
+/// written as the expected ones (for a change of the report made on purpose: review `git diff`).
 fn assert_same_files(name: &str, out: &Path, edit: impl Fn(String) -> String) {
     let expected = fixture(name).join("expected");
     let bless = std::env::var_os("SEEDLINGS_BLESS").is_some_and(|v| v == "1");
@@ -123,6 +123,18 @@ fn assert_same_files(name: &str, out: &Path, edit: impl Fn(String) -> String) {
             got == want,
             "{name}/{file} differs from the expected file:\n{got}"
         );
+    }
+    if bless {
+        let lines: Vec<String> = PNGS
+            .iter()
+            .map(|png| {
+                format!(
+                    "{png} {:016x}\n",
+                    fnv1a(&std::fs::read(out.join(png)).unwrap())
+                )
+            })
+            .collect();
+        std::fs::write(expected.join("png.fnv1a"), lines.concat()).unwrap();
     }
     let hashes = std::fs::read_to_string(expected.join("png.fnv1a")).unwrap();
     for png in PNGS {

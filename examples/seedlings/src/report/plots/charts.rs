@@ -194,6 +194,16 @@ pub(super) fn chart_specs(all_records: &[EpochRecord]) -> Vec<ChartSpec> {
         }
     };
     let arms = arm_order(records);
+    // With both modes, coupled arms' lines carry circles: same-colour pairs stay apart.
+    let mode_of = |arm: &str| {
+        records
+            .iter()
+            .find(|r| r.arm == arm)
+            .map(|r| r.mode.as_str())
+    };
+    let both_modes = arms.iter().any(|a| mode_of(a) == Some("coupled"))
+        && arms.iter().any(|a| mode_of(a) == Some("decoupled"));
+    let marked = |arm: &str| both_modes && mode_of(arm) == Some("coupled");
     let series = |arm: &str, value: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
         let mut points: Vec<(f64, f64)> = records
             .iter()
@@ -210,6 +220,7 @@ pub(super) fn chart_specs(all_records: &[EpochRecord]) -> Vec<ChartSpec> {
                 label: (*arm).to_string(),
                 color: arm_color(i),
                 dashed: false,
+                marked: marked(arm),
             })
             .collect()
     };
@@ -229,6 +240,7 @@ pub(super) fn chart_specs(all_records: &[EpochRecord]) -> Vec<ChartSpec> {
             .map(|(i, arm)| Line {
                 color: arm_color(i),
                 dashed,
+                marked: marked(arm),
                 points: measured(arm, value),
             })
             .collect()
@@ -239,6 +251,7 @@ pub(super) fn chart_specs(all_records: &[EpochRecord]) -> Vec<ChartSpec> {
             .map(|(i, arm)| Line {
                 color: arm_color(i),
                 dashed,
+                marked: marked(arm),
                 points: series(arm, value),
             })
             .collect()
@@ -303,11 +316,13 @@ fn style_legend(solid: &str, dashed: &str) -> [LegendEntry; 2] {
             label: solid.into(),
             color: BLACK,
             dashed: false,
+            marked: false,
         },
         LegendEntry {
             label: dashed.into(),
             color: BLACK,
             dashed: true,
+            marked: false,
         },
     ]
 }

@@ -159,7 +159,16 @@ where
                     .map_err(e)?;
             } else {
                 chart
-                    .draw_series(LineSeries::new(segment, style))
+                    .draw_series(LineSeries::new(segment.iter().copied(), style))
+                    .map_err(e)?;
+            }
+            if line.marked && segment.len() > 1 {
+                chart
+                    .draw_series(
+                        segment
+                            .iter()
+                            .map(|&p| Circle::new(p, 4, line.color.stroke_width(2))),
+                    )
                     .map_err(e)?;
             }
         }
@@ -207,6 +216,10 @@ fn draw_legend<DB: DrawingBackend>(
                 .map_err(e)?;
         } else {
             area.draw(&PathElement::new([a, b], style)).map_err(e)?;
+        }
+        if entry.marked {
+            area.draw(&Circle::new((x0 + 20, y), 4, entry.color.stroke_width(2)))
+                .map_err(e)?;
         }
         area.draw_text(&entry.label, &text, (x0 + 50, y))
             .map_err(e)?;

@@ -21,6 +21,9 @@ pub(super) enum YScale {
 pub(super) struct Line {
     pub(super) color: RGBColor,
     pub(super) dashed: bool,
+    /// A hollow circle at every point: the coupled arms of a sweep of both modes, so that a
+    /// coupled and a decoupled line drawn on top of each other stay apart.
+    pub(super) marked: bool,
     /// `(epoch, value)`, in epoch order; may hold non-finite values.
     pub(super) points: Vec<(f64, f64)>,
 }
@@ -39,6 +42,8 @@ pub(super) struct LegendEntry {
     pub(super) label: String,
     pub(super) color: RGBColor,
     pub(super) dashed: bool,
+    /// Its sample line carries the hollow circle of [`Line::marked`].
+    pub(super) marked: bool,
 }
 
 /// Everything needed to draw one chart on any backend.
@@ -159,6 +164,7 @@ mod tests {
             lines: vec![Line {
                 color: BLACK,
                 dashed: false,
+                marked: false,
                 points: values
                     .iter()
                     .enumerate()
