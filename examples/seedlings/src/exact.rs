@@ -10,8 +10,8 @@
 
 use serde::{Deserialize, Deserializer, Serializer};
 
-use crate::report::EpochRecord;
-use crate::report::csv::{format_f64, metrics_csv_bytes, parse_metrics_csv};
+use crate::records::EpochRecord;
+use crate::records::csv::{format_f64, metrics_csv_bytes, parse_metrics_csv};
 
 fn parse<E: serde::de::Error>(text: &str) -> Result<::core::primitive::f64, E> {
     text.parse()

@@ -1,9 +1,11 @@
 //! The seedlings experiment: a CNN trained on plant-seedling photos at several weight decays.
 //!
 //! Data flows one way: files → [`data`] (decoded once) → batches → [`train`] (model from
-//! [`model`], optimizer from `burn-weight-decay`, schedule from [`schedule`]) → per-epoch
-//! records → [`report`]. [`sweep`] runs the arms; [`checkpoint`] saves what `evaluate` needs;
-//! [`run`] holds the run folder's paths, the resumable state and the crash-safe writes.
+//! [`model`], optimizer from `burn-weight-decay`, schedule from [`schedule`]) → [`records`]
+//! → [`report`]. `train` and `report` both depend on `records` and never on each other.
+//! [`sweep`] runs the arms; [`checkpoint`] saves what `evaluate` needs; [`run`] holds the run
+//! folder's paths, its lock and the crash-safe writes; an arm's resumable position is
+//! [`train::progress`].
 
 pub mod bench;
 pub mod checkpoint;
@@ -12,6 +14,7 @@ pub mod devices;
 pub mod exact;
 pub mod interrupt;
 pub mod model;
+pub mod records;
 pub mod report;
 pub mod run;
 pub mod schedule;

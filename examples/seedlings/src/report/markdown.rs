@@ -15,9 +15,9 @@ use super::format::{
     and_list, cell, code, difference, estimate, inline, num, or_dash, pct, plural, progress, shrink,
 };
 use super::plots::CHARTS;
-use super::records::{ArmStatus, ArmSummary, EpochRecord, RunInfo};
 use super::seeds::{Metric, arms_of, is_seeded, within_mode};
 use super::stats::Verdict;
+use crate::records::{ArmStatus, ArmSummary, EpochRecord, RunInfo};
 
 /// The findings and their thresholds, at the path where they were first published.
 pub use super::findings::{

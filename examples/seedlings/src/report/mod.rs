@@ -1,7 +1,8 @@
 //! metrics.csv, summary.json, report.md and plots of a sweep.
 //!
 //! Data flows one way into this module: the training loop hands it [`EpochRecord`]s,
-//! [`ArmSummary`]s and a [`RunInfo`]; it depends on neither Burn nor the training code. Every
+//! [`ArmSummary`]s and a [`RunInfo`] (the types of [`crate::records`]); it depends on neither
+//! Burn nor the training code. Every
 //! file goes through [`write_atomic`], so a killed run never leaves a truncated file behind —
 //! each output is either the previous complete version or the new one.
 //!
@@ -15,15 +16,19 @@ pub mod csv;
 pub mod findings;
 mod format;
 pub mod markdown;
-pub mod metrics;
 pub mod plots;
-pub mod records;
 pub mod seeds;
 pub mod stats;
 pub mod summary;
 
 use std::io;
 use std::path::{Path, PathBuf};
+
+/// Moved to [`crate::records`] (what training writes and the report reads); still reachable
+/// here.
+pub use crate::records;
+/// Moved to [`crate::records::metrics`]; still reachable here.
+pub use crate::records::metrics;
 
 pub use atomic::{write_atomic, write_atomic_str};
 pub use csv::{METRICS_HEADER, read_metrics_csv, write_metrics_csv};

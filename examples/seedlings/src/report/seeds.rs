@@ -14,8 +14,8 @@
 
 use std::collections::BTreeMap;
 
-use super::records::{ArmStatus, ArmSummary, EpochRecord, arm_name, seed_of_run};
 use super::stats::{Estimate, Paired, paired};
+use crate::records::{ArmStatus, ArmSummary, EpochRecord, arm_name, seed_of_run};
 
 /// Whether the runs come from a sweep with several seeds per arm (their `seed` is set).
 pub fn is_seeded(runs: &[ArmSummary]) -> bool {

@@ -49,12 +49,12 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::records::{ArmSummary, RunInfo};
 use super::seeds::{
     ArmRuns, Comparison, Metric, arms_of, compare, is_seeded, mode_pairs, within_mode,
 };
 use super::stats::{Estimate, Verdict};
 use super::{ReportError, Result};
+use crate::records::{ArmSummary, RunInfo};
 use crate::run::atomic::write_atomic;
 
 #[derive(Serialize)]
@@ -94,7 +94,7 @@ impl From<Option<Estimate>> for EstimateJson {
 #[derive(Serialize)]
 struct ArmStatistics {
     arm: String,
-    #[serde(with = "crate::report::records::nullable_f64")]
+    #[serde(with = "crate::records::nullable_f64")]
     wd: f64,
     mode: String,
     seeds: Vec<u64>,

@@ -25,7 +25,7 @@ impl ArmPaths {
     pub fn state_dir(&self) -> PathBuf {
         self.run_dir.join("state").join(&self.arm)
     }
-    /// `state/<arm>/progress.json`: the arm's position (see [`ArmProgress`](super::ArmProgress)).
+    /// `state/<arm>/progress.json`: the arm's position (see [`ArmProgress`](crate::train::ArmProgress)).
     pub fn progress_file(&self) -> PathBuf {
         self.state_dir().join("progress.json")
     }

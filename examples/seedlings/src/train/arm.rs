@@ -5,23 +5,23 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
+use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::ModuleOptimizer;
 use burn::tensor::Device;
-use burn_weight_decay::{
-    DecayConfig, DecayMode, DecayMonitor, decay_shrink, decayed_weight_norm, equilibrium,
-};
+use burn_weight_decay::{DecayMode, DecayMonitor, decay_shrink, decayed_weight_norm, equilibrium};
 use indicatif::ProgressBar;
 
+use super::arm_run::ArmRun;
 use super::epoch::{EpochEnd, run_epoch};
+use super::progress::{ArmEnd, ArmProgress};
 use super::{ArmData, ArmSpec, EquilibriumSums, TrainSettings, evaluate};
 use crate::checkpoint::{self, CheckpointMeta};
 use crate::interrupt::Interrupt;
 use crate::model::{Cnn, CnnConfig};
-use crate::report::{ArmStatus, EpochRecord};
-use crate::run::progress::{save_progress, save_state};
-use crate::run::{ArmEnd, ArmPaths, ArmProgress};
+use crate::records::{ArmStatus, EpochRecord};
+use crate::run::ArmPaths;
 use crate::schedule::OneCycle;
+use crate::train::progress::{save_progress, save_state};
 
 /// The end of one call of [`train_arm`].
 #[derive(Debug, Clone)]
@@ -38,22 +38,6 @@ pub struct ArmOutcome {
     pub best_checkpoint: Option<String>,
     /// The last complete-epoch checkpoint, relative to the run folder, if one was written.
     pub final_checkpoint: Option<String>,
-}
-
-/// What every epoch of one call of [`train_arm`] shares.
-pub(super) struct ArmRun<'a> {
-    pub(super) settings: &'a TrainSettings,
-    pub(super) arm: &'a ArmSpec,
-    pub(super) data: &'a ArmData<'a>,
-    pub(super) device: &'a Device,
-    pub(super) paths: &'a ArmPaths,
-    pub(super) stop: &'a Interrupt,
-    pub(super) name: String,
-    pub(super) decay: DecayConfig,
-    pub(super) schedule: OneCycle,
-    pub(super) steps_per_epoch: usize,
-    pub(super) monitor: DecayMonitor,
-    pub(super) loss_fn: CrossEntropyLoss,
 }
 
 impl ArmRun<'_> {

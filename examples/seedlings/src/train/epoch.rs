@@ -7,13 +7,13 @@ use anyhow::Result;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::arm::ArmRun;
+use super::arm_run::ArmRun;
+use super::progress::{ArmEnd, ArmProgress};
 use super::{is_measured_batch, tensors};
 use crate::data::{AugmentSeed, EpochPlan, Prefetcher};
 use crate::model::Cnn;
-use crate::report::EpochRecord;
-use crate::run::progress::{save_progress, save_state};
-use crate::run::{ArmEnd, ArmProgress};
+use crate::records::EpochRecord;
+use crate::train::progress::{save_progress, save_state};
 
 /// How one epoch's batches ended.
 pub(super) enum EpochEnd {

@@ -7,7 +7,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::data::{EpochPlan, ImageStore, Normalization, make_batch};
 use crate::model::Cnn;
-use crate::report::metrics::ConfusionMatrix;
+use crate::records::ConfusionMatrix;
 
 /// Loss and confusion matrix of a model on a split.
 #[derive(Debug, Clone)]

@@ -21,18 +21,21 @@ use crate::data::{ImageStore, Normalization};
 use crate::schedule::OneCycle;
 
 mod arm;
+mod arm_run;
 mod epoch;
 mod equilibrium;
 mod evaluate;
 mod optimizer;
+pub mod progress;
 mod run_spec;
 
-pub use crate::run::{ArmPaths, ArmProgress};
+pub use crate::run::ArmPaths;
 pub use arm::{ArmOutcome, train_arm};
 pub use equilibrium::{EQUILIBRIUM_STEPS_PER_EPOCH, EquilibriumSums, is_measured_batch};
 pub(crate) use evaluate::tensors;
 pub use evaluate::{Evaluation, evaluate};
 pub use optimizer::{InnerConfig, OptimizerKind};
+pub use progress::{ArmEnd, ArmProgress};
 pub use run_spec::{RunSpec, runs, seed_list};
 
 /// One arm: a weight decay and a mode.
@@ -45,9 +48,9 @@ pub struct ArmSpec {
 }
 
 impl ArmSpec {
-    /// A file-name-safe name, e.g. `decoupled-wd0.1` ([`arm_name`](crate::report::arm_name)).
+    /// A file-name-safe name, e.g. `decoupled-wd0.1` ([`arm_name`](crate::records::arm_name)).
     pub fn name(&self) -> String {
-        crate::report::arm_name(self.mode.name(), self.wd)
+        crate::records::arm_name(self.mode.name(), self.wd)
     }
 }
 

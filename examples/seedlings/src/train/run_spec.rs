@@ -21,7 +21,7 @@
 use anyhow::{Result, bail};
 
 use super::ArmSpec;
-use crate::report::run_name;
+use crate::records::run_name;
 
 /// One training run: an arm and the seed of its initial weights, data order and augmentation.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -9,8 +9,8 @@
 use super::comparison::optimizer_words;
 use super::fit::did_not_fit;
 use super::{AccuracyTie, best_of, seed_list};
+use crate::records::{ArmStatus, ArmSummary, RunInfo};
 use crate::report::format::{and_list, duration, num, or_dash, pct, plural, pp};
-use crate::report::records::{ArmStatus, ArmSummary, RunInfo};
 use crate::report::seeds::{ArmRuns, Metric, arms_of, compare, is_seeded};
 use crate::report::stats::Verdict;
 

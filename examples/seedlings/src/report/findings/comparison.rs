@@ -19,10 +19,10 @@
 //! the optimizer's own step. The section's caption says so.
 
 use super::{AccuracyTie, SAME_LOSS_WITHIN, SAME_NORM_WITHIN, caveat};
+use crate::records::{ArmSummary, RunInfo};
 use crate::report::format::{
     capitalise, difference, estimate, interval, num, pct, plural, pp, ratio,
 };
-use crate::report::records::{ArmSummary, RunInfo};
 use crate::report::seeds::{
     ArmRuns, Metric, arms_of, compare, has_both_modes, is_seeded, mode_pairs,
 };

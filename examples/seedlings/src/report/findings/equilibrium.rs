@@ -4,9 +4,9 @@
 //! turned by the same angle ([`SAME_ANGLE_WITHIN`]).
 
 use super::{EQUILIBRIUM_REACHED, PREDICTION_AGREES_WITHIN, SAME_ANGLE_WITHIN, in_mode, modes};
+use crate::records::{ArmSummary, EpochRecord, RunInfo};
 use crate::report::format::{and_list, angle_rad, capitalise, ratio, steps};
 use crate::report::plots::EQUILIBRIUM;
-use crate::report::records::{ArmSummary, EpochRecord, RunInfo};
 
 /// The rule, then one sentence per arm: how far towards rotational equilibrium it got
 /// ([`EQUILIBRIUM_REACHED`]) and whether its measured angles matched the prediction

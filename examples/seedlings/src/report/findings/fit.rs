@@ -3,8 +3,8 @@
 //! better generalisation for an arm that fitted.
 
 use super::{CHANCE_FRACTION, CHANCE_VALID_WITHIN, NO_FIT_LOSS_RATIO, best_of, in_mode, same};
+use crate::records::{ArmSummary, RunInfo};
 use crate::report::format::{capitalise, num};
-use crate::report::records::{ArmSummary, RunInfo};
 
 /// The chance threshold `CHANCE_FRACTION·ln(n)` for `n ≥ 2` classes.
 fn chance_threshold(info: &RunInfo) -> Option<f64> {

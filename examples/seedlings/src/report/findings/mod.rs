@@ -31,8 +31,8 @@ mod ranking;
 mod status;
 
 use super::format::{and_list, num};
-use super::records::{ArmStatus, ArmSummary, EpochRecord, RunInfo};
 use super::seeds::{ArmRuns, arms_of, is_seeded, mean_records};
+use crate::records::{ArmStatus, ArmSummary, EpochRecord, RunInfo};
 
 pub use answer::{answer, title};
 pub use comparison::{ComparisonRow, ComparisonSection, WdComparison, comparison_section};

@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 
 use super::{AccuracyTie, caveat, in_mode};
+use crate::records::ArmSummary;
 use crate::report::format::{capitalise, estimate, interval, num, pct, plural, pp, shrink};
-use crate::report::records::ArmSummary;
 use crate::report::seeds::{
     ArmRuns, Comparison, Metric, compare, has_both_modes, mode_pairs, pair_by_wd,
 };

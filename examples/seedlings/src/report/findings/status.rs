@@ -2,8 +2,8 @@
 //! seeds per arm, each run, named by its seed).
 
 use super::epochs_recorded;
+use crate::records::{ArmStatus, ArmSummary, EpochRecord, RunInfo};
 use crate::report::format::{inline, plural};
-use crate::report::records::{ArmStatus, ArmSummary, EpochRecord, RunInfo};
 
 pub(super) fn status_sentences(
     info: &RunInfo,

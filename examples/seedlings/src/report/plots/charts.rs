@@ -7,52 +7,10 @@
 
 use plotters::prelude::*;
 
-use super::spec::{Band, ChartSpec, LegendEntry, Line, YScale};
-use crate::report::records::EpochRecord;
+use super::chart::{Chart, Series, YScale};
+use super::spec::{Band, ChartSpec, LegendEntry, Line};
+use crate::records::EpochRecord;
 use crate::report::seeds::{epochs_by_arm, mean_records, records_are_seeded};
-
-/// One chart of the report: the names the files and `report.md` use for it, and how it is
-/// drawn.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Chart {
-    /// The file stem: the chart is written as `STEM.png` and `STEM.svg`.
-    pub stem: &'static str,
-    /// The title drawn above the plot.
-    pub title: &'static str,
-    /// The alt text of the chart's image in `report.md`.
-    pub alt: &'static str,
-    /// What the y-axis shows (the x-axis is always the epoch).
-    pub y_desc: &'static str,
-    /// When the y-axis is logarithmic.
-    pub(super) scale: YScale,
-    /// What it plots.
-    pub(super) series: Series,
-}
-
-impl Chart {
-    /// The PNG's file name, `STEM.png`: the file written and the image `report.md` shows.
-    pub fn png(&self) -> String {
-        format!("{}.png", self.stem)
-    }
-
-    /// The SVG's file name, `STEM.svg`: the file written and the link `report.md` gives.
-    pub fn svg(&self) -> String {
-        format!("{}.svg", self.stem)
-    }
-}
-
-/// What a chart plots, per arm and epoch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Series {
-    /// Train loss (solid) and valid loss (dashed).
-    Loss,
-    /// Valid accuracy, in percent.
-    Accuracy,
-    /// The weight norm.
-    WeightNorm,
-    /// The conv weights' angle per step, measured (solid) and predicted (dashed).
-    Equilibrium,
-}
 
 /// The charts, in the order they are written and shown in `report.md`.
 pub const CHARTS: [Chart; 4] = [LOSS, ACCURACY, WEIGHT_NORM, EQUILIBRIUM];

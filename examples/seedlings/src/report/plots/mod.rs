@@ -16,6 +16,7 @@
 //! - `draw.rs`: drawing a chart with plotters and encoding it as PNG and SVG;
 //! - `text.rs`: the embedded font, and the wrapper backend that draws PNG text correctly.
 
+mod chart;
 mod charts;
 mod draw;
 mod spec;
@@ -23,10 +24,11 @@ mod text;
 
 use std::path::{Path, PathBuf};
 
-pub use charts::{ACCURACY, CHARTS, Chart, EQUILIBRIUM, LOSS, WEIGHT_NORM, arm_order, arm_rgb};
+pub use chart::Chart;
+pub use charts::{ACCURACY, CHARTS, EQUILIBRIUM, LOSS, WEIGHT_NORM, arm_order, arm_rgb};
 
-use super::records::EpochRecord;
 use super::{ReportError, Result};
+use crate::records::EpochRecord;
 use crate::run::atomic::write_atomic;
 use charts::chart_specs;
 use draw::{render_png, render_svg};

@@ -5,16 +5,7 @@ use std::ops::Range;
 
 use plotters::style::RGBColor;
 
-use super::charts::Chart;
-
-/// When the y-axis is logarithmic.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum YScale {
-    /// Always linear, with the axis clamped to this range (e.g. 0–100 %).
-    Linear { clamp: (f64, f64) },
-    /// Logarithmic when the largest positive value over the smallest exceeds this ratio.
-    LogAbove(f64),
-}
+use super::chart::{Chart, YScale};
 
 /// One polyline of a chart.
 #[derive(Debug, Clone)]
@@ -147,7 +138,8 @@ fn min_max(values: impl Iterator<Item = f64>) -> (f64, f64) {
 mod tests {
     use plotters::style::BLACK;
 
-    use super::super::charts::{NOTHING_YET, Series};
+    use super::super::chart::Series;
+    use super::super::charts::NOTHING_YET;
     use super::*;
 
     #[test]

@@ -164,7 +164,7 @@ impl ArmSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::records::EpochRecord;
+    use crate::records::EpochRecord;
 
     fn rec(arm: &str, epoch: usize, train: f64, valid: f64, acc: f64, f1: f64) -> EpochRecord {
         EpochRecord {

@@ -1,16 +1,21 @@
-//! What the training loop hands to the report: one [`EpochRecord`] per arm and epoch, one
-//! [`ArmSummary`] per arm and one [`RunInfo`] per run.
+//! The contract between training and the report: what the training loop hands on, one
+//! [`EpochRecord`] per arm and epoch, one [`ArmSummary`] per arm and one [`RunInfo`] per run,
+//! and the [`ConfusionMatrix`] an evaluation produces. `train` and `report` both import this
+//! module; it imports neither.
 //!
 //! In `summary.json` every float that is not finite (a diverged loss, a metric with no samples)
 //! is written as `null`, and `null` reads back as `NaN` (see [`nullable_f64`]).
 //!
 //! One type per file: [`EpochRecord`] (`epoch.rs`), [`ArmStatus`] and [`DivergedAt`]
 //! (`status.rs`), [`ArmSummary`] (`arm.rs`), [`RunInfo`] (`run_info.rs`) and the
-//! [`nullable_f64`] serde helpers (`nullable_f64.rs`); the names of arms and runs
+//! [`nullable_f64`] serde helpers (`nullable_f64.rs`), the confusion matrix (`metrics.rs`);
+//! the names of arms and runs
 //! ([`arm_name`], [`run_name`], [`seed_of_run`]) in `names.rs`.
 
 mod arm;
+pub mod csv;
 mod epoch;
+pub mod metrics;
 mod names;
 pub mod nullable_f64;
 mod run_info;
@@ -18,6 +23,7 @@ mod status;
 
 pub use arm::ArmSummary;
 pub use epoch::EpochRecord;
+pub use metrics::{ClassMetrics, ClassOutOfRange, ConfusionMatrix};
 pub use names::{arm_name, run_name, seed_of_run};
 pub use run_info::RunInfo;
 pub use status::{ArmStatus, DivergedAt};

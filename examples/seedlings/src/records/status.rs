@@ -170,7 +170,7 @@ pub(super) mod status_fields {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::records::ArmSummary;
+    use crate::records::ArmSummary;
 
     #[test]
     fn status_json_round_trip_with_details() {

@@ -12,12 +12,12 @@ use anyhow::{Context, Result};
 use burn::optim::ModuleOptimizer;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::atomic::{write_atomic, write_atomic_str};
-use super::paths::ArmPaths;
+use super::EquilibriumSums;
 use crate::checkpoint;
 use crate::model::Cnn;
-use crate::report::{ArmStatus, EpochRecord};
-use crate::train::EquilibriumSums;
+use crate::records::{ArmStatus, EpochRecord};
+use crate::run::ArmPaths;
+use crate::run::atomic::{write_atomic, write_atomic_str};
 
 /// How an arm ended; once set, the arm is not resumed.
 ///

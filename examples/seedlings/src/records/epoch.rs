@@ -23,7 +23,7 @@ pub struct EpochRecord {
     /// Validation accuracy after the epoch, a fraction in `[0, 1]`.
     pub valid_accuracy: f64,
     /// Validation macro-F1 after the epoch, a fraction in `[0, 1]`
-    /// (see [`ConfusionMatrix::macro_f1`](crate::report::ConfusionMatrix::macro_f1)).
+    /// (see [`ConfusionMatrix::macro_f1`](crate::records::ConfusionMatrix::macro_f1)).
     pub valid_macro_f1: f64,
     /// The L2 norm of the model's weights after the epoch.
     pub weight_norm: f64,
