@@ -3,28 +3,12 @@
 //! names are splits, and folders that only hold folders are refused rather than taken as
 //! classes.
 
-use std::fs;
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use image::{ImageBuffer, Rgb};
+use common::class_folders;
 use seedlings::data::{DataError, LayoutKind, LoadOptions, detect_layout, load};
-
-fn png(path: &Path, value: u8) {
-    fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    ImageBuffer::<Rgb<u8>, _>::from_raw(2, 2, vec![value; 12])
-        .expect("buffer")
-        .save(path)
-        .expect("save");
-}
-
-/// `count` images in each of `classes` under `dir`.
-fn class_folders(dir: &Path, classes: &[&str], count: usize) {
-    for class in classes {
-        for i in 0..count {
-            png(&dir.join(class).join(format!("{i:03}.png")), i as u8);
-        }
-    }
-}
 
 fn opts() -> LoadOptions {
     LoadOptions {

@@ -4,21 +4,13 @@
 
 mod common;
 
-use common::seedlings;
+use common::{photo_folders, seedlings};
 
 #[test]
 fn the_loaders_warnings_are_in_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path();
-    for class in ["A", "B"] {
-        let folder = cwd.join("photos/train").join(class);
-        std::fs::create_dir_all(&folder).unwrap();
-        for i in 0..5u8 {
-            image::RgbImage::from_pixel(32, 32, image::Rgb([i * 40, 90, 200 - i * 30]))
-                .save(folder.join(format!("{i}.png")))
-                .unwrap();
-        }
-    }
+    photo_folders(&cwd.join("photos/train"), &["A", "B"], 5);
     std::os::unix::fs::symlink("..", cwd.join("photos/train/A/loop")).unwrap();
     let run = seedlings(
         cwd,

@@ -6,21 +6,11 @@ mod common;
 
 use std::path::Path;
 
-use common::seedlings;
+use common::{photo_folders, seedlings};
 
 /// `ROOT/train/<A,B,C>/` with 10 small photos each: a layout whose valid split is drawn.
 fn photos(root: &Path) {
-    for (c, class) in ["A", "B", "C"].iter().enumerate() {
-        let folder = root.join("train").join(class);
-        std::fs::create_dir_all(&folder).unwrap();
-        for i in 0..10u8 {
-            let image = image::RgbImage::from_fn(32, 32, |x, y| {
-                let v = (x as u8).wrapping_mul(7 + c as u8) ^ (y as u8).wrapping_mul(3 + i);
-                image::Rgb([v, v.wrapping_add(80 * c as u8), 255 - v])
-            });
-            image.save(folder.join(format!("{i}.png"))).unwrap();
-        }
-    }
+    photo_folders(&root.join("train"), &["A", "B", "C"], 10);
 }
 
 fn evaluate(cwd: &Path, checkpoint: &Path, data: &Path) -> (serde_json::Value, String) {

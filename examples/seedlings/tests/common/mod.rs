@@ -147,3 +147,40 @@ pub fn fixture_info(seeds: Vec<u64>) -> seedlings::report::RunInfo {
         ..seedlings::report::RunInfo::default()
     }
 }
+
+/// A 2×2 PNG of one grey `value` at `path` (folders made): a tiny image for layout tests.
+#[allow(dead_code)]
+pub fn png(path: &Path, value: u8) {
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    image::RgbImage::from_raw(2, 2, vec![value; 12])
+        .expect("buffer")
+        .save(path)
+        .expect("save");
+}
+
+/// `count` images in each of `classes` under `dir`, pixel value = image number.
+#[allow(dead_code)]
+pub fn class_folders(dir: &Path, classes: &[&str], count: usize) {
+    for class in classes {
+        for i in 0..count {
+            png(&dir.join(class).join(format!("{i:03}.png")), i as u8);
+        }
+    }
+}
+
+/// `count` distinct 32×32 photos-to-be of each of `classes` in `dir/<class>/` (patterns that
+/// differ by class and image), for a sweep through the binary on real files.
+#[allow(dead_code)]
+pub fn photo_folders(dir: &Path, classes: &[&str], count: u8) {
+    for (c, class) in classes.iter().enumerate() {
+        let folder = dir.join(class);
+        std::fs::create_dir_all(&folder).unwrap();
+        for i in 0..count {
+            let image = image::RgbImage::from_fn(32, 32, |x, y| {
+                let v = (x as u8).wrapping_mul(7 + c as u8) ^ (y as u8).wrapping_mul(3 + i);
+                image::Rgb([v, v.wrapping_add(80 * c as u8), 255 - v])
+            });
+            image.save(folder.join(format!("{i}.png"))).unwrap();
+        }
+    }
+}
