@@ -22,6 +22,25 @@ pub enum NonFiniteGrad {
     Propagate,
 }
 
+/// What the wrapper does at a step where decoupled decay's multiplicative factor
+/// `f_t = s_t·λ_t` reaches 1.
+///
+/// `w_{t+1} = u_t − f_t·w_t` sets a weight that gets no gradient to `(1 − f_t)·w_t`: at `f_t = 1`
+/// every weight is wiped to its update alone, beyond it every weight flips its sign, and beyond
+/// `f_t = 2` the weights grow in magnitude each step until they reach ±∞ (`λ = 1e4` at
+/// `lr = 1e-2` gives `f_t = 100`). That is never what a `λ` was chosen for, so by default it is an
+/// error. The proximal form ([`DecayForm::Proximal`], `u_t/(1 + f_t)`) has no such limit and is
+/// never checked; neither is coupled L2, whose decay goes through the inner optimizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LargeDecay {
+    /// Panic at the first such step, with a message naming `f_t`, `s_t`, `λ_t`, the step and
+    /// the two ways out (a smaller `λ` or learning rate, or the proximal form). The default.
+    /// [`DecayConfig::check_step`] gives the same check as a value, before training.
+    Panic,
+    /// Apply `u_t − f_t·w_t` as written, whatever `f_t` (as PyTorch and optax do).
+    Allow,
+}
+
 /// Configuration of [`WeightDecay`]: which decay, how strong, on which parameters.
 ///
 /// ```
@@ -68,6 +87,10 @@ pub struct DecayConfig {
     /// What to do with a gradient holding NaN or ±∞.
     #[config(default = "NonFiniteGrad::Skip")]
     pub non_finite: NonFiniteGrad,
+    /// What to do at a step where decoupled multiplicative decay's `s_t·λ_t ≥ 1` (it would wipe,
+    /// flip or blow up the weights): panic (the default) or apply it. See [`LargeDecay`].
+    #[config(default = "LargeDecay::Panic")]
+    pub large_decay: LargeDecay,
 }
 
 impl DecayConfig {
@@ -126,6 +149,58 @@ impl DecayConfig {
     /// `λ_t` at step `t` of a parameter: the schedule's value (the constant `rate` by default).
     pub fn rate_at(&self, step: u64) -> f64 {
         self.schedule.at(self.rate, step)
+    }
+
+    /// Whether a step at learning rate `lr` and position `step` (a parameter's step count, `0`
+    /// first) can be taken: `lr` finite and `≥ 0`, and, for decoupled multiplicative decay with
+    /// [`LargeDecay::Panic`], `f_t = s_t·λ_t < 1`. [`WeightDecay`]'s step panics with this error's
+    /// message where it fails, before anything is written: a NaN, infinite or negative learning
+    /// rate (a broken scheduler, a sign slip) never reaches the weights. Call it yourself to
+    /// check a whole schedule before training.
+    ///
+    /// ```
+    /// use burn_weight_decay::{DecayConfig, DecayForm, LargeDecay};
+    ///
+    /// let adamw = DecayConfig::decoupled(0.1);
+    /// assert!(adamw.check_step(1e-3, 0).is_ok());
+    /// assert!(adamw.check_step(f64::NAN, 0).is_err());
+    /// assert!(adamw.check_step(-1e-3, 0).is_err());
+    /// // λ = 1e4 at lr = 1e-2: s_t·λ = 100, every weight would flip and grow.
+    /// let err = DecayConfig::decoupled(1e4).check_step(1e-2, 0).unwrap_err();
+    /// assert!(err.to_string().contains("s_t·λ_t = 100"));
+    /// // The proximal form divides by 1 + s_t·λ instead; or allow it explicitly.
+    /// assert!(DecayConfig::decoupled(1e4).with_form(DecayForm::Proximal).check_step(1e-2, 0).is_ok());
+    /// assert!(DecayConfig::decoupled(1e4).with_large_decay(LargeDecay::Allow).check_step(1e-2, 0).is_ok());
+    /// ```
+    pub fn check_step(&self, lr: f64, step: u64) -> Result<(), ConfigError> {
+        self.check_lr(lr)?;
+        self.check_factor(lr, step)
+    }
+
+    /// `lr` finite and `≥ 0`.
+    pub(crate) fn check_lr(&self, lr: f64) -> Result<(), ConfigError> {
+        non_negative("learning rate", lr)
+    }
+
+    /// `s_t·λ_t < 1` where it must be (decoupled, multiplicative, [`LargeDecay::Panic`]).
+    pub(crate) fn check_factor(&self, lr: f64, step: u64) -> Result<(), ConfigError> {
+        if self.mode != DecayMode::Decoupled
+            || self.form != DecayForm::Multiplicative
+            || self.large_decay == LargeDecay::Allow
+        {
+            return Ok(());
+        }
+        let (scale, rate) = (self.scale.at(lr), self.rate_at(step));
+        let factor = scale * rate;
+        if factor < 1.0 {
+            return Ok(());
+        }
+        Err(ConfigError::DecayTooLarge {
+            factor,
+            scale,
+            rate,
+            step,
+        })
     }
 
     /// Wraps `inner` with this decay, for [`ModuleOptimizer::with_group`] or further setup.

@@ -93,12 +93,15 @@ mod target;
 mod wrapper;
 
 pub use configs::{AdamDecayConfig, SgdDecayConfig};
-pub use decay_config::{DecayConfig, NonFiniteGrad};
+pub use decay_config::{DecayConfig, LargeDecay, NonFiniteGrad};
 pub use error::ConfigError;
 pub use form::DecayForm;
 pub use mode::DecayMode;
 pub use monitor::DecayMonitor;
-pub use penalty::{decayed_weight_norm, l2_penalty, l2_penalty_of, weight_norm, weight_norm_of};
+pub use penalty::{
+    decayed_weight_norm, l2_penalty, l2_penalty_of, parameter_ids, rank_group, weight_norm,
+    weight_norm_of,
+};
 pub use reference::reference_record;
 pub use reload::{RecordMismatch, load_record};
 pub use scale::{DecayScale, decay_shrink, normalized_rate};

@@ -23,6 +23,15 @@ use crate::{
 /// pass where it can (see the crate documentation); the results are those of the tensor ops,
 /// bit for bit. Wrapping an optimizer with [`DecayConfig::wrap`] always uses tensor ops.
 ///
+/// # Panics
+///
+/// A step panics, before anything is written, when the learning rate is NaN, infinite or
+/// negative, and when decoupled multiplicative decay's `s_t·λ_t ≥ 1` under the default
+/// [`LargeDecay::Panic`](crate::LargeDecay) — with [`DecayConfig::check_step`]'s message. (A
+/// gradient holding NaN or ±∞ is a per-step accident, skipped by default: [`NonFiniteGrad`].
+/// A bad learning rate or decay is a setting, wrong at every step: skipping would stall training
+/// without a word.)
+///
 /// Which parameters decay: those of rank ≥ 2 by default (see [`DecayConfig::decay_rank_le_1`]);
 /// to exclude or override others by path or id, add a group with another config:
 ///
@@ -265,6 +274,9 @@ impl<O: Optimizer> Optimizer for WeightDecay<O> {
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
         self.monitor.count_update();
+        if let Err(err) = self.config.check_lr(lr) {
+            panic!("{err}");
+        }
         let had_state = state.is_some();
         let (inner, t, kept_reference) = match state {
             Some(DecayState {
@@ -275,6 +287,9 @@ impl<O: Optimizer> Optimizer for WeightDecay<O> {
             None => (None, 0, None),
         };
         let decays = self.config.decays_rank(D);
+        if decays && let Err(err) = self.config.check_factor(lr, t) {
+            panic!("{err}");
+        }
         let rate = self.config.rate_at(t);
         // The state as it came, for a skipped step.
         let unchanged = |inner, reference| {
