@@ -79,6 +79,8 @@ pub mod equilibrium;
 mod error;
 mod form;
 mod fused;
+#[cfg(feature = "learner")]
+pub mod learner;
 mod mode;
 mod monitor;
 mod penalty;

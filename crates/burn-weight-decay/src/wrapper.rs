@@ -221,6 +221,7 @@ impl<O: Optimizer> WeightDecay<O> {
     /// `after`, and the prediction for decay factor `factor`.
     fn record_equilibrium<const D: usize>(
         &self,
+        step: u64,
         lr: f64,
         factor: f64,
         before: &Tensor<D>,
@@ -249,6 +250,7 @@ impl<O: Optimizer> WeightDecay<O> {
                 equilibrium::predicted_norm(kind, decoupled, lr, factor, count, grad_norm)
             }),
             steps_needed: equilibrium::steps_needed(factor),
+            step,
         });
     }
 
@@ -344,7 +346,7 @@ impl<O: Optimizer> Optimizer for WeightDecay<O> {
                 }
                 let (out, inner) = self.inner.step(lr, tensor.clone(), decayed, inner);
                 if armed {
-                    self.record_equilibrium(lr, lr * rate, &tensor, &out, grad_sq);
+                    self.record_equilibrium(t, lr, lr * rate, &tensor, &out, grad_sq);
                 }
                 (out, next(inner, reference))
             }
@@ -359,7 +361,7 @@ impl<O: Optimizer> Optimizer for WeightDecay<O> {
                 );
                 if armed {
                     self.record_removed(updated - out.clone());
-                    self.record_equilibrium(lr, factor, &tensor, &out, grad_sq);
+                    self.record_equilibrium(t, lr, factor, &tensor, &out, grad_sq);
                 }
                 (out, next(inner, reference))
             }
