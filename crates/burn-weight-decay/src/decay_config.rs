@@ -87,6 +87,20 @@ pub struct DecayConfig {
     /// What to do with a gradient holding NaN or ±∞.
     #[config(default = "NonFiniteGrad::Skip")]
     pub non_finite: NonFiniteGrad,
+    /// Stable weight decay (Xie et al., "On the overlooked pitfalls of weight decay and how to
+    /// mitigate them", NeurIPS 2023; AdamS): decoupled decay's factor is divided by the square
+    /// root of the mean of Adam's bias-corrected second moment `v̂_t`,
+    /// `w_{t+1} = u_t − s_t·λ_t/√(mean v̂_t)·w_t`, so that its strength does not drift with the
+    /// gradients' scale. The mean is taken **per parameter tensor** (the reference,
+    /// zeke-xie/stable-weight-decay-regularization's `AdamS`, takes it over every parameter of
+    /// the model): Burn's `Optimizer::step` sees one tensor at a time, and a mean over all of
+    /// them would need every tensor's new moments before the first is decayed. For a model of one
+    /// tensor the two are the same; the golden cases are such. A tensor whose `v̂` is all zero
+    /// (no gradient yet) is not decayed that step (the reference would divide by zero). Needs
+    /// the Adam of [`AdamDecayConfig`](crate::AdamDecayConfig) (its `β2` and state) and decoupled
+    /// decay; it takes Burn's tensor ops, not the fused kernel.
+    #[config(default = false)]
+    pub stable: bool,
     /// What to do at a step where decoupled multiplicative decay's `s_t·λ_t ≥ 1` (it would wipe,
     /// flip or blow up the weights): panic (the default) or apply it. See [`LargeDecay`].
     #[config(default = "LargeDecay::Panic")]
@@ -117,6 +131,12 @@ impl DecayConfig {
             positive("decay scale lr_max", lr_max)?;
         }
         self.schedule.validate()?;
+        if self.stable && self.mode != DecayMode::Decoupled {
+            return Err(ConfigError::Incompatible {
+                setting: "stable decay",
+                reason: "applies to decoupled decay only (it rescales s_t·λ_t)",
+            });
+        }
         if self.form == DecayForm::Proximal && self.mode == DecayMode::Coupled {
             return Err(ConfigError::Incompatible {
                 setting: "decay form proximal",
@@ -184,13 +204,27 @@ impl DecayConfig {
 
     /// `s_t·λ_t < 1` where it must be (decoupled, multiplicative, [`LargeDecay::Panic`]).
     pub(crate) fn check_factor(&self, lr: f64, step: u64) -> Result<(), ConfigError> {
+        if self.stable {
+            // Its s_t depends on the step's second moment: checked in the step.
+            return Ok(());
+        }
+        let (scale, rate) = (self.scale.at(lr), self.rate_at(step));
+        self.check_decoupled_factor(scale, rate, step)
+    }
+
+    /// `s_t·λ_t < 1` for a step's own `s_t` and `λ_t`, where it must be.
+    pub(crate) fn check_decoupled_factor(
+        &self,
+        scale: f64,
+        rate: f64,
+        step: u64,
+    ) -> Result<(), ConfigError> {
         if self.mode != DecayMode::Decoupled
             || self.form != DecayForm::Multiplicative
             || self.large_decay == LargeDecay::Allow
         {
             return Ok(());
         }
-        let (scale, rate) = (self.scale.at(lr), self.rate_at(step));
         let factor = scale * rate;
         if factor < 1.0 {
             return Ok(());
@@ -214,8 +248,17 @@ impl DecayConfig {
     }
 
     /// Like [`wrap`](Self::wrap), returning the validation error instead of panicking.
+    ///
+    /// [`stable`](Self::stable) decay is an error here: it reads Adam's `β2`, which Burn's
+    /// `Adam` keeps private; [`AdamDecayConfig`](crate::AdamDecayConfig) builds it.
     pub fn try_wrap<O: Optimizer>(&self, inner: O) -> Result<WeightDecay<O>, ConfigError> {
         self.validate()?;
+        if self.stable {
+            return Err(ConfigError::Incompatible {
+                setting: "stable decay",
+                reason: "needs Adam's second moment and β2: build it with AdamDecayConfig",
+            });
+        }
         Ok(WeightDecay::new(inner, self.clone()))
     }
 

@@ -34,6 +34,8 @@
 //!   (L2-SP, [`DecayTarget`]).
 //! - `form`: decoupled decay's form ([`DecayForm`]), `"multiplicative"` (`u_t − f_t·w_t`, the
 //!   default) or `"proximal"` (`u_t / (1 + f_t)`).
+//! - `stable`: stable weight decay (default false; [`DecayConfig::stable`], AdamS): decoupled
+//!   decay's factor divided by `√(mean v̂_t)` of the case's tensor. Adam and decoupled only.
 //! - `large_decay`: `"panic"` (the default) or `"allow"` ([`LargeDecay`]): whether a step of
 //!   decoupled multiplicative decay with `f_t = s_t·λ_t ≥ 1` is an error (the case is refused,
 //!   naming the step) or applied as written.
@@ -157,6 +159,9 @@ pub struct DecaySpec {
     /// `"multiplicative"` (default) or `"proximal"` (decoupled decay only).
     #[serde(default)]
     pub form: Option<String>,
+    /// Stable weight decay (AdamS): `s_t·λ_t / √(mean v̂_t)`.
+    #[serde(default)]
+    pub stable: bool,
     /// `"panic"` (default: a step with `s_t·λ_t ≥ 1` is an error) or `"allow"`.
     #[serde(default)]
     pub large_decay: Option<String>,
@@ -275,7 +280,8 @@ impl Case {
             .with_scale(self.decay_scale()?)
             .with_toward(self.decay_target()?)
             .with_form(self.decay_form(mode)?)
-            .with_large_decay(self.large_decay()?);
+            .with_large_decay(self.large_decay()?)
+            .with_stable(decay.stable);
         if let Some(rates) = &decay.rates {
             let steps = self.grads.len();
             if rates.len() != steps {
