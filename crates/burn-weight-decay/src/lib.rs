@@ -46,6 +46,12 @@
 //! | one parameter choice for optimizer and diagnostics | [`Selection`] | rank ≥ 2, all, a `ParamGroup` |
 //! | a mismatched optimizer record is an error | [`load_record`] | names each parameter |
 //! | the same decay in every library's units | [`convert`] | `λ·lr_max`, `2·wd`, `λ/(1 − μ)`, … |
+//! | λ from an EMA timescale (Wang & Aitchison 2025) | [`convert::rate_from_timescale_epochs`], [`convert::timescale_epochs`] | `τ_iter = 1/(η·λ)`, `τ_epoch = τ_iter/(N/B)` |
+//! | stable weight decay (AdamS, Xie et al. 2023) | [`DecayConfig::stable`] | `s_t·λ_t/√(mean v̂_t)`, mean per tensor |
+//! | a bad learning rate or `s_t·λ ≥ 1` is an error, not NaN/∞ weights | [`DecayConfig::check_step`], [`LargeDecay`] | `lr` finite `≥ 0`, `s_t·λ_t < 1` |
+//! | diagnostics of parameters only, never running statistics | [`weight_norm`], [`parameter_ids`] | `√Σw²` |
+//! | Burn's Muon on the 2-D matrices, AdamW on the rest | [`rank_group`] | one `ModuleOptimizer`, one λ |
+//! | decay metrics for burn-train's `Learner` (feature `learner`) | `learner::DecayedWeightNormMetric`, `learner::EquilibriumProgressMetric` | dashboard and logs |
 //!
 //! Biases and other parameters of rank ≤ 1 are not decayed unless
 //! [`DecayConfig::decay_rank_le_1`] is set. The article form `wd·Σw²` added to the loss is
