@@ -174,7 +174,8 @@ fn one_step(mut optim: ModuleOptimizer, lr: f64) -> Linear {
 /// crate's configs on flex), the tensor-op path and around any Burn optimizer; `lr = 0` is fine.
 #[test]
 fn a_bad_learning_rate_is_an_error_not_nan_weights() {
-    let optims: [(&str, fn() -> ModuleOptimizer); 4] = [
+    type Build = fn() -> ModuleOptimizer;
+    let optims: [(&str, Build); 4] = [
         ("AdamW, fused", || AdamDecayConfig::adamw(0.1).init()),
         ("AdamW, tensor ops", || {
             AdamDecayConfig::adamw(0.1).with_fused(false).init()
