@@ -303,10 +303,12 @@ impl AdamDecayConfig {
             beta_2: self.beta_2,
             epsilon: self.epsilon,
         }));
-        Ok(self
-            .decay
-            .try_wrap(adam)?
+        // Not `try_wrap`: stable decay is allowed here, where β2 is known.
+        let stable_beta_2 = self.decay.stable.then_some(self.beta_2 as f64);
+        let fused = fused.filter(|_| !self.decay.stable);
+        Ok(WeightDecay::new(adam, self.decay.clone())
             .with_fused(fused)
+            .with_stable_beta_2(stable_beta_2)
             .with_inner_kind(InnerKind::Adam {
                 beta_1: self.beta_1 as f64,
             }))

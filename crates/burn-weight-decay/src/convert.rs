@@ -15,6 +15,7 @@
 //! | the loss term `λ/2·Σw²` | `DecayConfig::coupled(λ)` | identity | none needed |
 //! | PyTorch `SGD(momentum=μ, weight_decay=λ_c)` (coupled, dampening 0): its decoupled equivalent **in steady state** | `SgdDecayConfig::new().with_momentum(μ).with_decay(DecayConfig::decoupled(λ_d))` | `λ_d = λ_c / (1 − μ)`, `λ_c = λ_d·(1 − μ)` | [`coupled_to_decoupled`], [`decoupled_to_coupled`] |
 //! | Loshchilov & Hutter's normalized `λ_norm` (appendix), batch `b`, `B` training examples, `T` epochs | `DecayConfig::decoupled(λ_LH).with_scale(DecayScale::Schedule { lr_max })` | `λ_LH = λ_norm·√(b/(B·T))`, `λ_norm = λ_LH / √(b/(B·T))` | [`from_normalized`], [`to_normalized`] |
+//! | Wang & Aitchison's EMA timescale, in steps `τ_iter` or epochs `τ_epoch` (learning rate `η`, batch `B`, `N` training examples) | `DecayConfig::decoupled(λ)` | `τ_iter = 1/(η·λ)`, `τ_epoch = τ_iter/(N/B)`; `λ = 1/(η·τ_iter) = B/(η·τ_epoch·N)` | [`timescale_iterations`], [`timescale_epochs`], [`rate_from_timescale_iterations`], [`rate_from_timescale_epochs`], [`timescale_guidance`] |
 //!
 //! What each library does with its number, from its documentation and source:
 //!
@@ -38,6 +39,14 @@
 //!   (<https://arxiv.org/abs/1711.05101>): AdamW's `θ_t ← θ_{t−1} − η_t·(α·m̂_t/(√v̂_t + ε) +
 //!   λ·θ_{t−1})` multiplies `λ` by the schedule multiplier `η_t` but not by the learning rate
 //!   `α`; normalized weight decay `λ = λ_norm·√(b/(B·T))` is in its appendix.
+//!
+//! - Wang & Aitchison, "How to set AdamW's weight decay as you scale model and dataset size",
+//!   ICML 2025 (<https://arxiv.org/abs/2405.13698>): with decoupled decay
+//!   `w_t = (1 − η·λ)·w_{t−1} − η·u_t` the weights are an exponential moving average of the
+//!   updates `−u_t/λ` with timescale `τ_iter = 1/(η·λ)` steps, `τ_epoch = τ_iter/M` epochs for
+//!   `M = N/B` steps per epoch. The best `τ_epoch` stays roughly constant as model and data grow,
+//!   and their guidance is that it should be neither (much) shorter than one epoch (the average
+//!   must cover every example) nor (much) longer than the run (early updates must be forgotten).
 //!
 //! A `λ` of PyTorch's SGD with momentum is coupled: it converts to a decoupled rate by
 //! [`coupled_to_decoupled`] and only then, if wanted, to Loshchilov & Hutter's by [`to_schedule`].
@@ -282,6 +291,193 @@ pub fn to_normalized(
     non_negative("weight decay rate", rate)?;
     let unit = unit_normalized(batch_size, train_size, epochs)?;
     finite_rate(rate / unit)
+}
+
+/// Wang & Aitchison's EMA timescale of decoupled decay in optimizer steps.
+///
+/// ```text
+/// τ_iter = 1 / (η·λ)
+/// ```
+///
+/// Decoupled decay with the default scale multiplies every weight by `1 − η·λ` per step, so an
+/// update made `k` steps ago has a weight of `(1 − η·λ)^k ≈ e^{−k/τ_iter}` in today's weights.
+/// `η` is the learning rate that multiplies `λ` (this crate's
+/// [`DecayScale::LearningRate`](crate::DecayScale::LearningRate), PyTorch's and optax's AdamW);
+/// for a schedule, pass its peak: the timescale is then the shortest the run reaches, and every
+/// step below the peak lengthens it. It describes decoupled decay only: coupled L2 under Adam is
+/// divided by `√v` and has no such timescale. Source: Wang & Aitchison (ICML 2025,
+/// <https://arxiv.org/abs/2405.13698>), section 3.
+///
+/// # Errors
+///
+/// If `rate` or `lr` is not finite and `> 0` (no decay has no timescale), or the timescale
+/// overflows.
+///
+/// ```
+/// use burn_weight_decay::convert::timescale_iterations;
+/// // AdamW(lr=1e-3, weight_decay=0.1): the weights average the last 10 000 steps' updates.
+/// assert!((timescale_iterations(0.1, 1e-3).unwrap() - 1e4).abs() < 1e-9);
+/// assert!(timescale_iterations(0.0, 1e-3).is_err());
+/// ```
+pub fn timescale_iterations(rate: f64, lr: f64) -> Result<f64, ConfigError> {
+    positive("weight decay rate", rate)?;
+    positive("learning rate", lr)?;
+    finite_timescale("timescale in steps", 1.0 / (lr * rate))
+}
+
+/// Wang & Aitchison's EMA timescale of decoupled decay in epochs of `train_size` examples in
+/// batches of `batch_size`.
+///
+/// ```text
+/// τ_epoch = τ_iter / (N/B) = B / (η·λ·N)
+/// ```
+///
+/// `N/B` is the paper's steps per epoch `M`, taken as a real number (a loader that drops the last
+/// partial batch makes `⌊N/B⌋` steps; the difference is under one step per epoch). The paper's
+/// guidance: `τ_epoch` between about one epoch and the run's length in epochs
+/// ([`timescale_guidance`]). `η` is as in [`timescale_iterations`]. Source: Wang & Aitchison
+/// (ICML 2025), section 3.
+///
+/// # Errors
+///
+/// If `rate` or `lr` is not finite and `> 0`, `batch_size` or `train_size` is 0, or the
+/// timescale overflows.
+///
+/// ```
+/// use burn_weight_decay::convert::timescale_epochs;
+/// // seedlings' default: peak lr 3e-3, batch 32, 2363 photos; λ = 0.1 averages over 45 epochs.
+/// let tau = timescale_epochs(0.1, 3e-3, 32, 2363).unwrap();
+/// assert!((tau - 32.0 / (3e-4 * 2363.0)).abs() < 1e-12);
+/// assert!((tau - 45.14).abs() < 0.01);
+/// ```
+pub fn timescale_epochs(
+    rate: f64,
+    lr: f64,
+    batch_size: usize,
+    train_size: usize,
+) -> Result<f64, ConfigError> {
+    let per_epoch = steps_per_epoch(batch_size, train_size)?;
+    finite_timescale(
+        "timescale in epochs",
+        timescale_iterations(rate, lr)? / per_epoch,
+    )
+}
+
+/// The decoupled `λ` whose EMA timescale at learning rate `η` is `τ_iter` steps: the inverse of
+/// [`timescale_iterations`].
+///
+/// ```text
+/// λ = 1 / (η·τ_iter)
+/// ```
+///
+/// Source: Wang & Aitchison (ICML 2025).
+///
+/// # Errors
+///
+/// If `tau_iter` or `lr` is not finite and `> 0`, or `λ` overflows.
+///
+/// ```
+/// use burn_weight_decay::convert::rate_from_timescale_iterations;
+/// // Average over the last 5000 steps at lr 2e-3: λ = 0.1.
+/// assert!((rate_from_timescale_iterations(5000.0, 2e-3).unwrap() - 0.1).abs() < 1e-15);
+/// ```
+pub fn rate_from_timescale_iterations(tau_iter: f64, lr: f64) -> Result<f64, ConfigError> {
+    positive("timescale in steps", tau_iter)?;
+    positive("learning rate", lr)?;
+    finite_rate(1.0 / (lr * tau_iter))
+}
+
+/// The decoupled `λ` whose EMA timescale at learning rate `η` is `τ_epoch` epochs of
+/// `train_size` examples in batches of `batch_size`: the inverse of [`timescale_epochs`], and
+/// the way the paper suggests setting `λ` as the data set grows (keep `τ_epoch`, recompute `λ`).
+///
+/// ```text
+/// λ = B / (η·τ_epoch·N)
+/// ```
+///
+/// Source: Wang & Aitchison (ICML 2025).
+///
+/// # Errors
+///
+/// If `tau_epoch` or `lr` is not finite and `> 0`, `batch_size` or `train_size` is 0, or `λ`
+/// overflows.
+///
+/// ```
+/// use burn_weight_decay::convert::rate_from_timescale_epochs;
+/// // A 10-epoch timescale at lr 1e-3, batch 128, 50 000 examples: λ = 128/(1e-3·10·50 000).
+/// let rate = rate_from_timescale_epochs(10.0, 1e-3, 128, 50_000).unwrap();
+/// assert!((rate - 0.256).abs() < 1e-15);
+/// // Ten times the data at the same timescale: a tenth of the λ.
+/// let more_data = rate_from_timescale_epochs(10.0, 1e-3, 128, 500_000).unwrap();
+/// assert!((more_data - 0.0256).abs() < 1e-15);
+/// ```
+pub fn rate_from_timescale_epochs(
+    tau_epoch: f64,
+    lr: f64,
+    batch_size: usize,
+    train_size: usize,
+) -> Result<f64, ConfigError> {
+    positive("timescale in epochs", tau_epoch)?;
+    let per_epoch = steps_per_epoch(batch_size, train_size)?;
+    rate_from_timescale_iterations(tau_epoch * per_epoch, lr)
+}
+
+/// Where a timescale falls against Wang & Aitchison's guidance for a run of some length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimescaleGuidance {
+    /// `τ_epoch < 1`: the average forgets updates before every example has been seen once.
+    ShorterThanAnEpoch,
+    /// `1 ≤ τ_epoch ≤ epochs`: the band the paper's guidance names.
+    WithinTheBand,
+    /// `τ_epoch > epochs`: the run ends before the average forgets its start; decay has not yet
+    /// set the weights.
+    LongerThanTheRun,
+}
+
+impl TimescaleGuidance {
+    /// The words for a report: `shorter than an epoch`, `within 1 epoch … the run`, `longer than
+    /// the run`.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Self::ShorterThanAnEpoch => "shorter than an epoch",
+            Self::WithinTheBand => "within 1 epoch … the run",
+            Self::LongerThanTheRun => "longer than the run",
+        }
+    }
+}
+
+/// Where `tau_epoch` falls against the guidance of Wang & Aitchison (ICML 2025): "the EMA
+/// timescale should not be (much) smaller than 1 epoch, and … should not be (much) bigger than the
+/// total number of training epochs". The band's edges are exactly 1 and `epochs`; how far
+/// outside is "much" is the reader's call, so report the ratio next to it.
+///
+/// ```
+/// use burn_weight_decay::convert::{TimescaleGuidance, timescale_guidance};
+/// assert_eq!(timescale_guidance(0.45, 32), TimescaleGuidance::ShorterThanAnEpoch);
+/// assert_eq!(timescale_guidance(12.0, 32), TimescaleGuidance::WithinTheBand);
+/// assert_eq!(timescale_guidance(45.1, 32), TimescaleGuidance::LongerThanTheRun);
+/// ```
+pub fn timescale_guidance(tau_epoch: f64, epochs: usize) -> TimescaleGuidance {
+    if tau_epoch < 1.0 {
+        TimescaleGuidance::ShorterThanAnEpoch
+    } else if tau_epoch <= epochs as f64 {
+        TimescaleGuidance::WithinTheBand
+    } else {
+        TimescaleGuidance::LongerThanTheRun
+    }
+}
+
+/// `N/B`, after checking both are `> 0`.
+fn steps_per_epoch(batch_size: usize, train_size: usize) -> Result<f64, ConfigError> {
+    positive("batch size", batch_size as f64)?;
+    positive("training set size", train_size as f64)?;
+    Ok(train_size as f64 / batch_size as f64)
+}
+
+/// A timescale, or an error if it overflowed to ∞.
+fn finite_timescale(name: &'static str, tau: f64) -> Result<f64, ConfigError> {
+    positive(name, tau)?;
+    Ok(tau)
 }
 
 /// `√(b / (B·T))`, the rate that `λ_norm = 1` gives, after checking `b`, `B` and `T` are `> 0`.

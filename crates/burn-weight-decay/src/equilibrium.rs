@@ -48,6 +48,9 @@ pub struct EquilibriumSample {
     pub predicted_norm: Option<f64>,
     /// About how many steps equilibrium takes to reach at this rate, `1/f`.
     pub steps_needed: Option<f64>,
+    /// The parameter's step count `t` at this step (0 for its first): the samples of one
+    /// optimizer step share it, which groups samples into steps when several were measured.
+    pub step: u64,
 }
 
 impl EquilibriumSample {

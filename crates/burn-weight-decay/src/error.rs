@@ -23,6 +23,19 @@ pub enum ConfigError {
         /// The names that are accepted.
         expected: &'static str,
     },
+    /// A step of decoupled multiplicative decay with `f_t = s_t·λ_t ≥ 1`, which would wipe
+    /// (`= 1`), flip (`> 1`) or blow up (`> 2`) every weight; see
+    /// [`LargeDecay`](crate::LargeDecay).
+    DecayTooLarge {
+        /// `f_t = s_t·λ_t`.
+        factor: f64,
+        /// `s_t` (the learning rate under the default [`DecayScale`](crate::DecayScale)).
+        scale: f64,
+        /// `λ_t`.
+        rate: f64,
+        /// The parameter's step count `t` (0 for its first step).
+        step: u64,
+    },
     /// Two settings that do not go together.
     Incompatible {
         /// The setting that cannot apply, e.g. `"decay form proximal"`.
@@ -46,6 +59,18 @@ impl fmt::Display for ConfigError {
                 expected,
             } => write!(f, "unknown {what} `{value}` (expected {expected})"),
             Self::Incompatible { setting, reason } => write!(f, "{setting} {reason}"),
+            Self::DecayTooLarge {
+                factor,
+                scale,
+                rate,
+                step,
+            } => write!(
+                f,
+                "decoupled decay at step {step} has s_t·λ_t = {factor} (s_t = {scale}, \
+                 λ_t = {rate}), which must be < 1: w − s_t·λ_t·w would wipe, flip or blow up \
+                 every weight. Use a smaller λ or learning rate, the proximal form \
+                 (DecayForm::Proximal, w/(1 + s_t·λ_t)), or LargeDecay::Allow to apply it anyway"
+            ),
         }
     }
 }

@@ -46,6 +46,12 @@
 //! | one parameter choice for optimizer and diagnostics | [`Selection`] | rank ≥ 2, all, a `ParamGroup` |
 //! | a mismatched optimizer record is an error | [`load_record`] | names each parameter |
 //! | the same decay in every library's units | [`convert`] | `λ·lr_max`, `2·wd`, `λ/(1 − μ)`, … |
+//! | λ from an EMA timescale (Wang & Aitchison 2025) | [`convert::rate_from_timescale_epochs`], [`convert::timescale_epochs`] | `τ_iter = 1/(η·λ)`, `τ_epoch = τ_iter/(N/B)` |
+//! | stable weight decay (AdamS, Xie et al. 2023) | [`DecayConfig::stable`] | `s_t·λ_t/√(mean v̂_t)`, mean per tensor |
+//! | a bad learning rate or `s_t·λ ≥ 1` is an error, not NaN/∞ weights | [`DecayConfig::check_step`], [`LargeDecay`] | `lr` finite `≥ 0`, `s_t·λ_t < 1` |
+//! | diagnostics of parameters only, never running statistics | [`weight_norm`], [`parameter_ids`] | `√Σw²` |
+//! | Burn's Muon on the 2-D matrices, AdamW on the rest | [`rank_group`] | one `ModuleOptimizer`, one λ |
+//! | decay metrics for burn-train's `Learner` (feature `learner`) | `learner::DecayedWeightNormMetric`, `learner::EquilibriumProgressMetric` | dashboard and logs |
 //!
 //! Biases and other parameters of rank ≤ 1 are not decayed unless
 //! [`DecayConfig::decay_rank_le_1`] is set. The article form `wd·Σw²` added to the loss is
@@ -79,6 +85,8 @@ pub mod equilibrium;
 mod error;
 mod form;
 mod fused;
+#[cfg(feature = "learner")]
+pub mod learner;
 mod mode;
 mod monitor;
 mod penalty;
@@ -93,12 +101,15 @@ mod target;
 mod wrapper;
 
 pub use configs::{AdamDecayConfig, SgdDecayConfig};
-pub use decay_config::{DecayConfig, NonFiniteGrad};
+pub use decay_config::{DecayConfig, LargeDecay, NonFiniteGrad};
 pub use error::ConfigError;
 pub use form::DecayForm;
 pub use mode::DecayMode;
 pub use monitor::DecayMonitor;
-pub use penalty::{decayed_weight_norm, l2_penalty, l2_penalty_of, weight_norm, weight_norm_of};
+pub use penalty::{
+    decayed_weight_norm, l2_penalty, l2_penalty_of, parameter_ids, rank_group, weight_norm,
+    weight_norm_of,
+};
 pub use reference::reference_record;
 pub use reload::{RecordMismatch, load_record};
 pub use scale::{DecayScale, decay_shrink, normalized_rate};

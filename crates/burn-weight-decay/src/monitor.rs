@@ -88,6 +88,15 @@ impl DecayMonitor {
             .unwrap_or_default()
     }
 
+    /// A copy of the equilibrium samples measured so far, leaving them in place.
+    pub fn peek_equilibrium(&self) -> Vec<EquilibriumSample> {
+        self.shared
+            .equilibrium
+            .lock()
+            .map(|samples| samples.clone())
+            .unwrap_or_default()
+    }
+
     pub(crate) fn add_equilibrium(&self, sample: EquilibriumSample) {
         if let Ok(mut samples) = self.shared.equilibrium.lock() {
             samples.push(sample);

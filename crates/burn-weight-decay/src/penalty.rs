@@ -1,6 +1,12 @@
 //! The article's loss-term form `wd·Σw²`, and weight-norm diagnostics.
+//!
+//! Every function here reads **parameters only**: a Burn `RunningState` (batch norm's running
+//! mean and variance) is a statistic the forward pass updates, not a weight, and is never counted,
+//! whatever the [`Selection`]. See [`parameter_ids`].
 
-use burn::module::{Module, ModuleVisitor, Param};
+use std::collections::HashSet;
+
+use burn::module::{Module, ModuleVisitor, Param, ParamGroup, ParamId};
 use burn::tensor::Tensor;
 
 use crate::{DecayConfig, DecayMode, Selection};
@@ -24,8 +30,10 @@ use crate::{DecayConfig, DecayMode, Selection};
 /// assert_eq!(penalty.into_scalar::<f32>(), expected.into_scalar::<f32>());
 /// ```
 pub fn l2_penalty_of<M: Module>(module: &M, wd: f64, selection: &Selection) -> Option<Tensor<1>> {
+    let parameters = parameter_ids(module);
     let mut visitor = SumOfSquares {
         selection,
+        parameters: &parameters,
         path: Vec::new(),
         total: None,
     };
@@ -56,7 +64,19 @@ pub fn decayed_weight_norm<M: Module>(module: &M, config: &DecayConfig) -> f64 {
 }
 
 /// `‖w‖₂` over every float parameter of the module, whatever its rank:
-/// [`weight_norm_of`]`(module, &Selection::All)`.
+/// [`weight_norm_of`]`(module, &Selection::All)`. Batch norm's running mean and variance are not
+/// parameters and are not counted (see [`parameter_ids`]).
+///
+/// ```
+/// use burn::nn::{BatchNormConfig, LinearConfig};
+/// use burn::tensor::Device;
+/// use burn_weight_decay::weight_norm;
+///
+/// let device = Device::default();
+/// // γ = 1 and β = 0 over 16 channels: ‖w‖ = 4. The running variance (16 ones) is not counted.
+/// let norm = BatchNormConfig::new(16).init(&device);
+/// assert_eq!(weight_norm(&norm), 4.0);
+/// ```
 pub fn weight_norm<M: Module>(module: &M) -> f64 {
     weight_norm_of(module, &Selection::All)
 }
@@ -70,8 +90,74 @@ fn config_selection(config: &DecayConfig) -> Selection {
     }
 }
 
+/// The ids of `module`'s parameters: every float tensor it visits except Burn's `RunningState`s
+/// (batch norm's running mean and variance), frozen parameters included.
+///
+/// Burn's `ModuleVisitor` hands a running state to `visit_float` exactly like a parameter, with
+/// nothing public to tell them apart (`Module::num_params` counts both). What does tell them
+/// apart is that a running state can never require gradients: `RunningState::map` turns gradient
+/// tracking off after any mapper (burn-core 0.22.1, `module/param/running.rs`). So this takes a
+/// copy of the module to the autodiff device (`train`, which gives the copy running states of its
+/// own, so the module's own are not touched) and asks every tensor to require gradients
+/// (`unfreeze`): the ids that then do are the parameters. The copy shares the tensors' data; it
+/// costs no pass over the weights. (`train` merges a running state's pending update from the
+/// last forward pass into its value, as Burn's own `RunningState::value_sync` and the next
+/// forward pass do; the values are otherwise untouched.)
+pub fn parameter_ids<M: Module>(module: &M) -> HashSet<ParamId> {
+    struct Trainable(HashSet<ParamId>);
+    impl ModuleVisitor for Trainable {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if param.val().is_require_grad() {
+                self.0.insert(param.id);
+            }
+        }
+    }
+    let probe = module.clone().train().unfreeze();
+    let mut visitor = Trainable(HashSet::new());
+    probe.visit(&mut visitor);
+    visitor.0
+}
+
+/// A [`ParamGroup`] of `module`'s parameters whose rank is exactly `rank` (running statistics
+/// never included), by id: for an optimizer that only takes tensors of one rank, such as Burn's
+/// `Muon` (2-D matrices only), in [`ModuleOptimizer::with_group`](burn::optim::ModuleOptimizer::with_group).
+///
+/// ```
+/// use burn::nn::LinearConfig;
+/// use burn::tensor::Device;
+/// use burn_weight_decay::rank_group;
+///
+/// let linear = LinearConfig::new(3, 2).init(&Device::default());
+/// let matrices = rank_group(&linear, 2);
+/// assert!(matrices.matches(&linear.weight.id, None));
+/// assert!(!matrices.matches(&linear.bias.as_ref().unwrap().id, None));
+/// ```
+pub fn rank_group<M: Module>(module: &M, rank: usize) -> ParamGroup {
+    struct OfRank<'a> {
+        rank: usize,
+        parameters: &'a HashSet<ParamId>,
+        ids: Vec<ParamId>,
+    }
+    impl ModuleVisitor for OfRank<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if D == self.rank && self.parameters.contains(&param.id) {
+                self.ids.push(param.id);
+            }
+        }
+    }
+    let parameters = parameter_ids(module);
+    let mut visitor = OfRank {
+        rank,
+        parameters: &parameters,
+        ids: Vec::new(),
+    };
+    module.visit(&mut visitor);
+    ParamGroup::from_ids(visitor.ids)
+}
+
 struct SumOfSquares<'a> {
     selection: &'a Selection,
+    parameters: &'a HashSet<ParamId>,
     path: Vec<String>,
     total: Option<Tensor<1>>,
 }
@@ -87,7 +173,9 @@ impl ModuleVisitor for SumOfSquares<'_> {
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let path = self.path.join(".");
-        if !self.selection.includes(D, &param.id, Some(&path)) {
+        if !self.parameters.contains(&param.id)
+            || !self.selection.includes(D, &param.id, Some(&path))
+        {
             return;
         }
         let value = param.val();

@@ -34,6 +34,11 @@
 //!   (L2-SP, [`DecayTarget`]).
 //! - `form`: decoupled decay's form ([`DecayForm`]), `"multiplicative"` (`u_t − f_t·w_t`, the
 //!   default) or `"proximal"` (`u_t / (1 + f_t)`).
+//! - `stable`: stable weight decay (default false; [`DecayConfig::stable`], AdamS): decoupled
+//!   decay's factor divided by `√(mean v̂_t)` of the case's tensor. Adam and decoupled only.
+//! - `large_decay`: `"panic"` (the default) or `"allow"` ([`LargeDecay`]): whether a step of
+//!   decoupled multiplicative decay with `f_t = s_t·λ_t ≥ 1` is an error (the case is refused,
+//!   naming the step) or applied as written.
 //!
 //! For example, two steps of proximal L2-SP with the corrected scale and a per-step `λ`:
 //!
@@ -44,7 +49,8 @@
 //!
 //! Without `scale`, `lr_max` alone selects `"schedule"` (as before `scale` existed); with
 //! `"scale": "lr"` it is ignored. An unknown `scale`, `toward` or `form`, `"schedule"` or
-//! `"corrected"` without `lr_max`, a `rates` list whose length is not the number of steps, and
+//! `"corrected"` without `lr_max`, a `large_decay` other than `panic` or `allow`, a step with
+//! `f_t ≥ 1` under `"panic"`, a `rates` list whose length is not the number of steps, and
 //! the proximal form with coupled decay are errors naming the field and the value. Unknown fields
 //! are ignored.
 
@@ -54,8 +60,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AdamDecayConfig, DecayConfig, DecayForm, DecayMode, DecayScale, DecayTarget, RateSchedule,
-    SgdDecayConfig,
+    AdamDecayConfig, DecayConfig, DecayForm, DecayMode, DecayScale, DecayTarget, LargeDecay,
+    RateSchedule, SgdDecayConfig,
 };
 
 /// One replay case.
@@ -153,6 +159,12 @@ pub struct DecaySpec {
     /// `"multiplicative"` (default) or `"proximal"` (decoupled decay only).
     #[serde(default)]
     pub form: Option<String>,
+    /// Stable weight decay (AdamS): `s_t·λ_t / √(mean v̂_t)`.
+    #[serde(default)]
+    pub stable: bool,
+    /// `"panic"` (default: a step with `s_t·λ_t ≥ 1` is an error) or `"allow"`.
+    #[serde(default)]
+    pub large_decay: Option<String>,
 }
 
 impl DecaySpec {
@@ -267,7 +279,9 @@ impl Case {
             .with_cautious(decay.cautious)
             .with_scale(self.decay_scale()?)
             .with_toward(self.decay_target()?)
-            .with_form(self.decay_form(mode)?);
+            .with_form(self.decay_form(mode)?)
+            .with_large_decay(self.large_decay()?)
+            .with_stable(decay.stable);
         if let Some(rates) = &decay.rates {
             let steps = self.grads.len();
             if rates.len() != steps {
@@ -291,7 +305,25 @@ impl Case {
         config
             .validate()
             .map_err(|err| CaseError(err.to_string()))?;
+        if config.decays_rank(self.shape.len()) {
+            for (step, lr) in self.lr.iter().enumerate() {
+                config
+                    .check_factor(*lr, step as u64)
+                    .map_err(|err| CaseError(format!("step {}: {err}", step + 1)))?;
+            }
+        }
         Ok(config)
+    }
+
+    /// `decay.large_decay`.
+    fn large_decay(&self) -> Result<LargeDecay, CaseError> {
+        match self.decay.large_decay.as_deref() {
+            None | Some("panic") => Ok(LargeDecay::Panic),
+            Some("allow") => Ok(LargeDecay::Allow),
+            Some(other) => Err(CaseError(format!(
+                "unknown decay.large_decay `{other}` (expected panic or allow)"
+            ))),
+        }
     }
 
     /// `decay.scale`, with `lr_max` alone meaning `"schedule"`.

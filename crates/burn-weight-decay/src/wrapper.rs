@@ -1,6 +1,6 @@
 //! [`WeightDecay`]: coupled or decoupled decay around any Burn [`Optimizer`], and its step.
 
-use burn::optim::{LearningRate, Optimizer};
+use burn::optim::{AdamState, LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
 
 use crate::equilibrium::{self, EquilibriumSample, InnerKind};
@@ -22,6 +22,15 @@ use crate::{
 /// (with `fused` on, the default), it updates each parameter on the flex backend in one fused
 /// pass where it can (see the crate documentation); the results are those of the tensor ops,
 /// bit for bit. Wrapping an optimizer with [`DecayConfig::wrap`] always uses tensor ops.
+///
+/// # Panics
+///
+/// A step panics, before anything is written, when the learning rate is NaN, infinite or
+/// negative, and when decoupled multiplicative decay's `s_t·λ_t ≥ 1` under the default
+/// [`LargeDecay::Panic`](crate::LargeDecay) — with [`DecayConfig::check_step`]'s message. (A
+/// gradient holding NaN or ±∞ is a per-step accident, skipped by default: [`NonFiniteGrad`].
+/// A bad learning rate or decay is a setting, wrong at every step: skipping would stall training
+/// without a word.)
 ///
 /// Which parameters decay: those of rank ≥ 2 by default (see [`DecayConfig::decay_rank_le_1`]);
 /// to exclude or override others by path or id, add a group with another config:
@@ -48,6 +57,8 @@ pub struct WeightDecay<O> {
     fused: Option<Fused>,
     /// The inner optimizer, where this crate's configs built it: the equilibrium predictions.
     kind: Option<InnerKind>,
+    /// Adam's `β2`, for stable decay's bias correction (set by `AdamDecayConfig`).
+    stable_beta_2: Option<f64>,
 }
 
 impl<O: Optimizer> WeightDecay<O> {
@@ -59,7 +70,31 @@ impl<O: Optimizer> WeightDecay<O> {
             monitor: DecayMonitor::default(),
             fused: None,
             kind: None,
+            stable_beta_2: None,
         }
+    }
+
+    /// Adam's `β2` for [`DecayConfig::stable`]; the inner optimizer must be Burn's `Adam`.
+    pub(crate) fn with_stable_beta_2(mut self, beta_2: Option<f64>) -> Self {
+        self.stable_beta_2 = beta_2;
+        self
+    }
+
+    /// Stable decay's `√(mean v̂_t)` of this tensor, from the inner Adam's state after its step:
+    /// `v̂_t = v_t/(1 − β2^t)` (AMSGrad's running maximum of `v_t` where Adam keeps one), as the
+    /// reference's `AdamS`. `None` when it is zero (no gradient yet).
+    fn stable_denominator<const D: usize>(&self, inner: Option<&O::State<D>>) -> Option<f64> {
+        let beta_2 = self.stable_beta_2.expect(
+            "stable decay is built by AdamDecayConfig only (DecayConfig::try_wrap refuses it)",
+        );
+        let state = inner
+            .and_then(|s| (s as &dyn std::any::Any).downcast_ref::<AdamState<D>>())
+            .expect("stable decay's inner optimizer is Burn's Adam");
+        let momentum = &state.momentum;
+        let v = momentum.max_moment_2.as_ref().unwrap_or(&momentum.moment_2);
+        let mean_v: f64 = v.clone().mean().into_scalar::<f64>();
+        let mean_v_hat = mean_v / (1.0 - beta_2.powi(momentum.time as i32));
+        (mean_v_hat > 0.0).then(|| mean_v_hat.sqrt())
     }
 
     /// Reports to `monitor` (keep a clone of it) instead of the wrapper's own.
@@ -118,7 +153,10 @@ impl<O: Optimizer> WeightDecay<O> {
         }
         let decay = if !self.config.decays_rank(D) {
             Decay::None
-        } else if self.config.cautious || self.config.toward != DecayTarget::Zero {
+        } else if self.config.cautious
+            || self.config.toward != DecayTarget::Zero
+            || self.config.stable
+        {
             return Declined(tensor, grad, state);
         } else {
             match (self.config.mode, self.config.form) {
@@ -212,6 +250,7 @@ impl<O: Optimizer> WeightDecay<O> {
     /// `after`, and the prediction for decay factor `factor`.
     fn record_equilibrium<const D: usize>(
         &self,
+        step: u64,
         lr: f64,
         factor: f64,
         before: &Tensor<D>,
@@ -240,6 +279,7 @@ impl<O: Optimizer> WeightDecay<O> {
                 equilibrium::predicted_norm(kind, decoupled, lr, factor, count, grad_norm)
             }),
             steps_needed: equilibrium::steps_needed(factor),
+            step,
         });
     }
 
@@ -265,6 +305,9 @@ impl<O: Optimizer> Optimizer for WeightDecay<O> {
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
         self.monitor.count_update();
+        if let Err(err) = self.config.check_lr(lr) {
+            panic!("{err}");
+        }
         let had_state = state.is_some();
         let (inner, t, kept_reference) = match state {
             Some(DecayState {
@@ -275,6 +318,9 @@ impl<O: Optimizer> Optimizer for WeightDecay<O> {
             None => (None, 0, None),
         };
         let decays = self.config.decays_rank(D);
+        if decays && let Err(err) = self.config.check_factor(lr, t) {
+            panic!("{err}");
+        }
         let rate = self.config.rate_at(t);
         // The state as it came, for a skipped step.
         let unchanged = |inner, reference| {
@@ -329,13 +375,23 @@ impl<O: Optimizer> Optimizer for WeightDecay<O> {
                 }
                 let (out, inner) = self.inner.step(lr, tensor.clone(), decayed, inner);
                 if armed {
-                    self.record_equilibrium(lr, lr * rate, &tensor, &out, grad_sq);
+                    self.record_equilibrium(t, lr, lr * rate, &tensor, &out, grad_sq);
                 }
                 (out, next(inner, reference))
             }
             DecayMode::Decoupled => {
-                let factor = self.config.scale.at(lr) * rate;
+                let mut factor = self.config.scale.at(lr) * rate;
                 let (updated, inner) = self.inner.step(lr, tensor.clone(), grad, inner);
+                if self.config.stable {
+                    let scale = match self.stable_denominator(inner.as_ref()) {
+                        Some(root) => self.config.scale.at(lr) / root,
+                        None => 0.0,
+                    };
+                    factor = scale * rate;
+                    if let Err(err) = self.config.check_decoupled_factor(scale, rate, t) {
+                        panic!("{err}");
+                    }
+                }
                 let out = self.decoupled_rule(
                     updated.clone(),
                     tensor.clone(),
@@ -344,7 +400,7 @@ impl<O: Optimizer> Optimizer for WeightDecay<O> {
                 );
                 if armed {
                     self.record_removed(updated - out.clone());
-                    self.record_equilibrium(lr, factor, &tensor, &out, grad_sq);
+                    self.record_equilibrium(t, lr, factor, &tensor, &out, grad_sq);
                 }
                 (out, next(inner, reference))
             }

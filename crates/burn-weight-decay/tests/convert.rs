@@ -8,8 +8,9 @@ mod common;
 use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use burn_weight_decay::convert::{
-    coupled_to_decoupled, decoupled_to_coupled, from_loss_term, from_normalized, from_schedule,
-    to_loss_term, to_normalized, to_schedule,
+    TimescaleGuidance, coupled_to_decoupled, decoupled_to_coupled, from_loss_term, from_normalized,
+    from_schedule, rate_from_timescale_epochs, rate_from_timescale_iterations, timescale_epochs,
+    timescale_guidance, timescale_iterations, to_loss_term, to_normalized, to_schedule,
 };
 use burn_weight_decay::{
     AdamDecayConfig, ConfigError, DecayConfig, DecayScale, SgdDecayConfig, l2_penalty,
@@ -431,4 +432,167 @@ fn impossible_values_are_errors_naming_the_setting() {
     // The message names the value.
     let message = to_schedule(0.01, 0.0).unwrap_err().to_string();
     assert_eq!(message, "invalid lr_max: 0 (must be finite and > 0)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row: Wang & Aitchison's EMA timescale τ_iter = 1/(η·λ), τ_epoch = τ_iter/(N/B)
+
+/// Worked by hand: the seedlings study's three decoupled arms (peak lr 3e-3, batch 32, 2363
+/// training photos, 32 epochs), and the inverse functions back to each λ.
+#[test]
+fn timescales_of_the_seedlings_arms_by_hand() {
+    let (lr, batch, n, epochs) = (3e-3, 32, 2363, 32);
+    // Steps per epoch N/B = 73.84375.
+    for (rate, tau_iter, tau_epoch, band) in [
+        (
+            0.01,
+            1e5 / 3.0,
+            451.403_583,
+            TimescaleGuidance::LongerThanTheRun,
+        ),
+        (
+            0.1,
+            1e4 / 3.0,
+            45.140_358,
+            TimescaleGuidance::LongerThanTheRun,
+        ),
+        (
+            10.0,
+            1e2 / 3.0,
+            0.451_404,
+            TimescaleGuidance::ShorterThanAnEpoch,
+        ),
+    ] {
+        let it = timescale_iterations(rate, lr).unwrap();
+        let ep = timescale_epochs(rate, lr, batch, n).unwrap();
+        assert_rel(it, tau_iter, 1e-9, "τ_iter");
+        assert_rel(ep, tau_epoch, 1e-6, "τ_epoch");
+        assert_rel(ep * 2363.0 / 32.0, it, 1e-12, "τ_epoch·N/B = τ_iter");
+        assert_eq!(timescale_guidance(ep, epochs), band, "λ = {rate}");
+        assert_rel(
+            rate_from_timescale_iterations(it, lr).unwrap(),
+            rate,
+            1e-12,
+            "λ from τ_iter",
+        );
+        assert_rel(
+            rate_from_timescale_epochs(ep, lr, batch, n).unwrap(),
+            rate,
+            1e-12,
+            "λ from τ_epoch",
+        );
+    }
+    // The λ that puts τ at the run's length, 32 epochs: 32/(3e-3·32·2363) = 0.14106.
+    let at_run_length = rate_from_timescale_epochs(32.0, lr, batch, n).unwrap();
+    assert_rel(
+        at_run_length,
+        1.0 / (3e-3 * 2363.0),
+        1e-12,
+        "λ at τ = 32 epochs",
+    );
+    // Twice that λ halves τ to 16 epochs: inside the band.
+    let tau_16 = timescale_epochs(2.0 * at_run_length, lr, batch, n).unwrap();
+    assert_rel(tau_16, 16.0, 1e-12, "τ at 2·λ");
+    assert_eq!(
+        timescale_guidance(tau_16, 32),
+        TimescaleGuidance::WithinTheBand
+    );
+    // And at one epoch: 32 times as large, 4.514.
+    let at_one_epoch = rate_from_timescale_epochs(1.0, lr, batch, n).unwrap();
+    assert_rel(
+        at_one_epoch,
+        32.0 * at_run_length,
+        1e-12,
+        "λ at τ = 1 epoch",
+    );
+}
+
+/// The paper's scaling rule: at a fixed τ_epoch and learning rate, λ falls as 1/N with the data
+/// set size and grows with the batch size.
+#[test]
+fn fixed_timescale_scales_rate_with_data_and_batch() {
+    let base = rate_from_timescale_epochs(5.0, 1e-3, 64, 10_000).unwrap();
+    assert_rel(base, 64.0 / (1e-3 * 5.0 * 10_000.0), 1e-12, "λ");
+    assert_rel(
+        rate_from_timescale_epochs(5.0, 1e-3, 64, 40_000).unwrap(),
+        base / 4.0,
+        1e-12,
+        "4× the data",
+    );
+    assert_rel(
+        rate_from_timescale_epochs(5.0, 1e-3, 256, 10_000).unwrap(),
+        base * 4.0,
+        1e-12,
+        "4× the batch",
+    );
+    assert_rel(
+        rate_from_timescale_epochs(5.0, 2e-3, 64, 10_000).unwrap(),
+        base / 2.0,
+        1e-12,
+        "2× the learning rate",
+    );
+}
+
+/// The timescale is what the optimizer does: under SGDW with a zero gradient, after τ_iter
+/// steps a weight keeps (1 − 1/τ)^τ of itself, ≈ e^{−1} (0.366 for τ = 100, e^{−1} = 0.368).
+#[test]
+fn after_one_timescale_pure_decay_leaves_about_one_over_e() {
+    let (lr, rate) = (0.01, 1.0);
+    let tau = timescale_iterations(rate, lr).unwrap();
+    assert_rel(tau, 100.0, 1e-12, "τ_iter");
+    let (_, end) = sgd_zero_grad_run(
+        DecayConfig::decoupled(rate),
+        0.0,
+        false,
+        lr,
+        0,
+        tau.round() as usize,
+    );
+    let init = [1.0f32, -1.7, 0.3, 2.9];
+    let expected = 0.99f64.powi(100);
+    assert_rel(expected, 0.366_032_341, 1e-8, "0.99^100");
+    for (e, s) in end.iter().zip(init) {
+        assert_rel(*e as f64 / s as f64, expected, 1e-4, "w_τ / w_0");
+        assert!((*e as f64 / s as f64 - (-1.0f64).exp()).abs() < 0.002);
+    }
+}
+
+#[test]
+fn timescale_conversions_reject_what_has_no_timescale() {
+    for bad in [0.0, -0.1, f64::NAN, f64::INFINITY] {
+        assert_eq!(
+            rejected(timescale_iterations(bad, 1e-3)),
+            "weight decay rate"
+        );
+        assert_eq!(rejected(timescale_iterations(0.1, bad)), "learning rate");
+        assert_eq!(
+            rejected(timescale_epochs(bad, 1e-3, 32, 100)),
+            "weight decay rate"
+        );
+        assert_eq!(
+            rejected(rate_from_timescale_iterations(bad, 1e-3)),
+            "timescale in steps"
+        );
+        assert_eq!(
+            rejected(rate_from_timescale_epochs(bad, 1e-3, 32, 100)),
+            "timescale in epochs"
+        );
+    }
+    assert_eq!(rejected(timescale_epochs(0.1, 1e-3, 0, 100)), "batch size");
+    assert_eq!(
+        rejected(timescale_epochs(0.1, 1e-3, 32, 0)),
+        "training set size"
+    );
+    assert_eq!(
+        rejected(rate_from_timescale_epochs(1.0, 1e-3, 32, 0)),
+        "training set size"
+    );
+    assert_eq!(
+        rejected(timescale_iterations(1e-300, 1e-300)),
+        "timescale in steps"
+    );
+    assert_eq!(
+        rejected(rate_from_timescale_iterations(1e-300, 1e-300)),
+        "converted weight decay rate"
+    );
 }

@@ -209,6 +209,10 @@ fn proximal_keeps_signs_where_multiplicative_decay_flips_them() {
 
     let mut multiplicative = proximal.clone();
     multiplicative["decay"]["form"] = "multiplicative".into();
+    // Refused by default (`LargeDecay::Panic`): the flips are what this test shows.
+    let refused = Case::from_json(&multiplicative.to_string()).unwrap_err();
+    assert!(refused.0.contains("s_t·λ_t"), "{refused}");
+    multiplicative["decay"]["large_decay"] = "allow".into();
     let prox = run_json(&proximal).params;
     let mult = run_json(&multiplicative).params;
     let before = |params: &[Vec<f32>], t: usize| {

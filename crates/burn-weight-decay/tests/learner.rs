@@ -545,3 +545,259 @@ fn multi_device_strategy_equals_one_device_on_the_combined_batch() {
     }
     assert!(common::rel_diff(&params(&first_only), &params(&model)) > 1e-3);
 }
+
+// ---------------------------------------------------------------------------------------------
+// README's Learner snippet
+
+/// README's `Learner` snippet, verbatim between the ANCHOR lines.
+fn readme_snippet(
+    model: Regressor,
+    artifact_dir: &std::path::Path,
+    train_loader: Arc<dyn DataLoader<Batch>>,
+    valid_loader: Arc<dyn DataLoader<Batch>>,
+) -> Regressor {
+    // ANCHOR: learner
+    let result = SupervisedTraining::new(artifact_dir, train_loader, valid_loader)
+        .num_epochs(10)
+        .metric_train_numeric(LossMetric::new())
+        .metric_valid_numeric(LossMetric::new())
+        .with_default_checkpointers()
+        .launch(Learner::new(
+            model,
+            AdamDecayConfig::adamw(0.05).init(),
+            1e-2,
+        ));
+    let model = result.model;
+    // ANCHOR_END: learner
+    model
+}
+
+/// The snippet runs (10 epochs of AdamW at lr 1e-2 with Burn's default renderer and
+/// checkpointers) and fits, and both READMEs quote it line for line.
+#[test]
+fn readme_learner_snippet_runs_and_is_quoted() {
+    let source = include_str!("learner.rs");
+    let start = source.find("    // ANCHOR: learner\n").unwrap();
+    let end = source.find("    // ANCHOR_END: learner").unwrap();
+    let lines: Vec<&str> = source[start..end].lines().skip(1).map(str::trim).collect();
+    for (name, readme) in [
+        ("README.md", include_str!("../../../README.md")),
+        (
+            "crates/burn-weight-decay/README.md",
+            include_str!("../README.md"),
+        ),
+    ] {
+        let quoted: Vec<&str> = readme.lines().map(str::trim).collect();
+        let at = quoted
+            .windows(lines.len())
+            .position(|w| w == lines.as_slice());
+        assert!(
+            at.is_some(),
+            "{name} does not quote the Learner snippet {lines:#?}"
+        );
+    }
+
+    let device = Device::default().autodiff();
+    let initial = Regressor::new(5, &device);
+    let before = dataset_mse(&initial);
+    let dir = tempfile::tempdir().unwrap();
+    let (train, valid) = loaders();
+    let trained = readme_snippet(initial, dir.path(), train, valid);
+    let after = dataset_mse(&trained);
+    assert!(after < 0.8 * before, "MSE {before} → {after}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The decay diagnostics as burn-train metrics (feature `learner`)
+
+#[cfg(feature = "learner")]
+mod metrics {
+    use super::*;
+    use burn::data::dataloader::Progress;
+    use burn::optim::GradientsParams;
+    use burn_train::metric::{Metric, MetricMetadata};
+    use burn_weight_decay::learner::{DecayedWeightNormMetric, EquilibriumProgressMetric};
+    use burn_weight_decay::{DecayMonitor, DecayScale, Selection, weight_norm_of};
+
+    fn metadata(lr: f64) -> MetricMetadata {
+        MetricMetadata {
+            progress: Progress {
+                items_processed: 1,
+                items_total: 1,
+                unit: None,
+            },
+            iteration: Some(0),
+            lr: Some(lr.into()),
+        }
+    }
+
+    fn monitored_adamw(lambda: f64, monitor: &DecayMonitor) -> ModuleOptimizer {
+        AdamDecayConfig::new()
+            .with_decay(DecayConfig::decoupled(lambda))
+            .build()
+            .with_monitor(monitor.clone())
+            .into()
+    }
+
+    /// Driven by hand: the first update arms the monitor; after three optimizer steps the next
+    /// update reports the middle step's decayed norm, `√(‖W‖² + ‖spare‖²)` after step 2 (the
+    /// first and last steps of an armed period may be partial when burn-train's thread reads
+    /// mid-step), and disarms; it arms again `every` updates later.
+    #[test]
+    fn weight_norm_metric_reports_one_whole_step() {
+        let device = Device::default().autodiff();
+        let mut model = Regressor::new(3, &device);
+        let monitor = DecayMonitor::default();
+        let mut optim = monitored_adamw(LAMBDA, &monitor);
+        let mut metric = DecayedWeightNormMetric::new(monitor.clone(), 4);
+        metric.update(&(), &metadata(LR)).unwrap();
+        assert!(monitor.is_armed());
+        assert!(metric.last().is_nan());
+
+        let batch = SampleBatcher.batch(samples(), &device);
+        let mut norms = Vec::new();
+        for _ in 0..3 {
+            let grads =
+                GradientsParams::from_grads(model.output_and_loss(&batch).1.backward(), &model);
+            model = optim.step(LR, model, grads);
+            norms.push(weight_norm_of(&model, &Selection::RankAtLeast2));
+        }
+        metric.update(&(), &metadata(LR)).unwrap();
+        let reported = metric.last();
+        assert!(
+            (reported - norms[1]).abs() <= 1e-5 * norms[1],
+            "reported {reported}, norms after steps 1–3 {norms:?}"
+        );
+        assert!(
+            (norms[0] - norms[1]).abs() > 1e-3,
+            "the norm moves between steps"
+        );
+        assert!(!monitor.is_armed());
+        for k in 1..=4 {
+            metric.update(&(), &metadata(LR)).unwrap();
+            assert_eq!(
+                monitor.is_armed(),
+                k == 4,
+                "update {k} after the measurement"
+            );
+        }
+    }
+
+    /// `Σ s_t·λ_t` from the learning rate burn-train passes: 12 steps at lr 0.05 with λ = 0.5
+    /// are 0.3; with the schedule scale `s_t = lr_t/0.1` they are 3.0. An epoch's `clear()`
+    /// keeps the sum.
+    #[test]
+    fn progress_metric_sums_s_lambda() {
+        let mut plain = EquilibriumProgressMetric::new(&DecayConfig::decoupled(0.5));
+        let mut scheduled = EquilibriumProgressMetric::new(
+            &DecayConfig::decoupled(0.5).with_scale(DecayScale::Schedule { lr_max: 0.1 }),
+        );
+        for step in 0..12 {
+            if step == 4 {
+                plain.clear();
+            }
+            plain.update(&(), &metadata(0.05)).unwrap();
+            scheduled.update(&(), &metadata(0.05)).unwrap();
+        }
+        assert!(
+            (plain.progress() - 0.3).abs() < 1e-12,
+            "{}",
+            plain.progress()
+        );
+        assert!(
+            (scheduled.progress() - 3.0).abs() < 1e-12,
+            "{}",
+            scheduled.progress()
+        );
+    }
+
+    /// The values of one metric's log files under `dir`, epoch by epoch (burn-train writes
+    /// `train/epoch-N/NAME.log`, one `value,count` line per training batch and a
+    /// `mean,final` line at the epoch's end, left out here).
+    fn logged(dir: &std::path::Path, file: &str) -> Vec<Vec<f64>> {
+        (1..=EPOCHS)
+            .map(|epoch| {
+                let path = walk(dir)
+                    .into_iter()
+                    .find(|p| p.ends_with(format!("train/epoch-{epoch}/{file}")))
+                    .unwrap_or_else(|| panic!("no {file} for epoch {epoch} under {dir:?}"));
+                std::fs::read_to_string(path)
+                    .unwrap()
+                    .lines()
+                    .filter(|line| !line.ends_with(",final"))
+                    .map(|line| line.split(',').next().unwrap().parse::<f64>().unwrap())
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.extend(walk(&path));
+            } else {
+                out.push(path);
+            }
+        }
+        out
+    }
+
+    /// A real `Learner` run with both metrics registered: burn-train's logs hold the progress,
+    /// exactly `k·lr·λ` after batch `k` (0.3 after the 12th), and a finite decayed weight norm
+    /// once measured, whose last value is within 10 % of the trained model's (it is from one of
+    /// the last few steps).
+    #[test]
+    fn learner_logs_the_decay_metrics() {
+        let device = Device::default().autodiff();
+        let initial = Regressor::new(3, &device);
+        let monitor = DecayMonitor::default();
+        let dir = tempfile::tempdir().unwrap();
+        let (train, valid) = loaders();
+        let log = LossLog::default();
+        let result = SupervisedTraining::new(dir.path(), train, valid)
+            .num_epochs(EPOCHS)
+            .renderer(Box::new(QuietRenderer(log.clone())))
+            .metric_train_numeric(LossMetric::new())
+            .metric_train_numeric(DecayedWeightNormMetric::new(monitor.clone(), 2))
+            .metric_train_numeric(EquilibriumProgressMetric::new(&DecayConfig::decoupled(
+                LAMBDA,
+            )))
+            .with_application_logger(None)
+            .launch(Learner::new(initial, monitored_adamw(LAMBDA, &monitor), LR));
+        if let Some(err) = &result.error {
+            panic!("training failed: {err}");
+        }
+        let trained = result.model;
+
+        let progress = logged(dir.path(), "Equilibrium_Progress.log");
+        let flat: Vec<f64> = progress.concat();
+        assert_eq!(flat.len(), STEPS);
+        for (k, p) in flat.iter().enumerate() {
+            let expected = (k + 1) as f64 * LR * LAMBDA;
+            assert!(
+                (p - expected).abs() < 1e-9,
+                "batch {}: {p} vs {expected}",
+                k + 1
+            );
+        }
+
+        let norms: Vec<f64> = logged(dir.path(), "Decayed_Weight_Norm.log").concat();
+        assert_eq!(norms.len(), STEPS);
+        let first = norms
+            .iter()
+            .position(|v| v.is_finite())
+            .expect("a measurement");
+        assert!(
+            norms[first..].iter().all(|v| v.is_finite() && *v > 0.0),
+            "{norms:?}"
+        );
+        let last = *norms.last().unwrap();
+        let actual = weight_norm_of(&trained, &Selection::RankAtLeast2);
+        assert!(
+            (last - actual).abs() <= 0.1 * actual,
+            "last logged {last}, trained model {actual}; log {norms:?}"
+        );
+    }
+}

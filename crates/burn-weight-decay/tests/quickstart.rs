@@ -94,6 +94,8 @@ fn readme_says_how_to_depend_on_it_and_the_defaults() {
         "burn-weight-decay = {",
         "[profile.dev.package.\"*\"]",
         "opt-level = 3",
+        "debug = false",
+        "burn-weight-decay = \"0.1\"",
         "default-features = false",
         "AdamDecayConfig::new()",
         "AdamDecayConfig::adamw(",

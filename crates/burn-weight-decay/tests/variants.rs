@@ -7,8 +7,8 @@ mod common;
 use burn::optim::{GradientsParams, ModuleOptimizer, Optimizer, OptimizerRecord};
 use burn::tensor::{Device, Tensor, TensorData};
 use burn_weight_decay::{
-    AdamDecayConfig, DecayConfig, DecayForm, DecayScale, DecayTarget, RateSchedule, SgdDecayConfig,
-    WeightDecay,
+    AdamDecayConfig, DecayConfig, DecayForm, DecayScale, DecayTarget, LargeDecay, RateSchedule,
+    SgdDecayConfig, WeightDecay,
 };
 use common::{device, floats, linear, mse, values};
 
@@ -223,8 +223,13 @@ fn the_reference_weights_survive_a_reload() {
 #[test]
 fn proximal_decay_never_flips_a_sign() {
     // s_t·λ = 0.5·4 = 2: the multiplicative form sends w to w − 2w = −w, the proximal to w/3.
+    // The multiplicative form is refused at such a step by default (`LargeDecay::Panic`): allow
+    // it here to show what it does.
     let lrs = [0.5; 3];
-    let (w0, multiplicative) = decay_only(DecayConfig::decoupled(4.0), &lrs);
+    let (w0, multiplicative) = decay_only(
+        DecayConfig::decoupled(4.0).with_large_decay(LargeDecay::Allow),
+        &lrs,
+    );
     let (_, proximal) = decay_only(
         DecayConfig::decoupled(4.0).with_form(DecayForm::Proximal),
         &lrs,

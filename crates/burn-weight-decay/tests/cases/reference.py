@@ -17,6 +17,11 @@ lam_t = rates[t] (or rate) and f_t = s_t * lam_t:
                 proximal        w_{t+1} = u_t / (1 + f_t)            toward zero
                                 w_{t+1} = (u_t + f_t * w0) / (1 + f_t)  toward w0
                 cautious: the decayed value only where d_t * (w_t - u_t) > 0, else u_t
+  stable:       f_t = s_t * lam_t / sqrt(mean(v_hat_t)), Adam only (AdamS, Xie et al. 2023, as
+                zeke-xie/stable-weight-decay-regularization's swd_optim/adams.py): v_hat_t the
+                bias-corrected second moment after this step's update (AMSGrad: its running
+                maximum), the mean over the case's one tensor (the reference's mean over every
+                parameter, for a model of one tensor); no decay while it is 0
 """
 import glob
 import json
@@ -95,6 +100,7 @@ def run(case):
     initial = d.get("toward", "zero") == "initial"
     proximal = d.get("form", "multiplicative") == "proximal"
     direction = sgd_direction if o["kind"] == "sgd" else adam_direction
+    stable = d.get("stable", False)
     state, out = {}, []
     for grad, lr, lam in zip(case["grads"], case["lr"], lams):
         g = [float(x) for x in grad]
@@ -108,6 +114,11 @@ def run(case):
         u = [wi - lr * si for wi, si in zip(w, step)]
         if decays and mode == "decoupled":
             f = decay_scale(d, lr) * lam
+            if stable:
+                bc2 = 1 - o.get("beta2", 0.999) ** state["t"]
+                v = state["vmax"] if o.get("amsgrad", False) else state["v"]
+                mean_v_hat = sum(vi / bc2 for vi in v) / len(v)
+                f = f / math.sqrt(mean_v_hat) if mean_v_hat > 0 else 0.0
             if proximal and initial:
                 decayed = [(ui + f * ri) / (1 + f) for ui, ri in zip(u, w0)]
             elif proximal:
@@ -197,6 +208,13 @@ CASES = [
          {"mode": "decoupled", "rate": 5.0, "cautious": True, "form": "proximal", "toward": "initial"}, [3, 3], 8, 26),
     make("sgd_coupled_cautious_l2sp", {"kind": "sgd", "momentum": 0.5},
          {"mode": "coupled", "rate": 1.0, "cautious": True, "toward": "initial"}, [3, 4], 8, 27),
+    # Stable weight decay (AdamS): gradients of scale 1, then of scale 0.01 (where AdamW's decay
+    # would be the same, AdamS's is 100x as strong), then AMSGrad with other betas.
+    make("adams_stable", {"kind": "adam"}, {"mode": "decoupled", "rate": 0.5, "stable": True}, [4, 3], 10, 28),
+    make("adams_stable_small_grads", {"kind": "adam"}, {"mode": "decoupled", "rate": 0.05, "stable": True},
+         [4, 3], 10, 29, lr=[0.01] * 10, grad_scale=[0.01] * 12),
+    make("adams_stable_amsgrad", {"kind": "adam", "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-6, "amsgrad": True},
+         {"mode": "decoupled", "rate": 0.2, "stable": True, "decay_rank_le_1": True}, [6], 10, 30),
 ]
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ pub fn replay_cases() -> Vec<(
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     paths.sort();
-    assert!(paths.len() >= 29, "cases missing in {}", dir.display());
+    assert!(paths.len() >= 32, "cases missing in {}", dir.display());
     paths
         .into_iter()
         .map(|path| {

@@ -14,7 +14,7 @@
 
 use burn::optim::ModuleOptimizer;
 use burn_fused_conv::BlockKernel;
-use burn_weight_decay::{ConfigError, DecayConfig, DecayMode, DecayMonitor};
+use burn_weight_decay::{ConfigError, DecayConfig, DecayMode, DecayMonitor, LargeDecay};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{ImageStore, Normalization};
@@ -86,12 +86,15 @@ fn default_block() -> BlockKernel {
 }
 
 impl TrainSettings {
-    /// The decay configuration of `arm`.
+    /// The decay configuration of `arm`. A step with `s_t·λ_t ≥ 1` is applied as written
+    /// (`LargeDecay::Allow`), not refused: the sweep watches the loss itself and reports such an
+    /// arm as diverged while the other arms go on (see `train/epoch.rs`).
     pub fn decay(&self, arm: &ArmSpec) -> DecayConfig {
         DecayConfig::new()
             .with_mode(arm.mode)
             .with_rate(arm.wd)
             .with_decay_rank_le_1(self.decay_rank_le_1)
+            .with_large_decay(LargeDecay::Allow)
     }
 
     /// The optimizer of `arm`, or the setting that makes it impossible.

@@ -14,6 +14,8 @@
 //! - `equilibrium.rs`: how far each arm got towards rotational equilibrium
 //!   ([`EQUILIBRIUM_REACHED`]) and whether its measured angles and norms matched the prediction
 //!   ([`PREDICTION_AGREES_WITHIN`], [`SAME_ANGLE_WITHIN`]);
+//! - `timescale.rs`: each decoupled arm's decay timescale τ_epoch (Wang & Aitchison 2025) next
+//!   to the run's length, against the paper's band of 1 epoch … the run;
 //! - `status.rs`: arms that diverged, failed, were interrupted or are still running;
 //! - `comparison.rs`: the "Coupled vs decoupled" section of `report.md`, Adam + L2 against
 //!   AdamW at each wd run in both modes, with [`SAME_LOSS_WITHIN`] and [`SAME_NORM_WITHIN`]
@@ -29,6 +31,7 @@ mod equilibrium;
 mod fit;
 mod ranking;
 mod status;
+mod timescale;
 
 use super::format::{and_list, num};
 use super::seeds::{ArmRuns, arms_of, is_seeded, mean_records};
@@ -152,6 +155,7 @@ pub fn findings(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord]) ->
     out.extend(fit::fit_sentences(info, arms, &modes));
     out.extend(fit::chance_sentences(info, arms));
     out.extend(equilibrium_sentences(info, arms, records));
+    out.extend(timescale::timescale_sentence(info, arms));
     out.extend(fit::gap_sentences(info, arms, &modes));
     out.extend(ranking::mode_comparison(arms, tie));
     out.extend(status::status_sentences(info, arms, records));
@@ -188,6 +192,7 @@ pub fn seeded_findings(
     out.extend(fit::fit_sentences(info, &means, &modes));
     out.extend(fit::chance_sentences(info, &means));
     out.extend(equilibrium_sentences(info, &means, &mean_curves));
+    out.extend(timescale::timescale_sentence(info, &means));
     out.extend(fit::gap_sentences(info, &means, &modes));
     out.extend(ranking::mode_comparison_seeded(&arms));
     out.extend(status::status_sentences(info, runs, records));
