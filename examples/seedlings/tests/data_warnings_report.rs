@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{photo_folders, seedlings};
+use common::{photo_folders, sweep_on_photos};
 
 #[test]
 fn the_loaders_warnings_are_in_the_report() {
@@ -12,23 +12,7 @@ fn the_loaders_warnings_are_in_the_report() {
     let cwd = dir.path();
     photo_folders(&cwd.join("photos/train"), &["A", "B"], 5);
     std::os::unix::fs::symlink("..", cwd.join("photos/train/A/loop")).unwrap();
-    let run = seedlings(
-        cwd,
-        &[
-            "--data",
-            "photos",
-            "--out",
-            "run",
-            "--epochs",
-            "1",
-            "--image-size",
-            "32",
-            "--batch-size",
-            "4",
-            "--wd",
-            "0.1",
-        ],
-    );
+    let run = sweep_on_photos(cwd, "4");
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     assert!(stderr.contains("photos/train/A/loop"), "{stderr}");

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{photo_folders, seedlings};
+use common::{photo_folders, seedlings, sweep_on_photos};
 
 /// `ROOT/train/<A,B,C>/` with 10 small photos each: a layout whose valid split is drawn.
 fn photos(root: &Path) {
@@ -36,23 +36,7 @@ fn the_training_folder_is_scored_on_its_held_out_images_only() {
     let cwd = dir.path();
     let data = cwd.join("photos");
     photos(&data);
-    let run = seedlings(
-        cwd,
-        &[
-            "--data",
-            "photos",
-            "--out",
-            "run",
-            "--epochs",
-            "1",
-            "--image-size",
-            "32",
-            "--batch-size",
-            "8",
-            "--wd",
-            "0.1",
-        ],
-    );
+    let run = sweep_on_photos(cwd, "8");
     assert!(
         run.status.success(),
         "{}",

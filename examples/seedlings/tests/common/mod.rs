@@ -148,6 +148,29 @@ pub fn fixture_info(seeds: Vec<u64>) -> seedlings::report::RunInfo {
     }
 }
 
+/// One short decoupled arm (wd 0.1, 1 epoch at 32 px, batch `batch_size`) on the photos in
+/// `cwd/photos`, written to `cwd/run`: a sweep through the binary on real files.
+#[allow(dead_code)]
+pub fn sweep_on_photos(cwd: &Path, batch_size: &str) -> Output {
+    seedlings(
+        cwd,
+        &[
+            "--data",
+            "photos",
+            "--out",
+            "run",
+            "--epochs",
+            "1",
+            "--image-size",
+            "32",
+            "--batch-size",
+            batch_size,
+            "--wd",
+            "0.1",
+        ],
+    )
+}
+
 /// A 2×2 PNG of one grey `value` at `path` (folders made): a tiny image for layout tests.
 #[allow(dead_code)]
 pub fn png(path: &Path, value: u8) {
