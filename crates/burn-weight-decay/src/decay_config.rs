@@ -70,7 +70,8 @@ pub struct DecayConfig {
     /// How `λ` changes over the steps (constant at `rate` by default); see [`RateSchedule`].
     #[config(default = "RateSchedule::Constant")]
     pub schedule: RateSchedule,
-    /// What decay pulls toward: zero (default) or the initial weights (L2-SP).
+    /// What decay pulls toward: zero (default), the initial weights (L2-SP), or a target norm per
+    /// tensor (Weight Norm Control, AdamWN); see [`DecayTarget`].
     #[config(default = "DecayTarget::Zero")]
     pub toward: DecayTarget,
     /// Decoupled decay's form: subtract `s_t·λ·w` (default) or divide by `1 + s_t·λ` (proximal).
@@ -124,13 +125,35 @@ impl DecayConfig {
     }
 
     /// Checks every value: `λ` finite and `≥ 0`, `lr_max` finite and `> 0`, the schedule's
-    /// values, and that the proximal form is asked of decoupled decay only.
+    /// values, a target norm or ratio finite and `≥ 0`, that the proximal form is asked of
+    /// decoupled decay only and not toward a target norm other than 0, and that stable decay is
+    /// decoupled.
+    ///
+    /// ```
+    /// use burn_weight_decay::{DecayConfig, DecayForm, DecayTarget};
+    ///
+    /// let err = DecayConfig::decoupled(0.1).with_toward(DecayTarget::Norm(-1.0)).validate();
+    /// assert!(err.unwrap_err().to_string().contains("target norm"));
+    /// let err = DecayConfig::decoupled(0.1)
+    ///     .with_toward(DecayTarget::NormRatio(0.5))
+    ///     .with_form(DecayForm::Proximal)
+    ///     .validate();
+    /// assert!(err.unwrap_err().to_string().contains("toward a target norm"));
+    /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
         non_negative("weight decay rate", self.rate)?;
         if let Some(lr_max) = self.scale.lr_max() {
             positive("decay scale lr_max", lr_max)?;
         }
         self.schedule.validate()?;
+        self.toward.validate()?;
+        if self.form == DecayForm::Proximal && self.toward.is_norm() {
+            return Err(ConfigError::Incompatible {
+                setting: "decay form proximal",
+                reason: "has no rule toward a target norm (Weight Norm Control defines the \
+                         multiplicative one only): use DecayForm::Multiplicative",
+            });
+        }
         if self.stable && self.mode != DecayMode::Decoupled {
             return Err(ConfigError::Incompatible {
                 setting: "stable decay",

@@ -46,9 +46,10 @@ pub(crate) struct SgdMomentum {
 pub(crate) enum Decay {
     /// No decay for this parameter.
     None,
-    /// Coupled L2 with rate `λ`: `g ← g + λ·w`.
+    /// Coupled L2 with rate `λ`: `g ← g + λ·w` (toward a target norm `λ·(1 − r/‖w‖)`).
     Coupled(f64),
-    /// Decoupled decay with factor `s_t·λ`: `w ← u − s_t·λ·w`.
+    /// Decoupled decay with factor `s_t·λ`: `w ← u − s_t·λ·w` (toward a target norm
+    /// `s_t·λ·(1 − r/‖w‖)`, which is negative below the target).
     Decoupled(f64),
     /// Proximal decoupled decay with factor `s_t·λ`: `w ← u / (1 + s_t·λ)`.
     Proximal(f64),

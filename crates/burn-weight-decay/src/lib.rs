@@ -41,6 +41,7 @@
 //! | corrected decay (AdamC, Defazio et al. 2025) | [`DecayScale::Corrected`] | `s_t = lr_t² / lr_max` |
 //! | a λ schedule (linear, cosine, per step), resumable | [`RateSchedule`] | `λ_t`, `t` saved in the record |
 //! | decay toward the initial weights (L2-SP, Li et al. 2018) | [`DecayTarget::Initial`] | `u_t − s_t·λ·(w_t − w₀)`, `g + λ·(w_t − w₀)` |
+//! | decay toward a target norm per tensor (Weight Norm Control, AdamWN, Loshchilov 2023) | [`DecayTarget::Norm`], [`DecayTarget::NormRatio`] | `u_t − s_t·λ·(1 − r/‖w_t‖)·w_t`, `r = 0` is AdamW |
 //! | proximal decoupled decay (Adan, Xie et al. 2022) | [`DecayForm::Proximal`] | `u_t / (1 + s_t·λ)` |
 //! | rotational-equilibrium diagnostics (Kosson et al. 2024) | [`equilibrium`], [`DecayMonitor::take_equilibrium`] | angle vs `√(2·η·λ·(1−β1)/(1+β1))` |
 //! | one parameter choice for optimizer and diagnostics | [`Selection`] | rank ≥ 2, all, a `ParamGroup` |

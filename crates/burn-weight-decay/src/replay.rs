@@ -30,8 +30,12 @@
 //! - `lr_max`: the learning-rate schedule's peak, `> 0`, needed by `"schedule"` and
 //!   `"corrected"`.
 //! - `rates`: `λ_t` of each step, one per step, overriding `rate` ([`RateSchedule::PerStep`]).
-//! - `toward`: `"zero"` (the default) or `"initial"`: decay toward the case's own `param`
-//!   (L2-SP, [`DecayTarget`]).
+//! - `toward`: `"zero"` (the default), `"initial"`: decay toward the case's own `param`
+//!   (L2-SP, [`DecayTarget`]), `"norm"`: toward the norm `target_norm`
+//!   ([`DecayTarget::Norm`], Weight Norm Control), or `"norm_ratio"`: toward `target_norm_ratio`
+//!   times the norm of `param` ([`DecayTarget::NormRatio`]).
+//! - `target_norm`, `target_norm_ratio`: the target of `"norm"` and of `"norm_ratio"`, finite
+//!   and `≥ 0`; each needs its `toward` and is needed by it.
 //! - `form`: decoupled decay's form ([`DecayForm`]), `"multiplicative"` (`u_t − f_t·w_t`, the
 //!   default) or `"proximal"` (`u_t / (1 + f_t)`).
 //! - `stable`: stable weight decay (default false; [`DecayConfig::stable`], AdamS): decoupled
@@ -48,11 +52,11 @@
 //! ```
 //!
 //! Without `scale`, `lr_max` alone selects `"schedule"` (as before `scale` existed); with
-//! `"scale": "lr"` it is ignored. An unknown `scale`, `toward` or `form`, `"schedule"` or
-//! `"corrected"` without `lr_max`, a `large_decay` other than `panic` or `allow`, a step with
-//! `f_t ≥ 1` under `"panic"`, a `rates` list whose length is not the number of steps, and
-//! the proximal form with coupled decay are errors naming the field and the value. Unknown fields
-//! are ignored.
+//! `"scale": "lr"` it is ignored. An unknown `scale`, `toward` or `form`, a target norm missing
+//! or given without its `toward`, `"schedule"` or `"corrected"` without `lr_max`, a
+//! `large_decay` other than `panic` or `allow`, a step with `f_t ≥ 1` under `"panic"`, a `rates`
+//! list whose length is not the number of steps, and the proximal form with coupled decay or
+//! toward a target norm are errors naming the field and the value. Unknown fields are ignored.
 
 use burn::module::{Module, Param};
 use burn::optim::{GradientsParams, ModuleOptimizer};
@@ -153,9 +157,16 @@ pub struct DecaySpec {
     /// `λ_t` of each step, overriding `rate`: as many values as the case has steps.
     #[serde(default)]
     pub rates: Option<Vec<f64>>,
-    /// `"zero"` (default) or `"initial"`: decay toward the case's `param` (L2-SP).
+    /// `"zero"` (default), `"initial"` (toward the case's `param`, L2-SP), `"norm"` (toward
+    /// `target_norm`) or `"norm_ratio"` (toward `target_norm_ratio` times the norm of `param`).
     #[serde(default)]
     pub toward: Option<String>,
+    /// The target norm of `toward` `"norm"`.
+    #[serde(default)]
+    pub target_norm: Option<f64>,
+    /// The ratio to the initial norm of `toward` `"norm_ratio"`.
+    #[serde(default)]
+    pub target_norm_ratio: Option<f64>,
     /// `"multiplicative"` (default) or `"proximal"` (decoupled decay only).
     #[serde(default)]
     pub form: Option<String>,
@@ -356,15 +367,39 @@ impl Case {
         }
     }
 
-    /// `decay.toward`.
+    /// `decay.toward`, with `decay.target_norm` or `decay.target_norm_ratio`.
     fn decay_target(&self) -> Result<DecayTarget, CaseError> {
-        match self.decay.toward.as_deref() {
-            None | Some("zero") => Ok(DecayTarget::Zero),
-            Some("initial") => Ok(DecayTarget::Initial),
-            Some(other) => Err(CaseError(format!(
-                "unknown decay.toward `{other}` (expected zero or initial)"
-            ))),
+        let toward = self.decay.toward.as_deref().unwrap_or("zero");
+        let (norm, ratio) = (self.decay.target_norm, self.decay.target_norm_ratio);
+        let needs = |field: &str| {
+            CaseError(format!(
+                "decay.toward `{toward}` needs decay.{field} (the target)"
+            ))
+        };
+        let target = match toward {
+            "zero" => DecayTarget::Zero,
+            "initial" => DecayTarget::Initial,
+            "norm" => DecayTarget::Norm(norm.ok_or_else(|| needs("target_norm"))?),
+            "norm_ratio" => {
+                DecayTarget::NormRatio(ratio.ok_or_else(|| needs("target_norm_ratio"))?)
+            }
+            other => {
+                return Err(CaseError(format!(
+                    "unknown decay.toward `{other}` (expected zero, initial, norm or norm_ratio)"
+                )));
+            }
+        };
+        for (field, value, own) in [
+            ("target_norm", norm, "norm"),
+            ("target_norm_ratio", ratio, "norm_ratio"),
+        ] {
+            if value.is_some() && toward != own {
+                return Err(CaseError(format!(
+                    "decay.{field} is the target of decay.toward `{own}`, not `{toward}`"
+                )));
+            }
         }
+        Ok(target)
     }
 
     /// `decay.form`, which only decoupled decay has.

@@ -138,6 +138,82 @@ pub fn decoupled_toward<const D: usize>(
     updated.sub(previous.sub(reference).mul_scalar(factor))
 }
 
+/// The L2 norm `‖w‖ = √Σw²` of one tensor, as the decay toward a target norm measures it: the
+/// sum of squares in the tensor's float type, its square root in f64.
+pub fn tensor_norm<const D: usize>(weight: &Tensor<D>) -> f64 {
+    let sum_sq: f64 = weight.clone().square().sum().into_scalar::<f64>();
+    sum_sq.sqrt()
+}
+
+/// Decoupled decay toward a target norm `r` (Weight Norm Control, Loshchilov 2023, arXiv
+/// 2311.11446, eq. 3; AdamWN around Adam): moves `w_t` the fraction `f_t` of the way toward its
+/// own direction rescaled to norm `r`.
+///
+/// ```text
+/// w_{t+1} = u_t − f_t·(w_t − r·w_t/‖w_t‖) = u_t − f_t·(1 − r/‖w_t‖)·w_t
+/// ```
+///
+/// Below the target `1 − r/‖w_t‖ < 0` and the weight grows (no clamp, as in the paper); at
+/// `r = 0` it is [`decoupled`], bit for bit; an all-zero `w_t` (no direction) is decayed as by
+/// [`decoupled`], which leaves it at zero. See [`DecayTarget`](crate::DecayTarget) for the
+/// choices.
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// let dev = Device::default();
+/// let previous = Tensor::<1>::from_floats([3.0, 4.0], &dev); // ‖w‖ = 5
+/// // No inner update, f = 0.5, r = 2.5: halfway from norm 5 to 2.5, so 3.75 along (0.6, 0.8).
+/// let out = burn_weight_decay::rule::decoupled_toward_norm(previous.clone(), previous, 2.5, 0.5);
+/// assert_eq!(out.into_data().try_to_vec::<f32>().unwrap(), vec![2.25, 3.0]);
+/// ```
+pub fn decoupled_toward_norm<const D: usize>(
+    updated: Tensor<D>,
+    previous: Tensor<D>,
+    target: f64,
+    factor: f64,
+) -> Tensor<D> {
+    let coefficient = crate::target::norm_coefficient(norm_unless_zero(&previous, target), target);
+    decoupled(updated, previous, factor * coefficient)
+}
+
+/// Coupled decay toward a target norm `r`: the gradient of `λ/2·(‖w‖ − r)²` added.
+///
+/// ```text
+/// g ← g + λ·(1 − r/‖w‖)·w
+/// ```
+///
+/// Not in the Weight Norm Control paper, which is about decoupled decay: this is the penalty
+/// whose gradient step under plain SGD is [`decoupled_toward_norm`]'s, as [`coupled`] is to
+/// [`decoupled`]. At `r = 0` it is [`coupled`], bit for bit; an all-zero `w` adds nothing.
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// let dev = Device::default();
+/// let g = Tensor::<1>::from_floats([1.0, -1.0], &dev);
+/// let w = Tensor::<1>::from_floats([3.0, 4.0], &dev); // ‖w‖ = 5, so 1 − 10/5 = −1
+/// let out = burn_weight_decay::rule::coupled_toward_norm(g, w, 10.0, 0.5);
+/// assert_eq!(out.into_data().try_to_vec::<f32>().unwrap(), vec![-0.5, -3.0]);
+/// ```
+pub fn coupled_toward_norm<const D: usize>(
+    grad: Tensor<D>,
+    weight: Tensor<D>,
+    target: f64,
+    rate: f64,
+) -> Tensor<D> {
+    let coefficient = crate::target::norm_coefficient(norm_unless_zero(&weight, target), target);
+    coupled(grad, weight, rate * coefficient)
+}
+
+/// `‖w‖`, or 0 without measuring when the target is 0 (its coefficient is then 1 whatever the
+/// norm).
+fn norm_unless_zero<const D: usize>(weight: &Tensor<D>, target: f64) -> f64 {
+    if target == 0.0 {
+        0.0
+    } else {
+        tensor_norm(weight)
+    }
+}
+
 /// Proximal decoupled decay (Adan's form): the proximal step of `f_t/2·‖w‖²` after the update.
 ///
 /// ```text

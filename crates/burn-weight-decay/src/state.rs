@@ -14,13 +14,16 @@ use burn_pack::Scalar;
 /// - `reference`: `w₀` of [`DecayTarget::Initial`](crate::DecayTarget::Initial) (L2-SP), the
 ///   parameter's value when the optimizer first stepped it; `None` otherwise, so decay toward
 ///   zero adds no memory.
+/// - `initial_norm`: `‖w₀‖` of [`DecayTarget::NormRatio`](crate::DecayTarget::NormRatio), the
+///   parameter's norm when the optimizer first stepped it; `None` otherwise.
 ///
 /// **Its record is the inner optimizer's record plus a few entries beside it**: the inner state's
 /// tensors and scalars keep their own names (`"{param}.momentum.moment_1"` for Adam), and the
-/// wrapper adds `"{param}.decay_step"`, `"{param}.decay_kind"` and, with a reference,
-/// `"{param}.decay_reference"`. So Burn's own optimizer loads a wrapper's record (it ignores the
-/// extra entries), and the wrapper loads Burn's (the schedule then starts at step 0 and the
-/// reference is taken at the next step).
+/// wrapper adds `"{param}.decay_step"`, `"{param}.decay_kind"`, with a reference
+/// `"{param}.decay_reference"`, and with an initial norm the scalar
+/// `"{param}.decay_initial_norm"`. So Burn's own optimizer loads a wrapper's record (it ignores
+/// the extra entries), and the wrapper loads Burn's (the schedule then starts at step 0 and the
+/// reference and initial norm are taken at the next step).
 ///
 /// A state that belongs to another optimizer (an RmsProp record loaded into Adam, say) cannot be
 /// rebuilt; Burn's `ModuleOptimizer::load_record` then silently starts that parameter fresh.
@@ -33,11 +36,14 @@ pub struct DecayState<S, const D: usize> {
     pub step: u64,
     /// `w₀` of decay toward the initial weights.
     pub reference: Option<Tensor<D>>,
+    /// `‖w₀‖` of decay toward a ratio of the initial norm.
+    pub initial_norm: Option<f64>,
 }
 
 pub(crate) const STEP: &str = "decay_step";
 pub(crate) const KIND: &str = "decay_kind";
 pub(crate) const REFERENCE: &str = "decay_reference";
+pub(crate) const INITIAL_NORM: &str = "decay_initial_norm";
 pub(crate) const HAS_INNER: &str = "decay_has_inner";
 
 /// A stable tag of the inner state's type: the FNV-1a hash of its name without module path or
@@ -140,6 +146,9 @@ impl<S: RecordState, const D: usize> RecordState for DecayState<S, D> {
         if let Some(reference) = &self.reference {
             out.push_tensor(prefix, REFERENCE, reference.clone().into_data());
         }
+        if let Some(norm) = self.initial_norm {
+            out.push_scalar(prefix, INITIAL_NORM, Scalar::from(norm));
+        }
     }
 
     fn state_unflatten(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
@@ -167,6 +176,9 @@ impl<S: RecordState, const D: usize> RecordState for DecayState<S, D> {
         let reference = src
             .take_tensor(prefix, REFERENCE)
             .map(|data| Tensor::<D>::from_data(data, device));
+        let initial_norm = src
+            .take_scalar(prefix, INITIAL_NORM)
+            .and_then(|s| f64::try_from(s).ok());
         if let Some(reference) = &reference
             && reference.dims().len() != D
         {
@@ -199,6 +211,7 @@ impl<S: RecordState, const D: usize> RecordState for DecayState<S, D> {
             inner,
             step,
             reference,
+            initial_norm,
         };
         note(Loaded::Shapes {
             param: prefix.to_string(),

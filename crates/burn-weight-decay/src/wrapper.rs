@@ -5,6 +5,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::equilibrium::{self, EquilibriumSample, InnerKind};
 use crate::fused::Fused;
+use crate::target::norm_coefficient;
 use crate::{
     DecayConfig, DecayForm, DecayMode, DecayMonitor, DecayState, DecayTarget, NonFiniteGrad, rule,
 };
@@ -14,9 +15,10 @@ use crate::{
 /// records and burn-train's `Learner` unchanged.
 ///
 /// Its per-parameter state is [`DecayState`]: the inner optimizer's state, the parameter's step
-/// count (the decay schedule's position) and, for decay toward the initial weights only, `w₀`. Its
-/// record is the inner optimizer's record with those entries beside it, so records saved with or
-/// without the wrapper load into each other, and decay toward zero adds no memory.
+/// count (the decay schedule's position), for decay toward the initial weights only `w₀`, and for
+/// decay toward a ratio of the initial norm only `‖w₀‖`. Its record is the inner optimizer's
+/// record with those entries beside it, so records saved with or without the wrapper load into
+/// each other, and decay toward zero adds no memory.
 ///
 /// Built by [`AdamDecayConfig`](crate::AdamDecayConfig) or [`SgdDecayConfig`](crate::SgdDecayConfig)
 /// (with `fused` on, the default), it updates each parameter on the flex backend in one fused
@@ -134,12 +136,15 @@ impl<O: Optimizer> WeightDecay<O> {
 
     /// One step by the fused flex kernel, or the arguments back for the tensor-op path when it
     /// does not apply: no kernel for this optimizer, an armed monitor (it measures with tensor
-    /// ops), cautious decay, decay toward a reference, or tensors the kernel does not cover.
+    /// ops), cautious or stable decay, decay toward a reference, or tensors the kernel does not
+    /// cover. Decay toward a target norm is covered: `coefficient`, `1 − r/‖w_t‖` measured by the
+    /// step, scales the kernel's decay scalar as it scales the tensor path's.
     #[cfg(feature = "flex")]
     fn try_fused<const D: usize>(
         &self,
         lr: LearningRate,
         rate: f64,
+        coefficient: f64,
         tensor: Tensor<D>,
         grad: Tensor<D>,
         state: Option<O::State<D>>,
@@ -154,16 +159,17 @@ impl<O: Optimizer> WeightDecay<O> {
         let decay = if !self.config.decays_rank(D) {
             Decay::None
         } else if self.config.cautious
-            || self.config.toward != DecayTarget::Zero
+            || self.config.toward == DecayTarget::Initial
             || self.config.stable
         {
             return Declined(tensor, grad, state);
         } else {
+            // The same f64 products as the tensor path's, so the same f32 scalars.
             match (self.config.mode, self.config.form) {
                 (DecayMode::None, _) => Decay::None,
-                (DecayMode::Coupled, _) => Decay::Coupled(rate),
+                (DecayMode::Coupled, _) => Decay::Coupled(rate * coefficient),
                 (DecayMode::Decoupled, DecayForm::Multiplicative) => {
-                    Decay::Decoupled(self.config.scale.at(lr) * rate)
+                    Decay::Decoupled(self.config.scale.at(lr) * rate * coefficient)
                 }
                 (DecayMode::Decoupled, DecayForm::Proximal) => {
                     Decay::Proximal(self.config.scale.at(lr) * rate)
@@ -179,36 +185,52 @@ impl<O: Optimizer> WeightDecay<O> {
         step::<O, D>(fused, &ctx, tensor, grad, state)
     }
 
-    /// Coupled L2 on the gradient: `g + λ·d` with `d = w` or `w − w₀`, cautious if asked.
+    /// Coupled L2 on the gradient: `g + λ·d` with `d = w`, `w − w₀` or, toward a target norm,
+    /// `(1 − r/‖w‖)·w` (`coefficient` is `1 − r/‖w‖`, 1 otherwise), cautious if asked.
     fn coupled_rule<const D: usize>(
         &self,
         grad: Tensor<D>,
         tensor: Tensor<D>,
         reference: Option<&Tensor<D>>,
         rate: f64,
+        coefficient: f64,
     ) -> Tensor<D> {
         let displacement = match reference {
             Some(reference) if self.config.cautious => tensor.sub(reference.clone()),
             Some(reference) => return rule::coupled_toward(grad, tensor, reference.clone(), rate),
             None => tensor,
         };
-        if self.config.cautious {
-            rule::coupled_cautious(grad, displacement, rate)
+        let rate = rate * coefficient;
+        if !self.config.cautious {
+            return rule::coupled(grad, displacement, rate);
+        }
+        if rate < 0.0 {
+            // Below a target norm the term points outward, along −w: mask and add it as such
+            // (−w·|λ·c| has the bits of w·(λ·c)).
+            rule::coupled_cautious(grad, displacement.neg(), -rate)
         } else {
-            rule::coupled(grad, displacement, rate)
+            rule::coupled_cautious(grad, displacement, rate)
         }
     }
 
     /// Decoupled decay after the inner update `updated` of `previous`: the configured form,
-    /// toward zero or `w₀`, cautious if asked.
+    /// toward zero, `w₀` or a target norm (`coefficient`, `1 − r/‖w_t‖`, scales the
+    /// multiplicative factor; it is 1 otherwise, and the proximal form has no target norm),
+    /// cautious if asked.
     fn decoupled_rule<const D: usize>(
         &self,
         updated: Tensor<D>,
         previous: Tensor<D>,
         reference: Option<&Tensor<D>>,
         factor: f64,
+        coefficient: f64,
     ) -> Tensor<D> {
         let proximal = self.config.form == DecayForm::Proximal;
+        let factor = if proximal {
+            factor
+        } else {
+            factor * coefficient
+        };
         let decayed = |updated: Tensor<D>, previous: Tensor<D>| match (proximal, reference) {
             (false, None) => rule::decoupled(updated, previous, factor),
             (false, Some(r)) => rule::decoupled_toward(updated, previous, r.clone(), factor),
@@ -218,12 +240,14 @@ impl<O: Optimizer> WeightDecay<O> {
         if !self.config.cautious {
             return decayed(updated, previous);
         }
-        if !proximal && reference.is_none() {
+        if !proximal && reference.is_none() && factor >= 0.0 {
             return rule::decoupled_cautious(updated, previous, factor);
         }
         let step = previous.clone().sub(updated.clone());
         let displacement = match reference {
             Some(r) => previous.clone().sub(r.clone()),
+            // Below a target norm the decay moves w outward: its displacement is −w.
+            None if factor < 0.0 => previous.clone().neg(),
             None => previous.clone(),
         };
         let mask = rule::cautious_mask(displacement, step);
@@ -283,6 +307,30 @@ impl<O: Optimizer> WeightDecay<O> {
         });
     }
 
+    /// Decay toward a target norm (see [`DecayTarget`]): `‖w₀‖` to keep in the state
+    /// (`NormRatio`: `kept`, or `‖w_t‖` at the first step) and this step's coefficient
+    /// `1 − r/‖w_t‖` of `w_t`. `(None, 1.0)`, without measuring anything, for a parameter that
+    /// does not decay, another target, or a target of 0 (decay toward zero).
+    fn norm_target<const D: usize>(
+        &self,
+        decays: bool,
+        tensor: &Tensor<D>,
+        kept: Option<f64>,
+    ) -> (Option<f64>, f64) {
+        if !decays || !self.config.toward.is_norm() {
+            return (None, 1.0);
+        }
+        let norm = rule::tensor_norm(tensor);
+        match self.config.toward {
+            DecayTarget::Norm(target) => (None, norm_coefficient(norm, target)),
+            DecayTarget::NormRatio(ratio) => {
+                let initial = kept.unwrap_or(norm);
+                (Some(initial), norm_coefficient(norm, ratio * initial))
+            }
+            DecayTarget::Zero | DecayTarget::Initial => unreachable!("is_norm"),
+        }
+    }
+
     /// `‖g‖²` for the SGD equilibrium norm, read only on an armed step of an SGD inner optimizer.
     fn grad_sq_if_needed<const D: usize>(&self, grad: &Tensor<D>) -> Option<f64> {
         match self.kind {
@@ -309,13 +357,14 @@ impl<O: Optimizer> Optimizer for WeightDecay<O> {
             panic!("{err}");
         }
         let had_state = state.is_some();
-        let (inner, t, kept_reference) = match state {
+        let (inner, t, kept_reference, kept_initial_norm) = match state {
             Some(DecayState {
                 inner,
                 step,
                 reference,
-            }) => (inner, step, reference),
-            None => (None, 0, None),
+                initial_norm,
+            }) => (inner, step, reference, initial_norm),
+            None => (None, 0, None, None),
         };
         let decays = self.config.decays_rank(D);
         if decays && let Err(err) = self.config.check_factor(lr, t) {
@@ -328,6 +377,7 @@ impl<O: Optimizer> Optimizer for WeightDecay<O> {
                 inner,
                 step: t,
                 reference,
+                initial_norm: kept_initial_norm,
             })
         };
         // w₀ is the weight this parameter first stepped from (or the one its record holds).
@@ -337,16 +387,20 @@ impl<O: Optimizer> Optimizer for WeightDecay<O> {
             }
             _ => None,
         };
+        // ‖w₀‖ to keep and this step's 1 − r/‖w_t‖, toward a target norm.
+        let (initial_norm, coefficient) = self.norm_target(decays, &tensor, kept_initial_norm);
         let next = |inner, reference| {
             Some(DecayState {
                 inner,
                 step: t + 1,
                 reference,
+                initial_norm,
             })
         };
         // The fused kernel checks the gradient itself (one read, before any write).
         #[cfg(feature = "flex")]
-        let (tensor, grad, inner) = match self.try_fused(lr, rate, tensor, grad, inner) {
+        let (tensor, grad, inner) = match self.try_fused(lr, rate, coefficient, tensor, grad, inner)
+        {
             crate::fused::Outcome::Stepped(tensor, inner) => {
                 return (tensor, next(inner, reference));
             }
@@ -368,8 +422,13 @@ impl<O: Optimizer> Optimizer for WeightDecay<O> {
         match self.config.mode {
             DecayMode::None => unreachable!("handled above"),
             DecayMode::Coupled => {
-                let decayed =
-                    self.coupled_rule(grad.clone(), tensor.clone(), reference.as_ref(), rate);
+                let decayed = self.coupled_rule(
+                    grad.clone(),
+                    tensor.clone(),
+                    reference.as_ref(),
+                    rate,
+                    coefficient,
+                );
                 if armed {
                     self.record_removed((decayed.clone() - grad).mul_scalar(lr));
                 }
@@ -397,6 +456,7 @@ impl<O: Optimizer> Optimizer for WeightDecay<O> {
                     tensor.clone(),
                     reference.as_ref(),
                     factor,
+                    coefficient,
                 );
                 if armed {
                     self.record_removed(updated - out.clone());
@@ -412,6 +472,7 @@ impl<O: Optimizer> Optimizer for WeightDecay<O> {
             inner: state.inner.map(|inner| O::to_device(inner, device)),
             step: state.step,
             reference: state.reference.map(|r| r.to_device(device)),
+            initial_norm: state.initial_norm,
         }
     }
 }

@@ -14,8 +14,8 @@ use burn::nn::Linear;
 use burn::optim::{Adam, GradientsParams, ModuleOptimizer, Optimizer, RecordState, Sgd, StateSink};
 use burn::tensor::{Device, Tensor, TensorData};
 use burn_weight_decay::{
-    AdamDecayConfig, DecayConfig, DecayForm, DecayMonitor, DecayScale, NonFiniteGrad, RateSchedule,
-    SgdDecayConfig, WeightDecay,
+    AdamDecayConfig, DecayConfig, DecayForm, DecayMonitor, DecayScale, DecayTarget, NonFiniteGrad,
+    RateSchedule, SgdDecayConfig, WeightDecay,
 };
 use common::{floats, linear, mse};
 
@@ -140,6 +140,16 @@ fn decays() -> Vec<(&'static str, DecayConfig)> {
         (
             "decoupled, proximal",
             DecayConfig::decoupled(0.7).with_form(DecayForm::Proximal),
+        ),
+        (
+            "decoupled, toward norm 10 (the conv weight's 3.7 grows, the big one's 149 shrinks)",
+            DecayConfig::decoupled(0.5).with_toward(DecayTarget::Norm(10.0)),
+        ),
+        (
+            "coupled, toward 1.5 × the initial norm, rank ≤ 1 too",
+            DecayConfig::coupled(0.05)
+                .with_toward(DecayTarget::NormRatio(1.5))
+                .with_decay_rank_le_1(true),
         ),
     ]
 }

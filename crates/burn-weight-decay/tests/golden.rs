@@ -113,7 +113,27 @@ fn malformed_cases_are_errors_that_say_what_is_wrong() {
         ),
         (
             r#"{"optimizer": {"kind": "sgd"}, "decay": {"mode": "coupled", "rate": 0.1, "toward": "origin"}, "shape": [1], "param": [1], "grads": [], "lr": []}"#,
-            "unknown decay.toward `origin` (expected zero or initial)",
+            "unknown decay.toward `origin` (expected zero, initial, norm or norm_ratio)",
+        ),
+        (
+            r#"{"optimizer": {"kind": "sgd"}, "decay": {"mode": "decoupled", "rate": 0.1, "toward": "norm"}, "shape": [1], "param": [1], "grads": [], "lr": []}"#,
+            "decay.toward `norm` needs decay.target_norm (the target)",
+        ),
+        (
+            r#"{"optimizer": {"kind": "sgd"}, "decay": {"mode": "decoupled", "rate": 0.1, "toward": "norm", "target_norm_ratio": 2}, "shape": [1], "param": [1], "grads": [], "lr": []}"#,
+            "decay.toward `norm` needs decay.target_norm (the target)",
+        ),
+        (
+            r#"{"optimizer": {"kind": "sgd"}, "decay": {"mode": "decoupled", "rate": 0.1, "target_norm": 2}, "shape": [1], "param": [1], "grads": [], "lr": []}"#,
+            "decay.target_norm is the target of decay.toward `norm`, not `zero`",
+        ),
+        (
+            r#"{"optimizer": {"kind": "sgd"}, "decay": {"mode": "decoupled", "rate": 0.1, "toward": "norm_ratio", "target_norm_ratio": -1}, "shape": [1], "param": [1], "grads": [], "lr": []}"#,
+            "invalid target norm ratio: -1 (must be finite and ≥ 0)",
+        ),
+        (
+            r#"{"optimizer": {"kind": "sgd"}, "decay": {"mode": "decoupled", "rate": 0.1, "toward": "norm", "target_norm": 2, "form": "proximal"}, "shape": [1], "param": [1], "grads": [], "lr": []}"#,
+            "decay form proximal has no rule toward a target norm",
         ),
         (
             r#"{"optimizer": {"kind": "sgd"}, "decay": {"mode": "decoupled", "rate": 0.1, "form": "additive"}, "shape": [1], "param": [1], "grads": [], "lr": []}"#,

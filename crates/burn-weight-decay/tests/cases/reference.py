@@ -6,7 +6,9 @@ docs. Run `python3 reference.py` to (re)write `expected` in every `*.json` case 
 golden test compares the crate's f32 trajectory with it.
 
 The decay variants, with u_t = w_t - lr_t * step_t the inner optimizer's update, d_t the
-displacement being decayed (w_t toward zero, w_t - w0 toward the initial weights w0 = "param"),
+displacement being decayed (w_t toward zero, w_t - w0 toward the initial weights w0 = "param",
+(1 - r / |w_t|) * w_t toward the target norm r = "target_norm" or r = "target_norm_ratio" * |w0|,
+Loshchilov's Weight Norm Control, arXiv 2311.11446, eq. 3; d_t = w_t when |w_t| = 0),
 lam_t = rates[t] (or rate) and f_t = s_t * lam_t:
 
   s_t:          "lr": lr_t      "schedule": lr_t / lr_max      "corrected": lr_t**2 / lr_max
@@ -97,7 +99,10 @@ def run(case):
     decays = mode != "none" and any(lam != 0 for lam in lams) and (
         len(case["shape"]) > 1 or decay_rank_le_1(d))
     cautious = d.get("cautious", False)
-    initial = d.get("toward", "zero") == "initial"
+    toward = d.get("toward", "zero")
+    initial = toward == "initial"
+    norm0 = math.sqrt(sum(x * x for x in w))
+    target = {"norm": d.get("target_norm"), "norm_ratio": d.get("target_norm_ratio", 0.0) * norm0}.get(toward, 0.0)
     proximal = d.get("form", "multiplicative") == "proximal"
     direction = sgd_direction if o["kind"] == "sgd" else adam_direction
     stable = d.get("stable", False)
@@ -105,6 +110,9 @@ def run(case):
     for grad, lr, lam in zip(case["grads"], case["lr"], lams):
         g = [float(x) for x in grad]
         disp = [wi - ri for wi, ri in zip(w, w0)] if initial else list(w)
+        norm = math.sqrt(sum(x * x for x in w))
+        if target and norm > 0:
+            disp = [(1 - target / norm) * wi for wi in w]
         if decays and mode == "coupled":
             if cautious:
                 g = [gi + lam * di if di * gi > 0 else gi for gi, di in zip(g, disp)]
@@ -215,6 +223,27 @@ CASES = [
          [4, 3], 10, 29, lr=[0.01] * 10, grad_scale=[0.01] * 12),
     make("adams_stable_amsgrad", {"kind": "adam", "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-6, "amsgrad": True},
          {"mode": "decoupled", "rate": 0.2, "stable": True, "decay_rank_le_1": True}, [6], 10, 30),
+    # Toward a target norm (AdamWN): from above (|w0| about 4 here), from below (growing), with
+    # the ratio to |w0|, coupled, cautious below the target (the displacement points inward),
+    # and with stable decay.
+    make("adamw_target_norm", {"kind": "adam"},
+         {"mode": "decoupled", "rate": 2.0, "toward": "norm", "target_norm": 2.0}, [3, 4], 8, 31),
+    make("sgd_target_norm_bias_included", {"kind": "sgd"},
+         {"mode": "decoupled", "rate": 2.0, "toward": "norm", "target_norm": 4.0, "decay_rank_le_1": True},
+         [5], 6, 32),
+    make("sgd_momentum_target_norm_ratio", {"kind": "sgd", "momentum": 0.9},
+         {"mode": "decoupled", "rate": 3.0, "toward": "norm_ratio", "target_norm_ratio": 0.5}, [3, 3], 8, 33),
+    make("sgd_coupled_target_norm_ratio", {"kind": "sgd", "momentum": 0.9},
+         {"mode": "coupled", "rate": 0.5, "toward": "norm_ratio", "target_norm_ratio": 1.5}, [3, 3], 8, 34),
+    make("adam_coupled_target_norm", {"kind": "adam"},
+         {"mode": "coupled", "rate": 5.0, "toward": "norm", "target_norm": 1.0}, [4, 3], 10, 35, lr=[0.01] * 10),
+    make("adamw_cautious_target_norm", {"kind": "adam"},
+         {"mode": "decoupled", "rate": 2.0, "cautious": True, "toward": "norm", "target_norm": 8.0}, [3, 4], 8, 36),
+    make("sgd_coupled_cautious_target_norm", {"kind": "sgd", "momentum": 0.5},
+         {"mode": "coupled", "rate": 1.0, "cautious": True, "toward": "norm", "target_norm": 8.0}, [3, 4], 8, 37),
+    make("adams_stable_target_norm_ratio", {"kind": "adam"},
+         {"mode": "decoupled", "rate": 0.5, "stable": True, "toward": "norm_ratio", "target_norm_ratio": 0.5},
+         [4, 3], 10, 38),
 ]
 
 if __name__ == "__main__":

@@ -19,9 +19,13 @@
 //! - the [`DecayMonitor`](crate::DecayMonitor) is not armed (it measures with tensor ops);
 //! - the decay is none, coupled, or decoupled in either [`DecayForm`](crate::DecayForm), with any
 //!   [`DecayScale`](crate::DecayScale) and any [`RateSchedule`](crate::RateSchedule), not
-//!   cautious and toward zero, not [`DecayTarget::Initial`](crate::DecayTarget::Initial); a
-//!   parameter that does not decay (rank ≤ 1 by default) is fused whatever the decay settings
-//!   (these three checks are `WeightDecay::try_fused`'s);
+//!   cautious, not stable, and toward zero or a target norm
+//!   ([`DecayTarget::Norm`](crate::DecayTarget::Norm) and
+//!   [`NormRatio`](crate::DecayTarget::NormRatio): the step measures `‖w_t‖` with tensor ops,
+//!   one more read of the weight, and the kernel gets the decay scalar times `1 − r/‖w_t‖`, as
+//!   the tensor path does), not [`DecayTarget::Initial`](crate::DecayTarget::Initial) (its `w₀`
+//!   would be one more state tensor); a parameter that does not decay (rank ≤ 1 by default) is
+//!   fused whatever the decay settings (these checks are `WeightDecay::try_fused`'s);
 //! - the weight and the state tensors are plain (non-autodiff) f32 flex tensors, contiguous and
 //!   of one shape ([`probe`]): other backends, dtypes and layouts are declined. The gradient may
 //!   have any layout: a non-contiguous one is copied into row-major order first
