@@ -1,6 +1,8 @@
 //! Forward + backward time and GFLOP/s of the seedlings CNN's four blocks, stock and fused, next
 //! to the FMA peak measured in the same run:
-//! `cargo run --release -p burn-fused-conv --example block_bench [batch] [side] [reps] [stock|fused]`.
+//! `cargo run --release -p burn-fused-conv --example block_bench [batch] [side] [reps] [stock|fused]`;
+//! `… [batch] [side] [reps] phases` times each phase of the fused op instead (kernels on plain
+//! buffers: im2col, the three GEMMs, batch norm + ReLU + pool and its backward).
 
 use burn_fused_conv::BlockKernel;
 use burn_fused_conv::bench::time_network;
@@ -13,6 +15,25 @@ fn main() {
             .unwrap_or(default)
     };
     let (batch, side, reps) = (arg(1, 32), arg(2, 64), arg(3, 5));
+    if std::env::args().nth(4).as_deref() == Some("phases") {
+        burn_fused_conv::alloc::keep_freed_memory();
+        let (mut cin, mut side) = (3, side);
+        for cout in [32, 64, 128, 256] {
+            let shape = burn_fused_conv::bench::BlockShape {
+                batch,
+                cin,
+                cout,
+                side,
+                input_grad: cin != 3,
+            };
+            print!(
+                "{}",
+                burn_fused_conv::bench::time_phases(shape, reps).render()
+            );
+            (cin, side) = (cout, side / 2);
+        }
+        return;
+    }
     let kernels = match std::env::args().nth(4).as_deref() {
         Some("fused") => vec![BlockKernel::Fused],
         Some("stock") => vec![BlockKernel::Stock],

@@ -280,3 +280,141 @@ impl BlockTimingTable {
         out
     }
 }
+
+/// Median time of each phase of the fused op on one block shape, called on plain buffers (no
+/// Burn tensors, no autodiff graph): where a block's time goes, phase by phase.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseTiming {
+    /// The block.
+    pub shape: BlockShape,
+    /// `(phase, seconds)` in the order the op runs them.
+    pub phases: Vec<(&'static str, f64)>,
+}
+
+/// Times every phase of the fused op on `shape` (medians of `reps` runs after one warm-up), with
+/// random inputs. The product phases are named `product …`; their GFLOP/s follow from
+/// [`BlockShape::conv_flops`].
+pub fn time_phases(shape: BlockShape, reps: usize) -> PhaseTiming {
+    use crate::kernel::{conv, geometry::Geometry, norm_pool, strided};
+    let g = Geometry {
+        n: shape.batch,
+        cin: shape.cin,
+        cout: shape.cout,
+        h: shape.side,
+        w: shape.side,
+    };
+    let mut seed = 0x9e37_79b9_u32;
+    let mut random = |len: usize| -> Vec<f32> {
+        (0..len)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                seed as f32 / u32::MAX as f32 - 0.5
+            })
+            .collect()
+    };
+    let x = random(g.n * g.cin * g.h * g.w);
+    let weight = random(g.cout * g.cin * 9);
+    let dp = random(g.n * g.hp() * g.wp() * g.cout);
+    let view = strided::View4 {
+        data: &x,
+        dims: [g.n, g.cin, g.h, g.w],
+        strides: [
+            (g.h * g.w * g.cin) as isize,
+            1,
+            (g.w * g.cin) as isize,
+            g.cin as isize,
+        ],
+        offset: 0,
+    };
+    let mut times: Vec<(&'static str, Vec<f64>)> = Vec::new();
+    let mut timed = |rep: usize, name: &'static str, started: Instant| {
+        let t = started.elapsed().as_secs_f64();
+        if rep == 0 {
+            times.push((name, Vec::new()));
+        } else if let Some((_, v)) = times.iter_mut().find(|(n, _)| *n == name) {
+            v.push(t);
+        }
+    };
+    for rep in 0..=reps.max(1) {
+        let s = Instant::now();
+        let wr = conv::repack_forward(&weight, g.cin, g.cout);
+        timed(rep, "repack weight", s);
+        let s = Instant::now();
+        let xh = strided::row_im2col(&view, &g);
+        timed(rep, "im2col x", s);
+        let s = Instant::now();
+        let y = conv::conv_pixels(&xh, g.cin, &wr, g.cout, &g);
+        timed(rep, "product forward", s);
+        let s = Instant::now();
+        let (mean, var) = norm_pool::batch_stats(&y, &g);
+        timed(rep, "batch stats", s);
+        let affine =
+            norm_pool::Affine::new(&mean, &var, 1e-5, vec![1.0; g.cout], vec![0.0; g.cout]);
+        let mut winners = norm_pool::Winners::new(&g);
+        let s = Instant::now();
+        let _pooled = norm_pool::forward(&y, &g, &affine, Some(&mut winners));
+        timed(rep, "norm+relu+pool", s);
+        let s = Instant::now();
+        let (dy, _, _) = norm_pool::backward(&y, &g, &affine, &winners, &dp);
+        timed(rep, "norm+relu+pool back", s);
+        let s = Instant::now();
+        let dw = conv::weight_grad(&xh, &dy, &g);
+        timed(rep, "product weight grad", s);
+        std::hint::black_box(dw);
+        if shape.input_grad {
+            let s = Instant::now();
+            let dy_view = strided::View4 {
+                data: &dy,
+                dims: [g.n, g.cout, g.h, g.w],
+                strides: [
+                    (g.rows_per_image() * g.cout) as isize,
+                    1,
+                    (g.wp2() * g.cout) as isize,
+                    g.cout as isize,
+                ],
+                offset: 0,
+            };
+            let dyh = strided::row_im2col(&dy_view, &g);
+            let wt = conv::repack_transposed(&weight, g.cin, g.cout);
+            timed(rep, "im2col dy", s);
+            let s = Instant::now();
+            let dx = conv::conv_pixels(&dyh, g.cout, &wt, g.cin, &g);
+            timed(rep, "product input grad", s);
+            std::hint::black_box(dx);
+        }
+    }
+    PhaseTiming {
+        shape,
+        phases: times
+            .into_iter()
+            .map(|(name, mut v)| (name, median(&mut v)))
+            .collect(),
+    }
+}
+
+impl PhaseTiming {
+    /// One line per phase: ms, and GFLOP/s for the GEMMs.
+    pub fn render(&self) -> String {
+        let s = &self.shape;
+        let total: f64 = self.phases.iter().map(|p| p.1).sum();
+        let mut out = format!(
+            "{}→{} @{}², batch {}: {:.2} ms in all\n",
+            s.cin,
+            s.cout,
+            s.side,
+            s.batch,
+            1e3 * total
+        );
+        for (name, t) in &self.phases {
+            let gflops = if name.starts_with("product") {
+                format!("{:>7.1} GFLOP/s", s.conv_flops() / t / 1e9)
+            } else {
+                String::new()
+            };
+            out += &format!("  {name:<22} {:>8.3} ms {gflops}\n", 1e3 * t);
+        }
+        out
+    }
+}

@@ -1,22 +1,22 @@
 //! The fused block on flex tensors: unpack Burn's primitives into the kernels' buffers, run
 //! [`crate::kernel`], and wrap the results back, channels-last, as ordinary `[N, C, H, W]` views.
 //!
-//! Forward (training): row-im2col of the input, one GEMM, the batch statistics, then normalize,
-//! ReLU and pool with a 1-byte argmax. What the backward pass needs is kept: the input (a shared
-//! handle), the conv output, the argmax, the statistics and the weight.
+//! Forward (training): row-im2col of the input, one product, the batch statistics, then
+//! normalize, ReLU and pool, noting each window's winner. What the backward pass needs is kept:
+//! the row-im2col buffer, the conv output, the winners, the statistics and the weight.
 //!
-//! Backward: ReLU/pool/batch-norm backward in two passes, the weight gradient as one GEMM per
-//! image chunk (returned contiguous), and the input gradient, only when the input needs one, as
-//! the forward GEMM on the gradient's row-im2col buffer and the flipped, transposed weight.
+//! Backward: ReLU/pool/batch-norm backward in two passes, the weight gradient (returned
+//! contiguous), and the input gradient, only when the input needs one, as the forward product on
+//! the gradient's row-im2col buffer and the flipped, transposed weight.
 
 use std::sync::Arc;
 
 use burn::backend::flex::{FlexTensor, Layout};
 use burn::tensor::{Shape, TensorData};
 
-use crate::kernel::conv::{conv_rows, repack_forward, repack_transposed, weight_grad};
+use crate::kernel::conv::{conv_pixels, repack_forward, repack_transposed, weight_grad};
 use crate::kernel::geometry::Geometry;
-use crate::kernel::norm_pool::{self, Affine};
+use crate::kernel::norm_pool::{self, Affine, Winners};
 use crate::kernel::strided::{View4, row_im2col};
 
 /// Which statistics normalize: the batch's own (training) or given ones (running statistics).
@@ -32,12 +32,10 @@ pub(crate) enum Stats<'a> {
 #[derive(Debug)]
 pub(crate) struct Saved {
     g: Geometry,
-    /// The input itself (a shared handle, no copy): its row-im2col buffer is 3× larger, so the
-    /// backward pass rebuilds that rather than keep it (≈ 20 MB less at the seedlings' sizes,
-    /// for one more im2col pass per block).
-    x: FlexTensor,
+    /// The input's row-im2col buffer (3× the input): the weight gradient's left operand.
+    xh: Vec<f32>,
     y: Vec<f32>,
-    argmax: Vec<u8>,
+    winners: Winners,
     affine: Affine,
     weight: Vec<f32>,
 }
@@ -78,14 +76,7 @@ pub(crate) fn forward(
     };
     let weight = values(weight);
     let xh = row_im2col(&xv, &g);
-    let y = conv_rows(
-        &xh,
-        cin,
-        &repack_forward(&weight, cin, g.cout),
-        g.cout,
-        g.rows(),
-    );
-    drop(xh);
+    let y = conv_pixels(&xh, cin, &repack_forward(&weight, cin, g.cout), g.cout, &g);
     let (mean, var, batch) = match stats {
         Stats::Batch => {
             let (mean, var) = norm_pool::batch_stats(&y, &g);
@@ -97,12 +88,12 @@ pub(crate) fn forward(
         }
     };
     let affine = Affine::new(&mean, &var, epsilon, values(gamma), values(beta));
-    let mut argmax = if save {
-        vec![0u8; n * g.hp() * g.wp() * g.cout]
+    let mut winners = if save {
+        Winners::new(&g)
     } else {
-        Vec::new()
+        Winners::default()
     };
-    let pooled = norm_pool::forward(&y, &g, &affine, save.then_some(&mut argmax[..]));
+    let pooled = norm_pool::forward(&y, &g, &affine, save.then_some(&mut winners));
     let (hp, wp, c) = (g.hp(), g.wp(), g.cout);
     let output = channels_last(pooled, [n, c, hp, wp], wp);
     let stats = batch.then(|| {
@@ -112,9 +103,9 @@ pub(crate) fn forward(
     let saved = save.then(|| {
         Arc::new(Saved {
             g,
-            x: x.clone(),
+            xh,
             y,
-            argmax,
+            winners,
             affine,
             weight,
         })
@@ -138,10 +129,8 @@ pub(crate) struct Grads {
 pub(crate) fn backward(saved: &Saved, output_grad: &FlexTensor, need_x: bool) -> Grads {
     let g = &saved.g;
     let dp = view4(output_grad).to_nhwc();
-    let (dy, dgamma, dbeta) = norm_pool::backward(&saved.y, g, &saved.affine, &saved.argmax, &dp);
-    let xh = row_im2col(&view4(&saved.x), g);
-    let dw = weight_grad(&xh, &dy, g);
-    drop(xh);
+    let (dy, dgamma, dbeta) = norm_pool::backward(&saved.y, g, &saved.affine, &saved.winners, &dp);
+    let dw = weight_grad(&saved.xh, &dy, g);
     let x = need_x.then(|| {
         // dy in GEMM-row layout is a channels-last [N, C_out, H, W] view whose rows are W + 2
         // pixels apart: its row-im2col buffer is the transposed convolution's input.
@@ -158,7 +147,7 @@ pub(crate) fn backward(saved: &Saved, output_grad: &FlexTensor, need_x: bool) ->
         };
         let dyh = row_im2col(&dy_view, g);
         let wt = repack_transposed(&saved.weight, g.cin, g.cout);
-        let dx = conv_rows(&dyh, g.cout, &wt, g.cin, g.rows());
+        let dx = conv_pixels(&dyh, g.cout, &wt, g.cin, g);
         channels_last(dx, [g.n, g.cin, g.h, g.w], g.wp2())
     });
     Grads {

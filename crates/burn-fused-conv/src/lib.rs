@@ -40,17 +40,22 @@
 //! - Activations stay channels-last. The block's output is `[N, C, H/2, W/2]` to Burn but
 //!   channels-last in memory (strides `[H·W·C/4, 1, W·C/2, C]`), as is the input gradient it
 //!   hands back; the next fused block reads either without a layout conversion.
-//! - The convolution is one GEMM (the `gemm` crate that flex uses) whose left operand is an
-//!   overlapping view of a *row-im2col* buffer (3× the input, not 9×): see [`kernel::geometry`].
-//! - Batch-norm statistics, normalize + ReLU + pool with a 1-byte argmax, and their backward in
-//!   two passes ([`kernel::norm_pool`]).
-//! - Backward: the weight gradient as GEMMs over fixed image chunks (returned contiguous), the
-//!   input gradient, only when the input needs one, as the forward GEMM on the gradient's
-//!   row-im2col buffer and the flipped, transposed weight ([`kernel::conv`]).
-//! - Deterministic: every reduction runs in a fixed order, independent of thread timing and of
-//!   the number of threads (tested on 1 and 2 threads). Not across processors: the `gemm` crate
-//!   picks its kernel (AVX-512 or AVX2 + FMA) and its blocking (from the cache sizes) at run
-//!   time, so another CPU may sum a product in another order and round differently.
+//! - The convolution is one matrix product whose left operand is an overlapping view of a
+//!   *row-im2col* buffer (3× the input, not 9×): see [`kernel::geometry`]. The products are the
+//!   crate's own register-tiled kernels ([`kernel::tile`]: 12 rows × 32 channels of sums in
+//!   AVX-512 registers, 6 × 16 with AVX2 + FMA, picked at run time), which skip the layout's
+//!   scratch rows and split the work by shape, not by thread count.
+//! - Batch-norm statistics, normalize + ReLU + pool noting each window's winner (a 1-byte
+//!   argmax and the conv output there), and their backward in two passes
+//!   ([`kernel::norm_pool`]).
+//! - Backward: the weight gradient as a product over the forward's row-im2col buffer (kept) and
+//!   the conv output's gradient, summed over a number of row chunks fixed by the shape (returned
+//!   contiguous); the input gradient, only when the input needs one, as the forward product on
+//!   the gradient's row-im2col buffer and the flipped, transposed weight ([`kernel::conv`]).
+//! - Deterministic: every reduction runs in a fixed order, independent of thread timing, of the
+//!   number of threads (tested on 1 and 2 threads) and of the instruction set: each output of a
+//!   product is one chain of fused multiply-adds in the same order with AVX-512, AVX2 + FMA or
+//!   plain Rust (tested), so processors with either give the same bits.
 //!
 //! Training frees and reallocates the same large buffers every step; [`alloc::keep_freed_memory`]
 //! (glibc) keeps them in the heap rather than page-faulting through fresh ones. [`mod@bench`] times a
@@ -59,7 +64,7 @@
 //! # Features
 //!
 //! - `flex` (default): the fused op (Burn's `flex`, `rayon`, `simd`, `extension` and `x86-v4`
-//!   features: the `gemm` crate's AVX-512 kernels are compiled in and chosen at run time where
+//!   features: flex's own matrix products get their AVX-512 kernels, chosen at run time where
 //!   the processor has AVX-512, AVX2 elsewhere).
 //! - `ndarray`: Burn's ndarray backend, where the block runs the stock layers.
 

@@ -1,4 +1,4 @@
-//! The three convolutions of a block as GEMMs from the `gemm` crate (flex's own), on the
+//! The three convolutions of a block as the register-tiled products of [`super::tile`], on the
 //! row-im2col buffers of [`super::strided`]:
 //!
 //! ```text
@@ -7,27 +7,30 @@
 //! input grad     dx[r][ci] = Σ_k dyh(r, k) · wt[k][ci]         (M = rows, K = 9·C_out, N = C_in)
 //! ```
 //!
-//! with `xh(r, k) = xh[r·3·C + k]` the overlapping view, `k = kw·3·C + kh·C + c`. The weight
-//! gradient is summed over a fixed number of image chunks, each on one thread, in a fixed order:
-//! the same inputs give the same bits whatever the number of threads.
-
-use gemm::Parallelism;
-use rayon::prelude::*;
+//! with `xh(r, k) = xh[r·3·C + k]` the overlapping view, `k = kw·3·C + kh·C + c`, and `r` only
+//! the rows of real pixels ([`pixel_rows`]): the scratch columns are neither computed nor summed.
+//! Each output is one chain of fused multiply-adds in a fixed order, so the same inputs give the
+//! same bits whatever the number of threads or the instruction set.
 
 use super::geometry::Geometry;
 
-/// Image chunks of the weight gradient (fewer when the batch is smaller).
-const WEIGHT_GRAD_CHUNKS: usize = 8;
+/// Output channels moved together by the transposes between the weight's `[C_out, C_in, 3, 3]`
+/// order and the products' `[k][C_out]` order: 16 rows of the one are read while 16 adjacent
+/// floats of the other are written, so both stay in cache.
+const CO_BLOCK: usize = 16;
 
-/// `weight[co][ci][kh][kw]` as the forward GEMM's right operand `wr[kw·3·C_in + kh·C_in + ci][co]`.
+/// `weight[co][ci][kh][kw]` as the forward product's right operand `wr[kw·3·C_in + kh·C_in + ci][co]`.
 pub fn repack_forward(weight: &[f32], cin: usize, cout: usize) -> Vec<f32> {
     let mut wr = vec![0.0; 9 * cin * cout];
-    for co in 0..cout {
+    for co0 in (0..cout).step_by(CO_BLOCK) {
+        let cos = co0..cout.min(co0 + CO_BLOCK);
         for ci in 0..cin {
             for kh in 0..3 {
                 for kw in 0..3 {
-                    wr[((kw * 3 + kh) * cin + ci) * cout + co] =
-                        weight[((co * cin + ci) * 3 + kh) * 3 + kw];
+                    let dst = ((kw * 3 + kh) * cin + ci) * cout;
+                    for co in cos.clone() {
+                        wr[dst + co] = weight[((co * cin + ci) * 3 + kh) * 3 + kw];
+                    }
                 }
             }
         }
@@ -40,11 +43,11 @@ pub fn repack_forward(weight: &[f32], cin: usize, cout: usize) -> Vec<f32> {
 pub fn repack_transposed(weight: &[f32], cin: usize, cout: usize) -> Vec<f32> {
     let mut wt = vec![0.0; 9 * cin * cout];
     for co in 0..cout {
-        for ci in 0..cin {
-            for kh in 0..3 {
-                for kw in 0..3 {
-                    wt[((kw * 3 + kh) * cout + co) * cin + ci] =
-                        weight[((co * cin + ci) * 3 + (2 - kh)) * 3 + (2 - kw)];
+        for kh in 0..3 {
+            for kw in 0..3 {
+                let dst = ((kw * 3 + kh) * cout + co) * cin;
+                for ci in 0..cin {
+                    wt[dst + ci] = weight[((co * cin + ci) * 3 + (2 - kh)) * 3 + (2 - kw)];
                 }
             }
         }
@@ -52,155 +55,55 @@ pub fn repack_transposed(weight: &[f32], cin: usize, cout: usize) -> Vec<f32> {
     wt
 }
 
-/// `out[r][j] = Σ_k xh(r, k) · b[k][j]` for `r < rows`, `k < 9·c`, `j < n`: a 3×3 convolution of
-/// the row-im2col buffer `xh` (with `c` channels) by `b`.
+/// `out[r][j] = Σ_k xh(r, k) · b[k][j]` (register tiles, [`super::tile::rows_product`]).
 pub fn conv_rows(xh: &[f32], c: usize, b: &[f32], n: usize, rows: usize) -> Vec<f32> {
-    let k = 9 * c;
     assert!(
         xh.len() >= (rows + 2) * 3 * c,
         "row-im2col buffer too short"
     );
-    assert_eq!(b.len(), k * n, "weight of the wrong size");
-    if rows == 0 || n == 0 {
-        return vec![0.0; rows * n];
-    }
-    let mut out = Vec::<f32>::with_capacity(rows * n);
-    // SAFETY: `out` is rows×n row-major; the left operand's row r reads
-    // xh[r·3c .. r·3c + 9c], inside `xh` by the assertion above; `b` is k×n row-major.
-    // Written as outᵀ = bᵀ·xhᵀ (the same memory): the `gemm` crate runs this orientation
-    // 10–30 % faster on these shapes (measured on an AVX2 EPYC).
-    unsafe {
-        gemm::gemm(
-            n,
-            rows,
-            k,
-            out.as_mut_ptr(),
-            n as isize,
-            1,
-            false,
-            b.as_ptr(),
-            n as isize,
-            1,
-            xh.as_ptr(),
-            (3 * c) as isize,
-            1,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism(rows * n * k),
-        );
-        // The product (read_dst = false) wrote every element: no zeroing pass beforehand.
-        out.set_len(rows * n);
-    }
-    out
+    super::tile::rows_product(xh, 3 * c, 9 * c, b, n, super::tile::Rows::all(rows))
 }
 
-/// The weight gradient `[C_out, C_in, 3, 3]` (contiguous) from the input's row-im2col buffer and
-/// the conv output's gradient in GEMM-row layout (zeros in the scratch columns).
+/// The conv's GEMM rows of `g`: `N·H` segments of `W` pixels, `W + 2` rows apart (the scratch
+/// columns skipped).
+pub fn pixel_rows(g: &Geometry) -> super::tile::Rows {
+    super::tile::Rows {
+        count: g.n * g.h,
+        len: g.w,
+        pitch: g.wp2(),
+    }
+}
+
+/// [`conv_rows`] on the pixels of `g` only: zeros in the scratch columns.
+pub fn conv_pixels(xh: &[f32], c: usize, b: &[f32], n: usize, g: &Geometry) -> Vec<f32> {
+    assert!(
+        xh.len() >= (g.rows() + 2) * 3 * c,
+        "row-im2col buffer too short"
+    );
+    super::tile::rows_product(xh, 3 * c, 9 * c, b, n, pixel_rows(g))
+}
+
+/// The weight gradient `[C_out, C_in, 3, 3]` from the input's row-im2col buffer and the conv
+/// output's gradient in GEMM-row layout (register tiles, [`super::tile::grad_product`]).
 pub fn weight_grad(xh: &[f32], dy: &[f32], g: &Geometry) -> Vec<f32> {
     let (cin, cout) = (g.cin, g.cout);
-    let k = 9 * cin;
-    let rows_img = g.rows_per_image();
     assert!(xh.len() >= g.xh_len(cin) && dy.len() >= g.rows() * cout);
-    let chunks = WEIGHT_GRAD_CHUNKS.min(g.n).max(1);
-    let partials: Vec<Vec<f32>> = (0..chunks)
-        .into_par_iter()
-        .map(|j| {
-            let (i0, i1) = (j * g.n / chunks, (j + 1) * g.n / chunks);
-            let (r0, len) = (i0 * rows_img, (i1 - i0) * rows_img);
-            if len == 0 {
-                return vec![0.0f32; k * cout];
-            }
-            let mut part = Vec::<f32>::with_capacity(k * cout);
-            // SAFETY: `part` is k×cout row-major; the left operand (i, r) is
-            // xh[(r0 + r)·3·cin + i] with i < 9·cin, r < len, inside `xh` (asserted above); the
-            // right operand (r, co) is dy[(r0 + r)·cout + co], inside `dy`. Wide products run
-            // as partᵀ = dyᵀ·xh (the same memory), which the `gemm` crate runs faster there.
-            unsafe {
-                let (lhs, rhs) = (xh.as_ptr().add(r0 * 3 * cin), dy.as_ptr().add(r0 * cout));
-                if k >= 256 {
-                    gemm::gemm(
-                        cout,
-                        k,
-                        len,
-                        part.as_mut_ptr(),
-                        cout as isize,
-                        1,
-                        false,
-                        rhs,
-                        cout as isize,
-                        1,
-                        lhs,
-                        1,
-                        (3 * cin) as isize,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        Parallelism::None,
-                    );
-                } else {
-                    gemm::gemm(
-                        k,
-                        cout,
-                        len,
-                        part.as_mut_ptr(),
-                        1,
-                        cout as isize,
-                        false,
-                        lhs,
-                        (3 * cin) as isize,
-                        1,
-                        rhs,
-                        1,
-                        cout as isize,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        Parallelism::None,
-                    );
-                }
-                // Either product (read_dst = false) wrote every element.
-                part.set_len(k * cout);
-            }
-            part
-        })
-        .collect();
-    // Sum the chunks in their order, then permute to [co][ci][kh][kw].
-    let mut sum = partials[0].clone();
-    for part in &partials[1..] {
-        for (s, p) in sum.iter_mut().zip(part) {
-            *s += p;
-        }
-    }
-    let mut dw = vec![0.0; k * cout];
-    for co in 0..cout {
+    let sum = super::tile::grad_product(xh, 3 * cin, 9 * cin, dy, cout, pixel_rows(g));
+    let mut dw = vec![0.0; 9 * cin * cout];
+    for co0 in (0..cout).step_by(CO_BLOCK) {
+        let cos = co0..cout.min(co0 + CO_BLOCK);
         for ci in 0..cin {
             for kh in 0..3 {
                 for kw in 0..3 {
-                    dw[((co * cin + ci) * 3 + kh) * 3 + kw] =
-                        sum[((kw * 3 + kh) * cin + ci) * cout + co];
+                    let src = ((kw * 3 + kh) * cin + ci) * cout;
+                    for co in cos.clone() {
+                        dw[((co * cin + ci) * 3 + kh) * 3 + kw] = sum[src + co];
+                    }
                 }
             }
         }
     }
     dw
-}
-
-/// The `gemm` crate's threads for a product of `work` multiply-adds: rayon's pool when there is
-/// enough to share.
-fn parallelism(work: usize) -> Parallelism {
-    let threads = rayon::current_num_threads();
-    if threads > 1 && work >= 1 << 20 {
-        Parallelism::Rayon(threads)
-    } else {
-        Parallelism::None
-    }
 }
 
 #[cfg(test)]
@@ -236,7 +139,7 @@ mod tests {
     }
 
     #[test]
-    fn forward_gemm_equals_the_direct_convolution() {
+    fn forward_product_equals_the_direct_convolution() {
         let g = Geometry {
             n: 2,
             cin: 3,

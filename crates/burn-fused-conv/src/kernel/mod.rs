@@ -8,6 +8,8 @@
 
 pub mod conv;
 pub mod geometry;
+mod lanes;
 pub mod norm_pool;
 mod simd;
 pub mod strided;
+pub mod tile;

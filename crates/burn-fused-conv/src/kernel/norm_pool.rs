@@ -108,9 +108,31 @@ impl Affine {
     }
 }
 
+/// What the backward pass keeps of each pooling window and channel (`[N, H/2, W/2, C]`): which
+/// of the 4 inputs won (0..4 as `dy·2 + dx`, 1 byte), and the conv output `y` there, so that
+/// the backward pass reads the winners' values in order instead of gathering them.
+#[derive(Debug, Clone, Default)]
+pub struct Winners {
+    /// The winning input of each window and channel.
+    pub argmax: Vec<u8>,
+    /// The conv output at the winning input.
+    pub y: Vec<f32>,
+}
+
+impl Winners {
+    /// Room for the windows of `g`.
+    pub fn new(g: &Geometry) -> Self {
+        let len = g.n * g.hp() * g.wp() * g.cout;
+        Self {
+            argmax: vec![0; len],
+            y: vec![0.0; len],
+        }
+    }
+}
+
 /// Normalize, ReLU and 2×2 max-pool: the pooled output `[N, H/2, W/2, C]` (channels-last), and
-/// the argmax of each window (0..4 as `dy·2 + dx`) when `argmax` is given.
-pub fn forward(y: &[f32], g: &Geometry, a: &Affine, argmax: Option<&mut [u8]>) -> Vec<f32> {
+/// each window's winner when `winners` is given.
+pub fn forward(y: &[f32], g: &Geometry, a: &Affine, winners: Option<&mut Winners>) -> Vec<f32> {
     let c = g.cout;
     let per_image = g.hp() * g.wp() * c;
     let mut out = vec![0.0f32; g.n * per_image];
@@ -118,12 +140,13 @@ pub fn forward(y: &[f32], g: &Geometry, a: &Affine, argmax: Option<&mut [u8]>) -
         return out;
     }
     let images = y[..g.rows() * c].par_chunks(g.rows_per_image() * c);
-    match argmax {
-        Some(arg) => out
+    match winners {
+        Some(w) => out
             .par_chunks_mut(per_image)
-            .zip(arg.par_chunks_mut(per_image))
+            .zip(w.argmax.par_chunks_mut(per_image))
+            .zip(w.y.par_chunks_mut(per_image))
             .zip(images)
-            .for_each(|((o, arg), image)| pool_image(image, g, a, o, Some(arg))),
+            .for_each(|(((o, arg), yat), image)| pool_image(image, g, a, o, Some((arg, yat)))),
         None => out
             .par_chunks_mut(per_image)
             .zip(images)
@@ -132,10 +155,13 @@ pub fn forward(y: &[f32], g: &Geometry, a: &Affine, argmax: Option<&mut [u8]>) -
     out
 }
 
+/// One image's winners: the argmax and the conv output there.
+type ImageWinners<'a> = (&'a mut [u8], &'a mut [f32]);
+
 multiversion! {
     /// One image of [`forward`]: branch-free over the channels, the first maximum winning (as in
     /// `MaxPool2d`).
-    fn pool_image(image: &[f32], g: &Geometry, a: &Affine, out: &mut [f32], arg: Option<&mut [u8]>) {
+    fn pool_image(image: &[f32], g: &Geometry, a: &Affine, out: &mut [f32], arg: Option<ImageWinners<'_>>) {
         let c = g.cout;
         let (wp, wp2) = (g.wp(), g.wp2());
         let (scale, shift) = (&a.scale[..c], &a.shift[..c]);
@@ -147,18 +173,22 @@ multiversion! {
                 let (y0, y1, y2, y3) = (px(r00), px(r00 + 1), px(r00 + wp2), px(r00 + wp2 + 1));
                 let o = (ph * wp + pw) * c;
                 let out = &mut out[o..o + c];
-                match arg.as_deref_mut() {
-                    Some(arg) => {
-                        let arg = &mut arg[o..o + c];
+                match arg.as_mut() {
+                    Some((arg, yat)) => {
+                        let (arg, yat) = (&mut arg[o..o + c], &mut yat[o..o + c]);
                         for ch in 0..c {
                             let (s, t) = (scale[ch], shift[ch]);
                             let (z0, z1, z2, z3) =
                                 (y0[ch] * s + t, y1[ch] * s + t, y2[ch] * s + t, y3[ch] * s + t);
-                            let (m01, i01) = if z1 > z0 { (z1, 1u8) } else { (z0, 0u8) };
-                            let (m23, i23) = if z3 > z2 { (z3, 3u8) } else { (z2, 2u8) };
-                            let (m, i) = if m23 > m01 { (m23, i23) } else { (m01, i01) };
+                            let (m01, i01, y01) =
+                                if z1 > z0 { (z1, 1u8, y1[ch]) } else { (z0, 0u8, y0[ch]) };
+                            let (m23, i23, y23) =
+                                if z3 > z2 { (z3, 3u8, y3[ch]) } else { (z2, 2u8, y2[ch]) };
+                            let (m, i, yv) =
+                                if m23 > m01 { (m23, i23, y23) } else { (m01, i01, y01) };
                             out[ch] = m.max(0.0);
                             arg[ch] = i;
+                            yat[ch] = yv;
                         }
                     }
                     None => {
@@ -177,21 +207,16 @@ multiversion! {
     }
 }
 
-/// The image row (within its image) of window `(ph, pw)`'s argmax `at`.
-#[inline(always)]
-fn argmax_row(g: &Geometry, ph: usize, pw: usize, at: u8) -> usize {
-    (2 * ph + (at as usize >> 1)) * g.wp2() + 2 * pw + (at as usize & 1)
-}
-
 /// The gradients of batch norm's input (GEMM-row layout, zeros in the scratch columns), γ and
 /// β, from the pooled output's gradient `dp` (`[N, H/2, W/2, C]`, channels-last).
 pub fn backward(
     y: &[f32],
     g: &Geometry,
     a: &Affine,
-    argmax: &[u8],
+    winners: &Winners,
     dp: &[f32],
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let argmax = &winners.argmax[..];
     let c = g.cout;
     let per_image = g.hp() * g.wp() * c;
     let rows_img = g.rows_per_image();
@@ -203,10 +228,9 @@ pub fn backward(
     } else {
         routed
             .par_chunks_mut(per_image)
-            .zip(y[..g.rows() * c].par_chunks(rows_img * c))
-            .zip(argmax.par_chunks(per_image))
+            .zip(winners.y.par_chunks(per_image))
             .zip(dp.par_chunks(per_image))
-            .map(|(((routed, image), arg), dp)| route_image(image, g, a, arg, dp, routed))
+            .map(|((routed, yat), dp)| route_image(yat, g, a, dp, routed))
             .collect()
     };
     let (mut dbeta, mut dgamma) = (vec![0.0f64; c], vec![0.0f64; c]);
@@ -262,13 +286,13 @@ pub fn backward(
 }
 
 multiversion! {
-    /// One image of pass 1: `routed` gets the gradient each window's argmax receives (0 where
-    /// ReLU blocks it); returns that image's Σd and Σd·ŷ per channel.
+    /// One image of pass 1: `routed` gets the gradient each window's winner receives (0 where
+    /// ReLU blocks it), from the winners' conv outputs `yat`; returns that image's Σd and Σd·ŷ
+    /// per channel.
     fn route_image(
-        image: &[f32],
+        yat: &[f32],
         g: &Geometry,
         a: &Affine,
-        arg: &[u8],
         dp: &[f32],
         routed: &mut [f32],
     ) -> (Vec<f64>, Vec<f64>) {
@@ -276,24 +300,17 @@ multiversion! {
         let (mut sb, mut sg) = (vec![0.0f64; c], vec![0.0f64; c]);
         let (mut rb, mut rg) = (vec![0.0f32; c], vec![0.0f32; c]);
         let (mean, inv_std, scale, shift) = (&a.mean[..c], &a.inv_std[..c], &a.scale[..c], &a.shift[..c]);
+        let row = g.wp() * c;
         for ph in 0..g.hp() {
             // f32 within a pooled row, f64 across rows, as in the statistics.
             rb.iter_mut().for_each(|v| *v = 0.0);
             rg.iter_mut().for_each(|v| *v = 0.0);
-            for pw in 0..g.wp() {
-                let lo = (ph * g.wp() + pw) * c;
-                let (arg, dp) = (&arg[lo..lo + c], &dp[lo..lo + c]);
-                let routed = &mut routed[lo..lo + c];
-                let r00 = argmax_row(g, ph, pw, 0);
-                let px = |r: usize| &image[r * c..(r + 1) * c];
-                let (y0, y1) = (px(r00), px(r00 + 1));
-                let (y2, y3) = (px(r00 + g.wp2()), px(r00 + g.wp2() + 1));
+            let span = ph * row..(ph + 1) * row;
+            let (yat, dp) = (&yat[span.clone()], &dp[span.clone()]);
+            let routed = &mut routed[span];
+            for ((yat, dp), routed) in yat.chunks_exact(c).zip(dp.chunks_exact(c)).zip(routed.chunks_exact_mut(c)) {
                 for ch in 0..c {
-                    // The argmax's value by selects rather than a gather, so that it vectorizes.
-                    let at = arg[ch];
-                    let lo_pair = if at & 1 == 0 { y0[ch] } else { y1[ch] };
-                    let hi_pair = if at & 1 == 0 { y2[ch] } else { y3[ch] };
-                    let yv = if at < 2 { lo_pair } else { hi_pair };
+                    let yv = yat[ch];
                     let yhat = (yv - mean[ch]) * inv_std[ch];
                     let d = if yv * scale[ch] + shift[ch] > 0.0 { dp[ch] } else { 0.0 };
                     routed[ch] = d;

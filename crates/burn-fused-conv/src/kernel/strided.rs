@@ -1,9 +1,12 @@
 //! Reading Burn's `[N, C, H, W]` tensors in whatever memory order they come (NCHW, the
 //! channels-last views this crate hands out, broadcasts), and building the row-im2col buffer.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use super::geometry::Geometry;
+use super::simd::multiversion;
 
 /// A `[N, C, H, W]` float tensor as memory: `value(n, c, h, w) = data[offset + Σ index·stride]`.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +45,31 @@ impl View4<'_> {
         }
     }
 
+    /// The `C` values of pixel `(n, h, w)` into `out` (uninitialised memory): 8 floats at a time
+    /// where the channels are adjacent, so that no call to `memcpy` is made per pixel.
+    #[inline(always)]
+    fn pixel_into(&self, n: usize, h: usize, w: usize, out: &mut [MaybeUninit<f32>]) {
+        if self.channels_adjacent() {
+            let start = self.at(n, 0, h, w);
+            let src = &self.data[start..start + out.len()];
+            let mut dst = out.chunks_exact_mut(8);
+            let mut from = src.chunks_exact(8);
+            for (d, s) in (&mut dst).zip(&mut from) {
+                let s: &[f32; 8] = s.try_into().expect("8 floats");
+                for (d, &s) in d.iter_mut().zip(s) {
+                    d.write(s);
+                }
+            }
+            for (d, &s) in dst.into_remainder().iter_mut().zip(from.remainder()) {
+                d.write(s);
+            }
+        } else {
+            for (c, o) in out.iter_mut().enumerate() {
+                o.write(self.data[self.at(n, c, h, w)]);
+            }
+        }
+    }
+
     /// A channels-last copy `[N, H, W, C]`.
     pub fn to_nhwc(&self) -> Vec<f32> {
         let [n, c, h, w] = self.dims;
@@ -61,34 +89,50 @@ impl View4<'_> {
 }
 
 /// The row-im2col buffer of `x` (see [`super::geometry`]): `xh[n][h][w'][kh][ci] =
-/// x[n][ci][h + kh − 1][w' − 1]`, zero outside the image, plus two zero rows at the end.
+/// x[n][ci][h + kh − 1][w' − 1]`, zero outside the image, plus two zero rows at the end. Every
+/// float is written once (no zeroing pass first).
 pub fn row_im2col(x: &View4<'_>, g: &Geometry) -> Vec<f32> {
     let c = x.dims[1];
-    let (h, w, wp2) = (g.h, g.w, g.wp2());
-    let row = 3 * c;
-    let mut xh = vec![0.0; g.xh_len(c)];
-    let body = g.rows() * row;
-    if body == 0 {
-        return xh;
+    let len = g.xh_len(c);
+    let body = g.rows() * 3 * c;
+    let mut xh = Vec::<f32>::with_capacity(len);
+    let spare = &mut xh.spare_capacity_mut()[..len];
+    for v in &mut spare[body..] {
+        v.write(0.0);
     }
-    xh[..body]
-        .par_chunks_mut(g.rows_per_image() * row)
-        .enumerate()
-        .for_each(|(ni, image)| {
-            for hh in 0..h {
-                for wq in 1..=w {
-                    let r = hh * wp2 + wq;
-                    let dst = &mut image[r * row..(r + 1) * row];
-                    for kh in 0..3 {
-                        let a = hh + kh;
-                        if (1..=h).contains(&a) {
-                            x.pixel(ni, a - 1, wq - 1, &mut dst[kh * c..(kh + 1) * c]);
+    if body > 0 {
+        spare[..body]
+            .par_chunks_mut(g.rows_per_image() * 3 * c)
+            .enumerate()
+            .for_each(|(ni, image)| im2col_image(x, g, ni, image));
+    }
+    // SAFETY: the tail was zeroed above and `im2col_image` wrote every float of each image.
+    unsafe { xh.set_len(len) };
+    xh
+}
+
+multiversion! {
+    /// Image `ni` of [`row_im2col`]: each GEMM row's three `kh` parts, copied or zero.
+    fn im2col_image(x: &View4<'_>, g: &Geometry, ni: usize, image: &mut [MaybeUninit<f32>]) {
+        let c = x.dims[1];
+        let (h, w, wp2) = (g.h, g.w, g.wp2());
+        for hh in 0..h {
+            for wq in 0..wp2 {
+                let r = hh * wp2 + wq;
+                let dst = &mut image[r * 3 * c..(r + 1) * 3 * c];
+                for (kh, part) in dst.chunks_exact_mut(c.max(1)).enumerate().take(3) {
+                    let a = hh + kh;
+                    if (1..=w).contains(&wq) && (1..=h).contains(&a) {
+                        x.pixel_into(ni, a - 1, wq - 1, part);
+                    } else {
+                        for v in part {
+                            v.write(0.0);
                         }
                     }
                 }
             }
-        });
-    xh
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use burn_fused_conv::BlockKernel;
 use burn_weight_decay::DecayMode;
 use clap::Args;
+use seedlings::bench::{BenchFigures, EpochContext};
 use seedlings::data;
 use seedlings::devices::device;
 use seedlings::model::CnnConfig;
@@ -21,9 +22,10 @@ pub struct BenchArgs {
     /// Data folder, found as for the sweep (synthetic images when there is none).
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Side of the square input images.
-    #[arg(long, default_value_t = 64, value_parser = typed(|s| flags::image_size(s.parse()?)))]
-    image_size: usize,
+    /// Sides of the square input images, comma-separated: each size is benchmarked in turn
+    /// (PyTorch and the per-block timing too).
+    #[arg(long, default_value = "32,64", value_parser = typed(flags::image_sizes))]
+    image_size: List<usize>,
     /// Images per batch.
     #[arg(long, default_value_t = 32, value_parser = typed(|s| flags::at_least_one("batch-size", s.parse()?)))]
     batch_size: usize,
@@ -83,20 +85,62 @@ fn bench_wd(text: &str) -> Result<f64> {
 }
 
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
-    let (optimizer, blocks, modes) = (args.optimizer, &args.block, &args.modes);
     if let Some(python) = &args.torch_python {
         super::paths::program("--torch-python", python)?;
     }
+    let mut sections = Vec::new();
+    for &size in &args.image_size {
+        let section = bench_size(&args, size)?;
+        if !args.json {
+            print!("{}", section.render(&args));
+        }
+        sections.push(section);
+    }
+    if args.json {
+        let sizes: Vec<_> = sections.iter().map(Section::json).collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "backend": args.backend, "batch_size": args.batch_size, "workers": args.workers,
+                "steps": args.steps, "warmup": args.warmup, "image_sizes": sizes,
+            }))?
+        );
+    } else if sections.len() > 1 {
+        println!("summary: images/s at each size (and ÷ PyTorch's best layout)");
+        for section in &sections {
+            println!("{}", section.summary_line());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What the bench measured at one image size.
+struct Section {
+    image_size: usize,
+    decode_seconds: f64,
+    rows: Vec<(BlockKernel, ArmSpec, BenchFigures)>,
+    torch: Option<serde_json::Value>,
+    block_timing: Option<burn_fused_conv::bench::BlockTimingTable>,
+}
+
+/// Every configuration at `size`: the training steps, then PyTorch, then the per-block timing.
+fn bench_size(args: &BenchArgs, size: usize) -> Result<Section> {
+    let (optimizer, blocks, modes) = (args.optimizer, &args.block, &args.modes);
     let channels = CnnConfig::new(1).channels;
     let device = device(&args.backend)?.autodiff();
     let decode_started = std::time::Instant::now();
-    let (set, _) = load_data(args.data.as_deref(), false, args.image_size, args.seed, 120)?;
+    let (set, _) = load_data(args.data.as_deref(), false, size, args.seed, 120)?;
     let decode_seconds = decode_started.elapsed().as_secs_f64();
     eprintln!(
         "seedlings: {} (decoded once, in {decode_seconds:.1}s)",
         set.summary()
     );
     let normalization = data::Normalization::from_store(&set.train);
+    let context = EpochContext {
+        valid: &set.valid,
+        class_names: &set.class_names,
+        synthetic: set.is_synthetic(),
+    };
     let mut rows = Vec::new();
     for &block in blocks {
         for &mode in modes {
@@ -121,6 +165,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
                 &device,
                 args.warmup,
                 args.steps,
+                Some(&context),
             )?;
             rows.push((block, arm, figures));
         }
@@ -128,14 +173,40 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let torch = args
         .torch_python
         .as_deref()
-        .map(|python| torch_reference(python, &args, &channels, set.num_classes()))
+        .map(|python| torch_reference(python, args, size, &channels, set.num_classes()))
         .transpose()?
         .flatten();
-    let block_timing = (!args.no_block_timing).then(|| {
-        burn_fused_conv::bench::time_network(&channels, args.batch_size, args.image_size, blocks, 5)
-    });
-    if args.json {
-        let out: Vec<_> = rows
+    let block_timing = (!args.no_block_timing)
+        .then(|| burn_fused_conv::bench::time_network(&channels, args.batch_size, size, blocks, 5));
+    Ok(Section {
+        image_size: size,
+        decode_seconds,
+        rows,
+        torch,
+        block_timing,
+    })
+}
+
+impl Section {
+    fn find(&self, block: BlockKernel, mode: DecayMode) -> Option<&BenchFigures> {
+        self.rows
+            .iter()
+            .find(|(b, arm, _)| *b == block && arm.mode == mode)
+            .map(|(_, _, f)| f)
+    }
+
+    /// PyTorch's fastest layout and its images/s.
+    fn torch_best(&self) -> Option<(String, f64)> {
+        self.torch.as_ref()?["images_per_second"]
+            .as_object()?
+            .iter()
+            .filter_map(|(layout, v)| Some((layout.clone(), v.as_f64()?)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let runs: Vec<_> = self
+            .rows
             .iter()
             .map(|(block, arm, f)| {
                 serde_json::json!({
@@ -144,131 +215,166 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
                     "data_wait_share": f.data_wait_share(),
                     "optimizer_share": f.optimizer_share(),
                     "forward_backward_share": f.forward_backward_share(),
+                    "epoch_non_training_share": f.epoch.as_ref().map(|e| e.non_training_share()),
+                    "torch_ratio": self.torch_best().map(|(_, best)| f.images_per_second / best),
                 })
             })
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "backend": args.backend, "image_size": args.image_size,
-                "batch_size": args.batch_size, "workers": args.workers,
-                "decode_seconds": decode_seconds, "runs": out,
-                "block_timing": block_timing, "torch": torch,
-            }))?
-        );
-        return Ok(ExitCode::SUCCESS);
+        serde_json::json!({
+            "image_size": self.image_size, "decode_seconds": self.decode_seconds, "runs": runs,
+            "block_timing": self.block_timing, "torch": self.torch,
+        })
     }
-    println!(
-        "backend {}, {}×{} images, batch {}, {} loader threads, {} timed steps after {} warm-up",
-        args.backend,
-        args.image_size,
-        args.image_size,
-        args.batch_size,
-        args.workers,
-        args.steps,
-        args.warmup
-    );
-    println!(
-        "{:<6} {:<10} {:>10} {:>11} {:>15} {:>11}",
-        "block", "mode", "images/s", "data wait", "fwd+backward", "optimizer"
-    );
-    let verdict = |share: f64| {
-        if share <= 0.05 { "met" } else { "MISSED" }
-    };
-    for (block, arm, f) in &rows {
-        println!(
-            "{:<6} {:<10} {:>10.1} {:>10.1}% {:>14.1}% {:>10.1}%   (targets < 5%: data {}, optimizer {})",
-            block.name(),
-            arm.mode.name(),
-            f.images_per_second,
-            100.0 * f.data_wait_share(),
-            100.0 * f.forward_backward_share(),
-            100.0 * f.optimizer_share(),
-            verdict(f.data_wait_share()),
-            verdict(f.optimizer_share()),
-        );
-    }
-    let find = |block: BlockKernel, mode: DecayMode| {
-        rows.iter()
-            .find(|(b, arm, _)| *b == block && arm.mode == mode)
-            .map(|(_, _, f)| f)
-    };
-    for &block in blocks {
-        if let Some(base) = find(block, DecayMode::None) {
-            for (_, arm, f) in rows
-                .iter()
-                .filter(|(b, arm, _)| *b == block && arm.mode != DecayMode::None)
-            {
-                println!(
-                    "{} blocks: {} decay costs {:+.1}% optimizer time and {:+.1}% step time over no decay",
+
+    /// One line per configuration: images/s and the ratio to PyTorch's best layout.
+    fn summary_line(&self) -> String {
+        let best = self.torch_best();
+        let cells: Vec<String> = self
+            .rows
+            .iter()
+            .map(|(block, arm, f)| {
+                let ratio = best
+                    .as_ref()
+                    .map(|(_, b)| format!(" ({:.2}×)", f.images_per_second / b))
+                    .unwrap_or_default();
+                format!(
+                    "{} {} {:.0}{ratio}",
                     block.name(),
                     arm.mode.name(),
-                    100.0 * (f.optimizer_seconds / base.optimizer_seconds - 1.0),
-                    100.0 * (base.images_per_second / f.images_per_second - 1.0)
+                    f.images_per_second
+                )
+            })
+            .collect();
+        let torch = best
+            .map(|(layout, b)| format!("; PyTorch {layout} {b:.0}"))
+            .unwrap_or_default();
+        format!("  {} px: {}{torch}", self.image_size, cells.join(", "))
+    }
+
+    /// The section as text.
+    fn render(&self, args: &BenchArgs) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let size = self.image_size;
+        let _ = writeln!(
+            out,
+            "backend {}, {size}×{size} images, batch {}, {} loader threads, {} timed steps after {} warm-up",
+            args.backend, args.batch_size, args.workers, args.steps, args.warmup
+        );
+        let _ = writeln!(
+            out,
+            "{:<6} {:<10} {:>10} {:>11} {:>15} {:>11}",
+            "block", "mode", "images/s", "data wait", "fwd+backward", "optimizer"
+        );
+        let verdict = |share: f64| {
+            if share <= 0.05 { "met" } else { "MISSED" }
+        };
+        for (block, arm, f) in &self.rows {
+            let _ = writeln!(
+                out,
+                "{:<6} {:<10} {:>10.1} {:>10.1}% {:>14.1}% {:>10.1}%   (targets < 5%: data {}, optimizer {})",
+                block.name(),
+                arm.mode.name(),
+                f.images_per_second,
+                100.0 * f.data_wait_share(),
+                100.0 * f.forward_backward_share(),
+                100.0 * f.optimizer_share(),
+                verdict(f.data_wait_share()),
+                verdict(f.optimizer_share()),
+            );
+        }
+        for (block, arm, f) in &self.rows {
+            if let Some(e) = &f.epoch {
+                let _ = writeln!(
+                    out,
+                    "{} blocks, {}: an epoch is {} steps × {:.1} ms + evaluation {:.0} ms + checkpoints {:.0} ms + probes {:.0} ms = {:.2} s; {:.1}% is not training steps",
+                    block.name(),
+                    arm.mode.name(),
+                    e.steps_per_epoch,
+                    1e3 * e.step_seconds,
+                    1e3 * e.evaluate_seconds,
+                    1e3 * e.checkpoint_seconds,
+                    1e3 * e.probe_seconds,
+                    e.epoch_seconds(),
+                    100.0 * e.non_training_share()
                 );
             }
         }
-    }
-    for (block, arm, f) in &rows {
-        println!(
-            "{} blocks, {}: {} of {} parameter updates by the fused optimizer kernel",
-            block.name(),
-            arm.mode.name(),
-            f.fused_updates,
-            f.param_updates
-        );
-    }
-    for &mode in modes {
-        if let (Some(stock), Some(fused)) = (
-            find(BlockKernel::Stock, mode),
-            find(BlockKernel::Fused, mode),
-        ) {
-            println!(
-                "{}: fused blocks train at {:.2}× the stock blocks' images/s",
-                mode.name(),
-                fused.images_per_second / stock.images_per_second
-            );
-        }
-    }
-    if let Some(torch) = &torch
-        && let Some(best) = torch["images_per_second"]
-            .as_object()
-            .and_then(|per_layout| {
-                per_layout
+        for &block in &args.block {
+            if let Some(base) = self.find(block, DecayMode::None) {
+                for (_, arm, f) in self
+                    .rows
                     .iter()
-                    .filter_map(|(layout, v)| Some((layout.clone(), v.as_f64()?)))
-                    .max_by(|a, b| a.1.total_cmp(&b.1))
-            })
-    {
-        println!(
-            "PyTorch {} ({} threads), same network, batch and AdamW: {}",
-            torch["torch"].as_str().unwrap_or("?"),
-            torch["threads"],
-            torch["images_per_second"]
-        );
-        for (block, arm, f) in &rows {
-            println!(
-                "{} blocks, {}: {:.2}× PyTorch's best ({}, {:.1} images/s)",
+                    .filter(|(b, arm, _)| *b == block && arm.mode != DecayMode::None)
+                {
+                    let _ = writeln!(
+                        out,
+                        "{} blocks: {} decay costs {:+.1}% optimizer time and {:+.1}% step time over no decay",
+                        block.name(),
+                        arm.mode.name(),
+                        100.0 * (f.optimizer_seconds / base.optimizer_seconds - 1.0),
+                        100.0 * (base.images_per_second / f.images_per_second - 1.0)
+                    );
+                }
+            }
+        }
+        for (block, arm, f) in &self.rows {
+            let _ = writeln!(
+                out,
+                "{} blocks, {}: {} of {} parameter updates by the fused optimizer kernel",
                 block.name(),
                 arm.mode.name(),
-                f.images_per_second / best.1,
-                best.0,
-                best.1
+                f.fused_updates,
+                f.param_updates
             );
         }
+        for &mode in &args.modes {
+            if let (Some(stock), Some(fused)) = (
+                self.find(BlockKernel::Stock, mode),
+                self.find(BlockKernel::Fused, mode),
+            ) {
+                let _ = writeln!(
+                    out,
+                    "{}: fused blocks train at {:.2}× the stock blocks' images/s",
+                    mode.name(),
+                    fused.images_per_second / stock.images_per_second
+                );
+            }
+        }
+        if let (Some(torch), Some(best)) = (&self.torch, self.torch_best()) {
+            let _ = writeln!(
+                out,
+                "PyTorch {} ({} threads), same network, batch and AdamW: {}",
+                torch["torch"].as_str().unwrap_or("?"),
+                torch["threads"],
+                torch["images_per_second"]
+            );
+            for (block, arm, f) in &self.rows {
+                let _ = writeln!(
+                    out,
+                    "{} blocks, {}: {:.2}× PyTorch's best ({}, {:.1} images/s)",
+                    block.name(),
+                    arm.mode.name(),
+                    f.images_per_second / best.1,
+                    best.0,
+                    best.1
+                );
+            }
+        }
+        if let Some(timing) = &self.block_timing {
+            out += &timing.render();
+        }
+        out
     }
-    if let Some(timing) = &block_timing {
-        print!("{}", timing.render());
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs `bench/torch_reference.py` with `python` on the bench's network (`channels`, `classes`),
-/// batch, image size and step counts: its JSON, or `None` (with its message) when torch is not
+/// batch, `image_size` and step counts: its JSON, or `None` (with its message) when torch is not
 /// importable there.
 fn torch_reference(
     python: &str,
     args: &BenchArgs,
+    image_size: usize,
     channels: &[usize],
     classes: usize,
 ) -> Result<Option<serde_json::Value>> {
@@ -277,7 +383,7 @@ fn torch_reference(
     let output = std::process::Command::new(python)
         .arg(&script)
         .args(["--json", "--batch-size", &args.batch_size.to_string()])
-        .args(["--image-size", &args.image_size.to_string()])
+        .args(["--image-size", &image_size.to_string()])
         .args(["--steps", &args.steps.to_string()])
         .args(["--warmup", &args.warmup.to_string()])
         .args(["--channels", &channels.join(",")])

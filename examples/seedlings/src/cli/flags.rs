@@ -94,6 +94,11 @@ pub fn learning_rate(lr: f64) -> Result<f64> {
     Ok(lr)
 }
 
+/// `--image-size` of the bench: one or more sides, each checked as [`image_size`].
+pub fn image_sizes(text: &str) -> Result<Vec<usize>> {
+    parse_list(text, "image-size", |s| image_size(s.parse()?))
+}
+
 /// `--image-size`: at least the network's minimum (its pooling halves the side per block).
 pub fn image_size(image_size: usize) -> Result<usize> {
     let cnn_min = CnnConfig::new(1).min_image_size();
