@@ -58,8 +58,10 @@
 //!   plain Rust (tested), so processors with either give the same bits.
 //!
 //! Training frees and reallocates the same large buffers every step; [`alloc::keep_freed_memory`]
-//! (glibc) keeps them in the heap rather than page-faulting through fresh ones. [`mod@bench`] times a
-//! block against the machine's measured FMA peak.
+//! (glibc) keeps them in the heap rather than page-faulting through fresh ones;
+//! [`pool::join_global_pool`] makes the main thread a worker of rayon's pool, so that the op's
+//! parallel loops start without waking the pool from outside. [`mod@bench`] times a block
+//! against the machine's measured FMA peak.
 //!
 //! # Features
 //!
@@ -78,5 +80,7 @@ mod block;
 mod flex_op;
 #[cfg(feature = "flex")]
 pub mod kernel;
+#[cfg(feature = "flex")]
+pub mod pool;
 
 pub use block::{BlockKernel, FusedConvBlock, FusedConvBlockConfig, Route};

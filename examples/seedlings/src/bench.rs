@@ -33,8 +33,12 @@ pub struct BenchFigures {
     pub images: usize,
     /// Wall time of the timed steps, in seconds.
     pub seconds: f64,
-    /// Training throughput.
+    /// Training throughput: images over the wall time of the timed steps.
     pub images_per_second: f64,
+    /// Wall time of the median timed step (data wait, forward, backward and optimizer), in
+    /// seconds: the statistic PyTorch's reference reports, robust to a step a noisy neighbour
+    /// slowed down.
+    pub median_step_seconds: f64,
     /// Seconds blocked waiting for the next batch.
     pub data_wait_seconds: f64,
     /// Seconds in forward, loss and backward.
@@ -100,6 +104,11 @@ pub struct EpochContext<'a> {
 }
 
 impl BenchFigures {
+    /// Images per second at the median step's time (full batches).
+    pub fn median_images_per_second(&self, batch_size: usize) -> f64 {
+        batch_size as f64 / self.median_step_seconds
+    }
+
     /// Share of the wall time spent waiting for data.
     pub fn data_wait_share(&self) -> f64 {
         self.data_wait_seconds / self.seconds
@@ -152,6 +161,7 @@ pub fn bench_training(
         images: 0,
         seconds: 0.0,
         images_per_second: 0.0,
+        median_step_seconds: 0.0,
         data_wait_seconds: 0.0,
         forward_backward_seconds: 0.0,
         optimizer_seconds: 0.0,
@@ -166,6 +176,7 @@ pub fn bench_training(
         0
     };
     let (mut plain_opt, mut probed_opt) = (Duration::ZERO, Duration::ZERO);
+    let mut step_times = Vec::with_capacity(steps);
     let (mut wait, mut fb, mut opt) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let mut taken = 0usize;
     let mut timed_start = Instant::now();
@@ -224,6 +235,9 @@ pub fn bench_training(
                 fb += t2 - t1;
                 opt += t3 - t2;
                 figures.images += n;
+                if taken > warmup {
+                    step_times.push((t3 - t0).as_secs_f64());
+                }
                 if taken == warmup + steps {
                     figures.seconds = timed_start.elapsed().as_secs_f64();
                 }
@@ -235,6 +249,8 @@ pub fn bench_training(
         epoch += 1;
     }
     figures.steps = steps;
+    step_times.sort_by(f64::total_cmp);
+    figures.median_step_seconds = step_times.get(step_times.len() / 2).copied().unwrap_or(0.0);
     figures.images_per_second = figures.images as f64 / figures.seconds;
     figures.data_wait_seconds = wait.as_secs_f64();
     figures.forward_backward_seconds = fb.as_secs_f64();

@@ -44,6 +44,10 @@ fn main() -> ExitCode {
     // Training frees and reallocates the same large buffers every step: keep them in the heap
     // instead of page-faulting through fresh ones (glibc only; see burn_fused_conv::alloc).
     burn_fused_conv::alloc::keep_freed_memory();
+    // The kernels' parallel loops start faster from a worker of rayon's pool: this thread
+    // becomes one (see burn_fused_conv::pool). Only the flex build has the fused op.
+    #[cfg(feature = "flex")]
+    burn_fused_conv::pool::join_global_pool();
     let matches = Cli::command().get_matches();
     let parsed = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
     let sweep_matches = matches.subcommand_matches("sweep").unwrap_or(&matches);

@@ -106,7 +106,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             }))?
         );
     } else if sections.len() > 1 {
-        println!("summary: images/s at each size (and ÷ PyTorch's best layout)");
+        println!("summary: images/s at the median step, each size (and ÷ PyTorch's best layout)");
         for section in &sections {
             println!("{}", section.summary_line());
         }
@@ -117,6 +117,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
 /// What the bench measured at one image size.
 struct Section {
     image_size: usize,
+    batch_size: usize,
     decode_seconds: f64,
     rows: Vec<(BlockKernel, ArmSpec, BenchFigures)>,
     torch: Option<serde_json::Value>,
@@ -180,6 +181,7 @@ fn bench_size(args: &BenchArgs, size: usize) -> Result<Section> {
         .then(|| burn_fused_conv::bench::time_network(&channels, args.batch_size, size, blocks, 5));
     Ok(Section {
         image_size: size,
+        batch_size: args.batch_size,
         decode_seconds,
         rows,
         torch,
@@ -216,7 +218,8 @@ impl Section {
                     "optimizer_share": f.optimizer_share(),
                     "forward_backward_share": f.forward_backward_share(),
                     "epoch_non_training_share": f.epoch.as_ref().map(|e| e.non_training_share()),
-                    "torch_ratio": self.torch_best().map(|(_, best)| f.images_per_second / best),
+                    "median_images_per_second": f.median_images_per_second(self.batch_size),
+                    "torch_ratio": self.torch_best().map(|(_, best)| f.median_images_per_second(self.batch_size) / best),
                 })
             })
             .collect();
@@ -233,16 +236,12 @@ impl Section {
             .rows
             .iter()
             .map(|(block, arm, f)| {
+                let median = f.median_images_per_second(self.batch_size);
                 let ratio = best
                     .as_ref()
-                    .map(|(_, b)| format!(" ({:.2}×)", f.images_per_second / b))
+                    .map(|(_, b)| format!(" ({:.2}×)", median / b))
                     .unwrap_or_default();
-                format!(
-                    "{} {} {:.0}{ratio}",
-                    block.name(),
-                    arm.mode.name(),
-                    f.images_per_second
-                )
+                format!("{} {} {median:.0}{ratio}", block.name(), arm.mode.name())
             })
             .collect();
         let torch = best
@@ -350,12 +349,13 @@ impl Section {
                 torch["images_per_second"]
             );
             for (block, arm, f) in &self.rows {
+                let median = f.median_images_per_second(self.batch_size);
                 let _ = writeln!(
                     out,
-                    "{} blocks, {}: {:.2}× PyTorch's best ({}, {:.1} images/s)",
+                    "{} blocks, {}: {:.2}× PyTorch's best ({}, {:.1} images/s), median steps on both sides ({median:.1} images/s here)",
                     block.name(),
                     arm.mode.name(),
-                    f.images_per_second / best.1,
+                    median / best.1,
                     best.0,
                     best.1
                 );
