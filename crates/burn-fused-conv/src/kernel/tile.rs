@@ -10,14 +10,14 @@
 //! rows apart. The conv's GEMM rows are `N·H` segments of `W` pixels, `W + 2` apart: the two
 //! scratch rows between segments are neither computed nor summed (zeros in the output).
 //!
-//! A tile keeps `T × 2W` sums in registers ([`Lanes`]: `T` rows and two vectors of `W` output
+//! A tile keeps `T × 2W` sums in registers (the private `lanes` module: `T` rows and two vectors of `W` output
 //! columns): each step loads two vectors of `b` (or `d`), broadcasts `T` values of `a` and issues
 //! `2T` fused multiply-adds. The rows product packs `b` into panels of `2W` columns and runs `K`
 //! in blocks of `KC` (a panel's block stays in L1 while the row tiles stream past it); the grad
 //! product keeps `T` consecutive `k` × `2W` columns in registers while the rows stream past.
 //!
 //! Every output is one chain of fused multiply-adds in `k` (or `r`) order, whatever the thread
-//! count, the tile sizes or the instruction set ([`super::lanes`]); the grad product splits the
+//! count, the tile sizes or the instruction set (AVX-512, AVX2 + FMA or plain Rust); the grad product splits the
 //! rows into a number of chunks fixed by the shape (not by the threads) and adds the chunks'
 //! sums in order. The same inputs give the same bits on any machine.
 
@@ -129,11 +129,11 @@ impl Rows {
 /// // Three rows of K = 3 overlapping with stride 1: a = [[1, 2, 3], [2, 3, 4], [3, 4, 5]].
 /// let xh = [1.0, 2.0, 3.0, 4.0, 5.0];
 /// let b = [1.0, 0.0, 0.0, 1.0, 1.0, 0.0]; // 3 × 2
-/// assert_eq!(rows_product(&xh, 1, 3, &b, 2, Rows::all(3)), [4.0, 2.0, 7.0, 3.0, 10.0, 4.0]);
+/// assert_eq!(rows_product(&xh, 1, 3, &b, 2, Rows::all(3)), [4.0, 2.0, 6.0, 3.0, 8.0, 4.0]);
 /// // Rows 0 and 2 only (segments of 1 row, 2 apart): rows 1 and 3 are zero.
 /// let skip = Rows { count: 2, len: 1, pitch: 2 };
 /// let out = rows_product(&xh, 1, 3, &b, 2, skip);
-/// assert_eq!(out, [4.0, 2.0, 0.0, 0.0, 10.0, 4.0, 0.0, 0.0]);
+/// assert_eq!(out, [4.0, 2.0, 0.0, 0.0, 8.0, 4.0, 0.0, 0.0]);
 /// ```
 pub fn rows_product(xh: &[f32], s: usize, k: usize, b: &[f32], n: usize, rows: Rows) -> Vec<f32> {
     assert_eq!(b.len(), k * n, "right operand of the wrong size");
