@@ -1,5 +1,5 @@
 //! Keeping freed memory for reuse: a training step allocates and frees the same large buffers
-//! (activations, gradients, im2col rows) every step. glibc's `malloc` serves blocks above its
+//! (activations, gradients, padded inputs) every step. glibc's `malloc` serves blocks above its
 //! mmap threshold with fresh `mmap` pages and returns them on `free`, so every step page-faults
 //! through all of them again (measured: 127 k faults in a 3-rep run of the seedlings blocks,
 //! 27 k with [`keep_freed_memory`], and 10–20 % more images/s in training).

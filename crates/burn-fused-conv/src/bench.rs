@@ -342,10 +342,10 @@ pub fn time_phases(shape: BlockShape, reps: usize) -> PhaseTiming {
         let wr = conv::repack_forward(&weight, g.cin, g.cout);
         timed(rep, "repack weight", s);
         let s = Instant::now();
-        let xh = strided::row_im2col(&view, &g);
-        timed(rep, "im2col x", s);
+        let xp = strided::pad(&view, &g);
+        timed(rep, "pad x", s);
         let s = Instant::now();
-        let y = conv::conv_pixels(&xh, g.cin, &wr, g.cout, &g);
+        let y = conv::conv_pixels(&xp, g.cin, &wr, g.cout, &g);
         timed(rep, "product forward", s);
         let s = Instant::now();
         let (mean, var) = norm_pool::batch_stats(&y, &g);
@@ -360,27 +360,15 @@ pub fn time_phases(shape: BlockShape, reps: usize) -> PhaseTiming {
         let (dy, _, _) = norm_pool::backward(&y, &g, &affine, &winners, &dp);
         timed(rep, "norm+relu+pool back", s);
         let s = Instant::now();
-        let dw = conv::weight_grad(&xh, &dy, &g);
+        let dw = conv::weight_grad(&xp, &dy, &g);
         timed(rep, "product weight grad", s);
         std::hint::black_box(dw);
         if shape.input_grad {
             let s = Instant::now();
-            let dy_view = strided::View4 {
-                data: &dy,
-                dims: [g.n, g.cout, g.h, g.w],
-                strides: [
-                    (g.rows_per_image() * g.cout) as isize,
-                    1,
-                    (g.wp2() * g.cout) as isize,
-                    g.cout as isize,
-                ],
-                offset: 0,
-            };
-            let dyh = strided::row_im2col(&dy_view, &g);
             let wt = conv::repack_transposed(&weight, g.cin, g.cout);
-            timed(rep, "im2col dy", s);
+            timed(rep, "repack transposed", s);
             let s = Instant::now();
-            let dx = conv::conv_pixels(&dyh, g.cout, &wt, g.cin, &g);
+            let dx = conv::conv_pixels(&dy, g.cout, &wt, g.cin, &g);
             timed(rep, "product input grad", s);
             std::hint::black_box(dx);
         }

@@ -1,13 +1,15 @@
 //! The fused block on flex tensors: unpack Burn's primitives into the kernels' buffers, run
 //! [`crate::kernel`], and wrap the results back, channels-last, as ordinary `[N, C, H, W]` views.
 //!
-//! Forward (training): row-im2col of the input, one product, the batch statistics, then
-//! normalize, ReLU and pool, noting each window's winner. What the backward pass needs is kept:
-//! the row-im2col buffer, the conv output, the winners, the statistics and the weight.
+//! Forward (training): the input padded (channels-last, a zero border), one product, the batch
+//! statistics, then normalize, ReLU and pool, noting each window's winner. What the backward
+//! pass needs is kept: the padded input, the conv output, the winners, the statistics and the
+//! weight.
 //!
-//! Backward: ReLU/pool/batch-norm backward in two passes, the weight gradient (returned
-//! contiguous), and the input gradient, only when the input needs one, as the forward product on
-//! the gradient's row-im2col buffer and the flipped, transposed weight.
+//! Backward: ReLU/pool/batch-norm backward in two passes, writing the conv output's gradient
+//! padded; the weight gradient (returned contiguous); and the input gradient, only when the
+//! input needs one, as the forward product on that padded gradient and the flipped, transposed
+//! weight.
 
 use std::sync::Arc;
 
@@ -17,7 +19,7 @@ use burn::tensor::{Shape, TensorData};
 use crate::kernel::conv::{conv_pixels, repack_forward, repack_transposed, weight_grad};
 use crate::kernel::geometry::Geometry;
 use crate::kernel::norm_pool::{self, Affine, Winners};
-use crate::kernel::strided::{View4, row_im2col};
+use crate::kernel::strided::{View4, pad};
 
 /// Which statistics normalize: the batch's own (training) or given ones (running statistics).
 pub(crate) enum Stats<'a> {
@@ -32,8 +34,8 @@ pub(crate) enum Stats<'a> {
 #[derive(Debug)]
 pub(crate) struct Saved {
     g: Geometry,
-    /// The input's row-im2col buffer (3× the input): the weight gradient's left operand.
-    xh: Vec<f32>,
+    /// The input, padded: the weight gradient's left operand.
+    xp: Vec<f32>,
     y: Vec<f32>,
     winners: Winners,
     affine: Affine,
@@ -75,8 +77,8 @@ pub(crate) fn forward(
         w,
     };
     let weight = values(weight);
-    let xh = row_im2col(&xv, &g);
-    let y = conv_pixels(&xh, cin, &repack_forward(&weight, cin, g.cout), g.cout, &g);
+    let xp = pad(&xv, &g);
+    let y = conv_pixels(&xp, cin, &repack_forward(&weight, cin, g.cout), g.cout, &g);
     let (mean, var, batch) = match stats {
         Stats::Batch => {
             let (mean, var) = norm_pool::batch_stats(&y, &g);
@@ -103,7 +105,7 @@ pub(crate) fn forward(
     let saved = save.then(|| {
         Arc::new(Saved {
             g,
-            xh,
+            xp,
             y,
             winners,
             affine,
@@ -130,24 +132,11 @@ pub(crate) fn backward(saved: &Saved, output_grad: &FlexTensor, need_x: bool) ->
     let g = &saved.g;
     let dp = view4(output_grad).to_nhwc();
     let (dy, dgamma, dbeta) = norm_pool::backward(&saved.y, g, &saved.affine, &saved.winners, &dp);
-    let dw = weight_grad(&saved.xh, &dy, g);
+    let dw = weight_grad(&saved.xp, &dy, g);
+    // dy is padded like the input: the transposed convolution reads it in place.
     let x = need_x.then(|| {
-        // dy in GEMM-row layout is a channels-last [N, C_out, H, W] view whose rows are W + 2
-        // pixels apart: its row-im2col buffer is the transposed convolution's input.
-        let dy_view = View4 {
-            data: &dy,
-            dims: [g.n, g.cout, g.h, g.w],
-            strides: [
-                (g.rows_per_image() * g.cout) as isize,
-                1,
-                (g.wp2() * g.cout) as isize,
-                g.cout as isize,
-            ],
-            offset: 0,
-        };
-        let dyh = row_im2col(&dy_view, g);
         let wt = repack_transposed(&saved.weight, g.cin, g.cout);
-        let dx = conv_pixels(&dyh, g.cout, &wt, g.cin, g);
+        let dx = conv_pixels(&dy, g.cout, &wt, g.cin, g);
         channels_last(dx, [g.n, g.cin, g.h, g.w], g.wp2())
     });
     Grads {

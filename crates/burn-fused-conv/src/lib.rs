@@ -40,18 +40,20 @@
 //! - Activations stay channels-last. The block's output is `[N, C, H/2, W/2]` to Burn but
 //!   channels-last in memory (strides `[H·W·C/4, 1, W·C/2, C]`), as is the input gradient it
 //!   hands back; the next fused block reads either without a layout conversion.
-//! - The convolution is one matrix product whose left operand is an overlapping view of a
-//!   *row-im2col* buffer (3× the input, not 9×): see [`kernel::geometry`]. The products are the
+//! - The convolution is one matrix product whose left operand is the input padded by one pixel
+//!   on every side, read in place (three runs of `3·C` floats per output pixel, one per kernel
+//!   row; no im2col copy): see [`kernel::geometry`] and [`kernel::conv`]. The products are the
 //!   crate's own register-tiled kernels ([`kernel::tile`]: 12 rows × 32 channels of sums in
 //!   AVX-512 registers, 6 × 16 with AVX2 + FMA, picked at run time), which skip the layout's
 //!   scratch rows and split the work by shape, not by thread count.
 //! - Batch-norm statistics, normalize + ReLU + pool noting each window's winner (a 1-byte
 //!   argmax and the conv output there), and their backward in two passes
 //!   ([`kernel::norm_pool`]).
-//! - Backward: the weight gradient as a product over the forward's row-im2col buffer (kept) and
-//!   the conv output's gradient, summed over a number of row chunks fixed by the shape (returned
-//!   contiguous); the input gradient, only when the input needs one, as the forward product on
-//!   the gradient's row-im2col buffer and the flipped, transposed weight ([`kernel::conv`]).
+//! - Backward: the conv output's gradient is written padded; the weight gradient is a product
+//!   over the forward's padded input (kept) and it, summed over a number of row chunks fixed by
+//!   the shape (returned contiguous); the input gradient, only when the input needs one, is the
+//!   forward product on that padded gradient and the flipped, transposed weight
+//!   ([`kernel::conv`]).
 //! - Deterministic: every reduction runs in a fixed order, independent of thread timing, of the
 //!   number of threads (tested on 1 and 2 threads) and of the instruction set: each output of a
 //!   product is one chain of fused multiply-adds in the same order with AVX-512, AVX2 + FMA or

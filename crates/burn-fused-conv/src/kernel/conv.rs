@@ -1,25 +1,31 @@
-//! The three convolutions of a block as the register-tiled products of [`super::tile`], on the
-//! row-im2col buffers of [`super::strided`]:
+//! The three convolutions of a block as the register-tiled products of [`super::tile`], reading
+//! a padded channels-last buffer in place ([`super::strided::pad`], `[N][H + 2][W + 2][C]`, zero
+//! border): no im2col copy.
 //!
 //! ```text
-//! forward        y[r][co]  = Σ_k xh(r, k) · wr[k][co]          (M = rows, K = 9·C_in, N = C_out)
-//! weight grad    dw[k][co] = Σ_r xh(r, k) · dy[r][co]          (M = 9·C_in, K = rows, N = C_out)
-//! input grad     dx[r][ci] = Σ_k dyh(r, k) · wt[k][ci]         (M = rows, K = 9·C_out, N = C_in)
+//! forward        y[r][co]  = Σ_k xp(r, k) · wr[k][co]          (K = 9·C_in)
+//! weight grad    dw[k][co] = Σ_r xp(r, k) · dy[r][co]
+//! input grad     dx[r][ci] = Σ_k dyp(r, k) · wt[k][ci]         (K = 9·C_out)
+//! xp(r, k) = xp[(n, h + kh, w + kw)][c]  for r = (n, h, w), k = kh·3·C + kw·C + c
 //! ```
 //!
-//! with `xh(r, k) = xh[r·3·C + k]` the overlapping view, `k = kw·3·C + kh·C + c`, and `r` only
-//! the rows of real pixels ([`pixel_rows`]): the scratch columns are neither computed nor summed.
-//! Each output is one chain of fused multiply-adds in a fixed order, so the same inputs give the
-//! same bits whatever the number of threads or the instruction set.
+//! For a fixed `kh` the `3·C` values of `kw` and `c` are adjacent in memory: `K` is read as
+//! three pieces, `(W + 2)·C` floats apart ([`padded_left`]). The outputs are in GEMM-row layout
+//! (`(n·H + h)·(W + 2) + w`, zeros in the two scratch columns); only real pixels are computed
+//! or summed ([`pixel_rows`]). The gradient `dy` is itself padded (written so by the batch-norm
+//! backward), which makes it the input gradient's left operand directly. Each output is one
+//! chain of fused multiply-adds in a fixed order, so the same inputs give the same bits whatever
+//! the number of threads or the instruction set.
 
 use super::geometry::Geometry;
+use super::tile::{Left, RowMap, Rows, grad_product, rows_product};
 
 /// Output channels moved together by the transposes between the weight's `[C_out, C_in, 3, 3]`
 /// order and the products' `[k][C_out]` order: 16 rows of the one are read while 16 adjacent
 /// floats of the other are written, so both stay in cache.
 const CO_BLOCK: usize = 16;
 
-/// `weight[co][ci][kh][kw]` as the forward product's right operand `wr[kw·3·C_in + kh·C_in + ci][co]`.
+/// `weight[co][ci][kh][kw]` as the forward product's right operand `wr[kh·3·C_in + kw·C_in + ci][co]`.
 pub fn repack_forward(weight: &[f32], cin: usize, cout: usize) -> Vec<f32> {
     let mut wr = vec![0.0; 9 * cin * cout];
     for co0 in (0..cout).step_by(CO_BLOCK) {
@@ -27,7 +33,7 @@ pub fn repack_forward(weight: &[f32], cin: usize, cout: usize) -> Vec<f32> {
         for ci in 0..cin {
             for kh in 0..3 {
                 for kw in 0..3 {
-                    let dst = ((kw * 3 + kh) * cin + ci) * cout;
+                    let dst = ((kh * 3 + kw) * cin + ci) * cout;
                     for co in cos.clone() {
                         wr[dst + co] = weight[((co * cin + ci) * 3 + kh) * 3 + kw];
                     }
@@ -39,13 +45,13 @@ pub fn repack_forward(weight: &[f32], cin: usize, cout: usize) -> Vec<f32> {
 }
 
 /// The flipped, transposed weight of the input gradient:
-/// `wt[kw·3·C_out + kh·C_out + co][ci] = weight[co][ci][2 − kh][2 − kw]`.
+/// `wt[kh·3·C_out + kw·C_out + co][ci] = weight[co][ci][2 − kh][2 − kw]`.
 pub fn repack_transposed(weight: &[f32], cin: usize, cout: usize) -> Vec<f32> {
     let mut wt = vec![0.0; 9 * cin * cout];
     for co in 0..cout {
         for kh in 0..3 {
             for kw in 0..3 {
-                let dst = ((kw * 3 + kh) * cout + co) * cin;
+                let dst = ((kh * 3 + kw) * cout + co) * cin;
                 for ci in 0..cin {
                     wt[dst + ci] = weight[((co * cin + ci) * 3 + (2 - kh)) * 3 + (2 - kw)];
                 }
@@ -55,47 +61,84 @@ pub fn repack_transposed(weight: &[f32], cin: usize, cout: usize) -> Vec<f32> {
     wt
 }
 
-/// `out[r][j] = Σ_k xh(r, k) · b[k][j]` (register tiles, [`super::tile::rows_product`]).
-pub fn conv_rows(xh: &[f32], c: usize, b: &[f32], n: usize, rows: usize) -> Vec<f32> {
-    assert!(
-        xh.len() >= (rows + 2) * 3 * c,
-        "row-im2col buffer too short"
-    );
-    super::tile::rows_product(xh, 3 * c, 9 * c, b, n, super::tile::Rows::all(rows))
+/// The left operand of a product over the padded buffer `xp` of `c` channels: three pieces of
+/// `3·c` floats, one per kernel row, and each output row's window at its top-left pixel.
+pub fn padded_left<'a>(
+    xp: &'a [f32],
+    c: usize,
+    pieces: &'a [(usize, usize); 3],
+    g: &Geometry,
+) -> Left<'a> {
+    Left {
+        data: xp,
+        s: c,
+        pieces,
+        map: RowMap {
+            per_image: g.h,
+            image_pitch: g.padded_pixels_per_image(),
+            row_pitch: g.wp2(),
+            offset: 0,
+        },
+    }
 }
 
-/// The conv's GEMM rows of `g`: `N·H` segments of `W` pixels, `W + 2` rows apart (the scratch
+/// The three pieces of [`padded_left`]: `(kh·(W + 2)·c, 3·c)`.
+pub fn pieces(c: usize, g: &Geometry) -> [(usize, usize); 3] {
+    std::array::from_fn(|kh| (kh * g.wp2() * c, 3 * c))
+}
+
+/// The conv's output rows of `g`: `N·H` segments of `W` pixels, `W + 2` rows apart (the scratch
 /// columns skipped).
-pub fn pixel_rows(g: &Geometry) -> super::tile::Rows {
-    super::tile::Rows {
+pub fn pixel_rows(g: &Geometry) -> Rows {
+    Rows {
         count: g.n * g.h,
         len: g.w,
         pitch: g.wp2(),
     }
 }
 
-/// [`conv_rows`] on the pixels of `g` only: zeros in the scratch columns.
-pub fn conv_pixels(xh: &[f32], c: usize, b: &[f32], n: usize, g: &Geometry) -> Vec<f32> {
-    assert!(
-        xh.len() >= (g.rows() + 2) * 3 * c,
-        "row-im2col buffer too short"
-    );
-    super::tile::rows_product(xh, 3 * c, 9 * c, b, n, pixel_rows(g))
+/// Where a padded buffer's real pixels are: row `(n, h + 1, 1)` for segment `(n, h)`.
+pub fn padded_interior(g: &Geometry) -> RowMap {
+    RowMap {
+        per_image: g.h,
+        image_pitch: g.padded_pixels_per_image(),
+        row_pitch: g.wp2(),
+        offset: g.wp2() + 1,
+    }
 }
 
-/// The weight gradient `[C_out, C_in, 3, 3]` from the input's row-im2col buffer and the conv
-/// output's gradient in GEMM-row layout (register tiles, [`super::tile::grad_product`]).
-pub fn weight_grad(xh: &[f32], dy: &[f32], g: &Geometry) -> Vec<f32> {
+/// The 3×3 convolution of the padded buffer `xp` (`c` channels) by `b` (`[9·c][n]`, as from
+/// [`repack_forward`] or [`repack_transposed`]): GEMM-row layout, zeros in the scratch columns.
+pub fn conv_pixels(xp: &[f32], c: usize, b: &[f32], n: usize, g: &Geometry) -> Vec<f32> {
+    assert_eq!(xp.len(), g.padded_len(c), "padded buffer of the wrong size");
+    let pieces = pieces(c, g);
+    rows_product(&padded_left(xp, c, &pieces, g), b, n, pixel_rows(g))
+}
+
+/// The weight gradient `[C_out, C_in, 3, 3]` (contiguous) from the padded input `xp` and the
+/// conv output's gradient `dyp`, padded too.
+pub fn weight_grad(xp: &[f32], dyp: &[f32], g: &Geometry) -> Vec<f32> {
     let (cin, cout) = (g.cin, g.cout);
-    assert!(xh.len() >= g.xh_len(cin) && dy.len() >= g.rows() * cout);
-    let sum = super::tile::grad_product(xh, 3 * cin, 9 * cin, dy, cout, pixel_rows(g));
+    assert_eq!(
+        xp.len(),
+        g.padded_len(cin),
+        "padded input of the wrong size"
+    );
+    assert_eq!(
+        dyp.len(),
+        g.padded_len(cout),
+        "padded gradient of the wrong size"
+    );
+    let pieces = pieces(cin, g);
+    let left = padded_left(xp, cin, &pieces, g);
+    let sum = grad_product(&left, dyp, padded_interior(g), cout, pixel_rows(g));
     let mut dw = vec![0.0; 9 * cin * cout];
     for co0 in (0..cout).step_by(CO_BLOCK) {
         let cos = co0..cout.min(co0 + CO_BLOCK);
         for ci in 0..cin {
             for kh in 0..3 {
                 for kw in 0..3 {
-                    let src = ((kw * 3 + kh) * cin + ci) * cout;
+                    let src = ((kh * 3 + kw) * cin + ci) * cout;
                     for co in cos.clone() {
                         dw[((co * cin + ci) * 3 + kh) * 3 + kw] = sum[src + co];
                     }
@@ -109,7 +152,7 @@ pub fn weight_grad(xh: &[f32], dy: &[f32], g: &Geometry) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::strided::{View4, row_im2col};
+    use crate::kernel::strided::{View4, pad};
 
     /// A direct 3×3 "same" convolution, NCHW, as the definition.
     fn direct(x: &[f32], w: &[f32], g: &Geometry) -> Vec<f32> {
@@ -164,14 +207,8 @@ mod tests {
             ],
             offset: 0,
         };
-        let xh = row_im2col(&view, &g);
-        let y = conv_rows(
-            &xh,
-            g.cin,
-            &repack_forward(&w, g.cin, g.cout),
-            g.cout,
-            g.rows(),
-        );
+        let xp = pad(&view, &g);
+        let y = conv_pixels(&xp, g.cin, &repack_forward(&w, g.cin, g.cout), g.cout, &g);
         let expected = direct(&x, &w, &g);
         for n in 0..g.n {
             for h in 0..g.h {

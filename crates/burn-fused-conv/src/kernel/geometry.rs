@@ -1,15 +1,15 @@
-//! Where every value of a block lives: the row-im2col buffer, the conv output and the pooled
-//! output, all channels-last.
+//! Where every value of a block lives, all channels-last: the padded input, the conv output
+//! and the pooled output.
 //!
-//! A block's conv output is computed for every position `(n, h, w')` with `w'` in `0..W + 2`
-//! ("rows" of the GEMM): the two extra columns per image row are scratch, computed and ignored,
-//! which is what lets the GEMM read its left operand as an overlapping view (row stride `3·C_in`,
-//! row length `9·C_in`) of the row-im2col buffer instead of a 9× im2col copy:
+//! The padded input (and the conv output's gradient, written the same way) has one zero pixel
+//! on every side: `xp[n][h][w][c]` for `h < H + 2`, `w < W + 2`. The conv output is in
+//! *GEMM-row* layout: pixel `(n, h, w)` at row `r = (n·H + h)·(W + 2) + w`, with two scratch
+//! columns `w = W, W + 1` per image row (zeros, never computed). Shifted by `W + 3` pixels, an
+//! image of GEMM rows is the interior of a padded image: its scratch columns fall on the right
+//! and left borders.
 //!
 //! ```text
-//! xh[n][h][w'][kh][ci] = x[n][ci][h + kh − 1][w' − 1]   (0 outside the image)
-//! lhs[r][kw·3·C_in + kh·C_in + ci] = xh[(r + kw)·3·C_in + kh·C_in + ci],  r = (n·H + h)·(W + 2) + w'
-//! y[r][co] = Σ_k lhs[r][k] · wr[k][co],  wr[kw·3·C_in + kh·C_in + ci][co] = weight[co][ci][kh][kw]
+//! y[r][co] = Σ_{kh, kw, ci} xp[n][h + kh][w + kw][ci] · weight[co][ci][kh][kw]
 //! ```
 
 /// The sizes of one block call.
@@ -58,10 +58,14 @@ impl Geometry {
         self.n * self.h * self.w
     }
 
-    /// Floats of a row-im2col buffer with `c` channels: `(rows + 2)·3·c` (two zero rows at the
-    /// end, which the last row's overlapping view reaches into).
-    pub fn xh_len(&self, c: usize) -> usize {
-        (self.rows() + 2) * 3 * c
+    /// Pixels of one image padded by one on every side: `(H + 2)·(W + 2)`.
+    pub fn padded_pixels_per_image(&self) -> usize {
+        (self.h + 2) * self.wp2()
+    }
+
+    /// Floats of a padded buffer with `c` channels: `N·(H + 2)·(W + 2)·c`.
+    pub fn padded_len(&self, c: usize) -> usize {
+        self.n * self.padded_pixels_per_image() * c
     }
 
     /// Multiply-adds of the conv forward: `N·H·W·9·C_in·C_out` (the scratch columns excluded).
@@ -84,7 +88,7 @@ mod tests {
             w: 64,
         };
         assert_eq!(g.rows(), 32 * 64 * 66);
-        assert_eq!(g.xh_len(3), (32 * 64 * 66 + 2) * 9);
+        assert_eq!(g.padded_len(3), 32 * 66 * 66 * 3);
         assert_eq!((g.hp(), g.wp()), (32, 32));
         assert_eq!(g.conv_flops(), 2.0 * 32.0 * 4096.0 * 27.0 * 32.0);
     }

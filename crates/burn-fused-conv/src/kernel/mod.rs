@@ -1,4 +1,4 @@
-//! The fused block's kernels on plain f32 buffers, independent of Burn's types: the row-im2col
+//! The fused block's kernels on plain f32 buffers, independent of Burn's types: the padded
 //! layout ([`geometry`]), reading strided tensors ([`strided`]), the GEMMs ([`conv`]) and batch
 //! norm + ReLU + pool forward and backward ([`norm_pool`]).
 //!

@@ -207,8 +207,9 @@ multiversion! {
     }
 }
 
-/// The gradients of batch norm's input (GEMM-row layout, zeros in the scratch columns), γ and
-/// β, from the pooled output's gradient `dp` (`[N, H/2, W/2, C]`, channels-last).
+/// The gradients of batch norm's input (padded like the conv's input, `[N][H + 2][W + 2][C]`
+/// with a zero border: the input gradient's product reads it in place), γ and β, from the pooled
+/// output's gradient `dp` (`[N, H/2, W/2, C]`, channels-last).
 pub fn backward(
     y: &[f32],
     g: &Geometry,
@@ -258,13 +259,19 @@ pub fn backward(
         k1: &k1,
         scale: &scale,
     };
-    let len = g.rows() * c;
+    // dy padded like the conv's input ([N][H + 2][W + 2][C], zero border): per image, the
+    // GEMM rows (whose scratch columns are the right and left borders) after W + 3 zero pixels
+    // (the top row and the first left border), then W + 1 zero pixels (the rest of the bottom
+    // row).
+    let len = g.padded_len(c);
+    let padded_image = g.padded_pixels_per_image() * c;
+    let head = (g.wp2() + 1) * c;
     let mut dy = Vec::<f32>::with_capacity(len);
-    if rows_img > 0 {
-        let images = y[..len].par_chunks(rows_img * c);
+    if rows_img > 0 && c > 0 {
+        let images = y[..g.rows() * c].par_chunks(rows_img * c);
         let empty: (&[f32], &[u8]) = (&[], &[]);
         dy.spare_capacity_mut()[..len]
-            .par_chunks_mut(rows_img * c)
+            .par_chunks_mut(padded_image)
             .zip(images)
             .enumerate()
             .for_each(|(ni, (dy, image))| {
@@ -274,11 +281,20 @@ pub fn backward(
                 } else {
                     empty
                 };
-                input_grad_image(image, g, &coef, windows, dy)
+                let (top, rest) = dy.split_at_mut(head);
+                let (rows, bottom) = rest.split_at_mut(rows_img * c);
+                for v in top.iter_mut().chain(bottom.iter_mut()) {
+                    v.write(0.0);
+                }
+                input_grad_image(image, g, &coef, windows, rows)
             });
+    } else {
+        for v in &mut dy.spare_capacity_mut()[..len] {
+            v.write(0.0);
+        }
     }
-    // SAFETY: `input_grad_image` wrote every element of every image's rows (valid samples and
-    // scratch columns alike), and the images cover `len`.
+    // SAFETY: every float was written: the borders above, and by `input_grad_image` every
+    // element of every image's GEMM rows (valid samples and scratch columns alike).
     unsafe { dy.set_len(len) };
     let dgamma = dgamma.iter().map(|&v| v as f32).collect();
     let dbeta = dbeta.iter().map(|&v| v as f32).collect();

@@ -1,5 +1,6 @@
 //! Reading Burn's `[N, C, H, W]` tensors in whatever memory order they come (NCHW, the
-//! channels-last views this crate hands out, broadcasts), and building the row-im2col buffer.
+//! channels-last views this crate hands out, broadcasts), and building the padded buffer the
+//! products read.
 
 use std::mem::MaybeUninit;
 
@@ -88,50 +89,45 @@ impl View4<'_> {
     }
 }
 
-/// The row-im2col buffer of `x` (see [`super::geometry`]): `xh[n][h][w'][kh][ci] =
-/// x[n][ci][h + kh − 1][w' − 1]`, zero outside the image, plus two zero rows at the end. Every
-/// float is written once (no zeroing pass first).
-pub fn row_im2col(x: &View4<'_>, g: &Geometry) -> Vec<f32> {
+/// `x` padded by one zero pixel on every side, channels-last: `xp[n][h][w][c] =
+/// x[n][c][h − 1][w − 1]` for `h < H + 2`, `w < W + 2`, zero outside the image. Every float is
+/// written once (no zeroing pass first).
+pub fn pad(x: &View4<'_>, g: &Geometry) -> Vec<f32> {
     let c = x.dims[1];
-    let len = g.xh_len(c);
-    let body = g.rows() * 3 * c;
-    let mut xh = Vec::<f32>::with_capacity(len);
-    let spare = &mut xh.spare_capacity_mut()[..len];
-    for v in &mut spare[body..] {
-        v.write(0.0);
-    }
-    if body > 0 {
-        spare[..body]
-            .par_chunks_mut(g.rows_per_image() * 3 * c)
+    let len = g.padded_len(c);
+    let mut xp = Vec::<f32>::with_capacity(len);
+    if len > 0 {
+        xp.spare_capacity_mut()[..len]
+            .par_chunks_mut(g.padded_pixels_per_image() * c)
             .enumerate()
-            .for_each(|(ni, image)| im2col_image(x, g, ni, image));
+            .for_each(|(ni, image)| pad_image(x, g, ni, image));
     }
-    // SAFETY: the tail was zeroed above and `im2col_image` wrote every float of each image.
-    unsafe { xh.set_len(len) };
-    xh
+    // SAFETY: `pad_image` wrote every float of each image.
+    unsafe { xp.set_len(len) };
+    xp
 }
 
 multiversion! {
-    /// Image `ni` of [`row_im2col`]: each GEMM row's three `kh` parts, copied or zero.
-    fn im2col_image(x: &View4<'_>, g: &Geometry, ni: usize, image: &mut [MaybeUninit<f32>]) {
+    /// Image `ni` of [`pad`]: a zero row, then each image row between two zero pixels, then a
+    /// zero row.
+    fn pad_image(x: &View4<'_>, g: &Geometry, ni: usize, image: &mut [MaybeUninit<f32>]) {
         let c = x.dims[1];
         let (h, w, wp2) = (g.h, g.w, g.wp2());
-        for hh in 0..h {
-            for wq in 0..wp2 {
-                let r = hh * wp2 + wq;
-                let dst = &mut image[r * 3 * c..(r + 1) * 3 * c];
-                for (kh, part) in dst.chunks_exact_mut(c.max(1)).enumerate().take(3) {
-                    let a = hh + kh;
-                    if (1..=w).contains(&wq) && (1..=h).contains(&a) {
-                        x.pixel_into(ni, a - 1, wq - 1, part);
-                    } else {
-                        for v in part {
-                            v.write(0.0);
-                        }
-                    }
-                }
+        let zero = |part: &mut [MaybeUninit<f32>]| {
+            for v in part {
+                v.write(0.0);
             }
+        };
+        zero(&mut image[..(wp2 + 1) * c]);
+        for hh in 0..h {
+            let row = &mut image[((hh + 1) * wp2 + 1) * c..((hh + 2) * wp2 + 1) * c];
+            for (ww, px) in row[..w * c].chunks_exact_mut(c.max(1)).enumerate() {
+                x.pixel_into(ni, hh, ww, px);
+            }
+            // The right border of this row and the left one of the next.
+            zero(&mut row[w * c..]);
         }
+        zero(&mut image[((h + 1) * wp2 + 1) * c..]);
     }
 }
 
@@ -140,7 +136,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn row_im2col_of_a_nchw_tensor() {
+    fn padding_of_a_nchw_tensor() {
         // x[0][c][h][w] = 100c + 10h + w, 2 channels, 2×3.
         let (c, h, w) = (2, 2, 3);
         let data: Vec<f32> = (0..c * h * w)
@@ -159,18 +155,21 @@ mod tests {
             h,
             w,
         };
-        let xh = row_im2col(&view, &g);
-        assert_eq!(xh.len(), (2 * 5 + 2) * 6);
-        let at = |hh: usize, wq: usize, kh: usize, ci: usize| xh[(hh * 5 + wq) * 6 + kh * 2 + ci];
-        // Row h = 0, w' = 1 (pixel w = 0): kh = 0 is above the image, kh = 1 is row 0, kh = 2 row 1.
-        assert_eq!(at(0, 1, 0, 0), 0.0);
-        assert_eq!(at(0, 1, 1, 0), 0.0 + 0.0);
-        assert_eq!(at(0, 1, 1, 1), 100.0);
-        assert_eq!(at(0, 1, 2, 1), 110.0);
-        assert_eq!(at(1, 3, 1, 0), 12.0);
-        assert_eq!(at(1, 3, 2, 0), 0.0);
-        // The scratch columns w' = 0 and w' = 4 stay zero.
-        assert!((0..6).all(|k| xh[k] == 0.0 && xh[4 * 6 + k] == 0.0));
+        let xp = pad(&view, &g);
+        assert_eq!(xp.len(), 4 * 5 * 2);
+        let at = |hh: usize, ww: usize, ci: usize| xp[(hh * 5 + ww) * 2 + ci];
+        for hh in 0..4 {
+            for ww in 0..5 {
+                for ci in 0..2 {
+                    let want = if (1..=2).contains(&hh) && (1..=3).contains(&ww) {
+                        (100 * ci + 10 * (hh - 1) + ww - 1) as f32
+                    } else {
+                        0.0
+                    };
+                    assert_eq!(at(hh, ww, ci), want, "({hh}, {ww}, {ci})");
+                }
+            }
+        }
         // A channels-last copy reads the same values.
         assert_eq!(view.to_nhwc()[..4], [0.0, 100.0, 1.0, 101.0]);
     }

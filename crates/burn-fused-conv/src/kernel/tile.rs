@@ -1,25 +1,32 @@
-//! The block's two kinds of product, register-tiled, on the overlapping view `a(r, k) =
-//! xh[r·s + k]` of a row-im2col buffer (row stride `s`, row length `K`):
+//! The block's two kinds of product, register-tiled, on a left operand read in place:
 //!
 //! ```text
 //! rows product   out[r][j] = Σ_{k<K} a(r, k) · b[k][j]        (forward, input gradient)
-//! grad product   dw[k][j]  = Σ_{r<rows} a(r, k) · d[r][j]     (weight gradient)
+//! grad product   dw[k][j]  = Σ_r a(r, k) · d[r][j]           (weight gradient)
+//! a(r, k) = data[row(r)·s + offset_p + (k − k_p)]   for k in piece p = [k_p, k_p + len_p)
 //! ```
 //!
-//! Only some rows are wanted ([`Rows`]): `count` segments of `len` consecutive rows, `pitch`
-//! rows apart. The conv's GEMM rows are `N·H` segments of `W` pixels, `W + 2` apart: the two
-//! scratch rows between segments are neither computed nor summed (zeros in the output).
+//! ([`Left`]): `K` is split into pieces, each contiguous in memory at its own offset from the
+//! row's start. The conv reads its padded input this way, one piece per kernel row `kh` (the
+//! `3·C` values of `kw` and `c` are adjacent in channels-last memory), so no im2col copy is made.
 //!
-//! A tile keeps `T × 2W` sums in registers (the private `lanes` module: `T` rows and two vectors of `W` output
-//! columns): each step loads two vectors of `b` (or `d`), broadcasts `T` values of `a` and issues
-//! `2T` fused multiply-adds. The rows product packs `b` into panels of `2W` columns and runs `K`
-//! in blocks of `KC` (a panel's block stays in L1 while the row tiles stream past it); the grad
-//! product keeps `T` consecutive `k` × `2W` columns in registers while the rows stream past.
+//! Only some rows are wanted ([`Rows`]): `count` segments of `len` consecutive rows, whose output
+//! rows start `pitch` apart; the rows between segments are not computed (zeros in the output).
+//! A [`RowMap`] places each segment's rows in the left operand (and in `d`): the conv's output
+//! rows are `N·H` segments of `W` pixels, and the padded input has two more rows and columns per
+//! image than the output.
+//!
+//! A tile keeps `T × 2W` sums in registers (the private `lanes` module: `T` rows and two vectors
+//! of `W` output columns): each step loads two vectors of `b` (or `d`), broadcasts `T` values of
+//! `a` and issues `2T` fused multiply-adds. The rows product packs `b` into panels of `2W`
+//! columns and runs `K` in blocks of `KC` within each piece (a panel's block stays in L1 while
+//! the row tiles stream past it); the grad product keeps `T` consecutive `k` × `2W` columns in
+//! registers while the rows stream past.
 //!
 //! Every output is one chain of fused multiply-adds in `k` (or `r`) order, whatever the thread
-//! count, the tile sizes or the instruction set (AVX-512, AVX2 + FMA or plain Rust); the grad product splits the
-//! rows into a number of chunks fixed by the shape (not by the threads) and adds the chunks'
-//! sums in order. The same inputs give the same bits on any machine.
+//! count, the tile sizes or the instruction set (AVX-512, AVX2 + FMA or plain Rust); the grad
+//! product splits the rows into a number of chunks fixed by the shape (not by the threads) and
+//! adds the chunks' sums in order. The same inputs give the same bits on any machine.
 
 use rayon::prelude::*;
 
@@ -121,30 +128,103 @@ impl Rows {
     }
 }
 
-/// `out[r][j] = Σ_{k<K} xh[r·s + k]·b[k][j]` for the rows `r` of `rows` and `j < n`; the output
-/// is `count·pitch × n`, row-major, with zeros in the rows after each segment.
-///
-/// ```
-/// use burn_fused_conv::kernel::tile::{Rows, rows_product};
-/// // Three rows of K = 3 overlapping with stride 1: a = [[1, 2, 3], [2, 3, 4], [3, 4, 5]].
-/// let xh = [1.0, 2.0, 3.0, 4.0, 5.0];
-/// let b = [1.0, 0.0, 0.0, 1.0, 1.0, 0.0]; // 3 × 2
-/// assert_eq!(rows_product(&xh, 1, 3, &b, 2, Rows::all(3)), [4.0, 2.0, 6.0, 3.0, 8.0, 4.0]);
-/// // Rows 0 and 2 only (segments of 1 row, 2 apart): rows 1 and 3 are zero.
-/// let skip = Rows { count: 2, len: 1, pitch: 2 };
-/// let out = rows_product(&xh, 1, 3, &b, 2, skip);
-/// assert_eq!(out, [4.0, 2.0, 0.0, 0.0, 8.0, 4.0, 0.0, 0.0]);
-/// ```
-pub fn rows_product(xh: &[f32], s: usize, k: usize, b: &[f32], n: usize, rows: Rows) -> Vec<f32> {
-    assert_eq!(b.len(), k * n, "right operand of the wrong size");
-    assert!(rows.len <= rows.pitch, "segments overlap");
-    let span = rows.span();
-    if span > 0 {
+/// Where segment `g`'s first row is in an operand:
+/// `offset + (g / per_image)·image_pitch + (g % per_image)·row_pitch` (its other rows follow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowMap {
+    /// Segments per image.
+    pub per_image: usize,
+    /// Rows from one image's start to the next one's (at least `per_image·row_pitch`).
+    pub image_pitch: usize,
+    /// Rows from one segment's start to the next one's within an image.
+    pub row_pitch: usize,
+    /// The first segment's first row.
+    pub offset: usize,
+}
+
+impl RowMap {
+    /// Segment `g` at row `g·pitch`.
+    pub fn linear(pitch: usize) -> Self {
+        Self {
+            per_image: 1,
+            image_pitch: pitch,
+            row_pitch: 0,
+            offset: 0,
+        }
+    }
+
+    /// Segment `g`'s first row.
+    #[inline]
+    pub fn first(&self, g: usize) -> usize {
+        self.offset
+            + (g / self.per_image) * self.image_pitch
+            + (g % self.per_image) * self.row_pitch
+    }
+}
+
+/// The left operand `a(r, k) = data[row(r)·s + offset_p + (k − k_p)]`: `row` from `map`, `K`
+/// the pieces' lengths together.
+#[derive(Debug, Clone, Copy)]
+pub struct Left<'a> {
+    /// The memory.
+    pub data: &'a [f32],
+    /// Floats from one row to the next.
+    pub s: usize,
+    /// `(offset, len)` of each piece of `K`, in `k` order.
+    pub pieces: &'a [(usize, usize)],
+    /// Where each segment's rows are.
+    pub map: RowMap,
+}
+
+impl Left<'_> {
+    /// `K`: the pieces' lengths together.
+    pub fn k(&self) -> usize {
+        self.pieces.iter().map(|p| p.1).sum()
+    }
+
+    /// Panics unless every row of `rows` reads inside `data`.
+    fn check(&self, rows: Rows) {
+        let m = self.map;
         assert!(
-            k == 0 || xh.len() >= (span - 1) * s + k,
+            m.per_image > 0
+                && m.image_pitch >= m.per_image.saturating_sub(1) * m.row_pitch + rows.len,
+            "segments of an image overlap the next image's"
+        );
+        if rows.computed() == 0 {
+            return;
+        }
+        let last_row = m.first(rows.count - 1) + rows.len - 1;
+        let reach = self.pieces.iter().map(|&(o, l)| o + l).max().unwrap_or(0);
+        assert!(
+            last_row * self.s + reach <= self.data.len(),
             "left operand too short"
         );
     }
+}
+
+/// `out[r][j] = Σ_{k<K} a(r, k)·b[k][j]` for the rows `r` of `rows` and `j < n`; the output
+/// is `count·pitch × n`, row-major, with zeros in the rows after each segment.
+///
+/// ```
+/// use burn_fused_conv::kernel::tile::{Left, RowMap, Rows, rows_product};
+/// // Three rows of K = 3 overlapping with stride 1: a = [[1, 2, 3], [2, 3, 4], [3, 4, 5]].
+/// let xh = [1.0, 2.0, 3.0, 4.0, 5.0];
+/// let left = Left { data: &xh, s: 1, pieces: &[(0, 3)], map: RowMap::linear(3) };
+/// let b = [1.0, 0.0, 0.0, 1.0, 1.0, 0.0]; // 3 × 2
+/// assert_eq!(rows_product(&left, &b, 2, Rows::all(3)), [4.0, 2.0, 6.0, 3.0, 8.0, 4.0]);
+/// // Rows 0 and 2 only (segments of 1 row, 2 apart): rows 1 and 3 are zero.
+/// let skip = Left { map: RowMap::linear(2), ..left };
+/// let out = rows_product(&skip, &b, 2, Rows { count: 2, len: 1, pitch: 2 });
+/// assert_eq!(out, [4.0, 2.0, 0.0, 0.0, 8.0, 4.0, 0.0, 0.0]);
+/// // K in two pieces: a(r, ·) = [xh[r], xh[r + 2], xh[r + 3]] (pieces at offsets 0 and 2).
+/// let two = Left { pieces: &[(0, 1), (2, 2)], ..left };
+/// assert_eq!(rows_product(&two, &b, 2, Rows::all(2)), [5.0, 3.0, 7.0, 4.0]);
+/// ```
+pub fn rows_product(left: &Left<'_>, b: &[f32], n: usize, rows: Rows) -> Vec<f32> {
+    let k = left.k();
+    assert_eq!(b.len(), k * n, "right operand of the wrong size");
+    assert!(rows.len <= rows.pitch, "segments overlap");
+    left.check(rows);
     let len = rows.count * rows.pitch * n;
     if rows.computed() * n == 0 || k == 0 {
         return vec![0.0; len];
@@ -166,8 +246,7 @@ pub fn rows_product(xh: &[f32], s: usize, k: usize, b: &[f32], n: usize, rows: R
     let per_task = rows.count.div_ceil(16).max(t.div_ceil(rows.len));
     let mut out = Vec::<f32>::with_capacity(len);
     let job = RowsJob {
-        a: xh.as_ptr(),
-        s,
+        left: *left,
         k,
         packed: &packed,
         n,
@@ -201,8 +280,7 @@ pub fn rows_product(xh: &[f32], s: usize, k: usize, b: &[f32], n: usize, rows: R
 
 /// One call of [`rows_product`], shared by its tasks.
 struct RowsJob<'a> {
-    a: *const f32,
-    s: usize,
+    left: Left<'a>,
     k: usize,
     packed: &'a [f32],
     n: usize,
@@ -210,7 +288,7 @@ struct RowsJob<'a> {
     rows: Rows,
     out: Shared,
 }
-// SAFETY: `a` is only read.
+// SAFETY: the left operand is only read; `out` is written in disjoint rows (see the callers).
 unsafe impl Sync for RowsJob<'_> {}
 
 #[cfg(target_arch = "x86_64")]
@@ -252,67 +330,120 @@ fn group_rows(s: usize) -> usize {
     (65_536 / s.max(1)).clamp(24, 512)
 }
 
+/// One register tile of a group: its rows (`m`), where its first row is in the left operand
+/// and in the output, and each row's offset (in floats) from those.
+struct Tile {
+    m: usize,
+    a0: usize,
+    c0: usize,
+    a_off: [usize; 12],
+    c_off: [usize; 12],
+}
+
+/// The tiles of segments `gs..ge`: up to `t` rows within a segment, or whole segments together
+/// when they are shorter than a tile.
+fn tiles(job: &RowsJob<'_>, gs: usize, ge: usize, t: usize, out: &mut Vec<Tile>) {
+    out.clear();
+    let (rows, map, s, n) = (job.rows, job.left.map, job.left.s, job.n);
+    let per_tile = (t / rows.len).max(1);
+    let mut seg = gs;
+    while seg < ge {
+        if per_tile > 1 {
+            let segs = per_tile.min(ge - seg);
+            let (a0, c0) = (map.first(seg) * s, seg * rows.pitch * n);
+            let mut tile = Tile {
+                m: segs * rows.len,
+                a0,
+                c0,
+                a_off: [0; 12],
+                c_off: [0; 12],
+            };
+            for i in 0..tile.m {
+                let (sg, ii) = (seg + i / rows.len, i % rows.len);
+                tile.a_off[i] = (map.first(sg) + ii) * s - a0;
+                tile.c_off[i] = (sg * rows.pitch + ii) * n - c0;
+            }
+            out.push(tile);
+            seg += segs;
+        } else {
+            let mut i0 = 0;
+            while i0 < rows.len {
+                let m = t.min(rows.len - i0);
+                let mut tile = Tile {
+                    m,
+                    a0: (map.first(seg) + i0) * s,
+                    c0: (seg * rows.pitch + i0) * n,
+                    a_off: [0; 12],
+                    c_off: [0; 12],
+                };
+                for i in 0..m {
+                    (tile.a_off[i], tile.c_off[i]) = (i * s, i * n);
+                }
+                out.push(tile);
+                i0 += m;
+            }
+            seg += 1;
+        }
+    }
+}
+
 /// Segments `g0..g1` of a rows product, in groups of about [`group_rows`] rows: for each group,
-/// `K` blocks, then panels, then tiles of up to `L::TILE` rows (within a segment, or whole short
-/// segments together); then zeros in the gap after each segment.
+/// each piece's `K` blocks, then panels, then the group's tiles; then zeros in the gap after
+/// each segment.
 #[inline(always)]
 unsafe fn rows_task<L: Lanes>(job: &RowsJob<'_>, g0: usize, g1: usize) {
     let nr = 2 * L::W;
     let rows = job.rows;
-    // Rows of a tile relative to its first: consecutive within a segment, or `per_tile` whole
-    // segments when segments are shorter than a tile.
+    let left = job.left;
     let per_tile = (L::TILE / rows.len).max(1);
-    let mut a_off = [0usize; 12];
-    let mut c_off = [0usize; 12];
-    for i in 0..L::TILE {
-        let r = if per_tile > 1 {
-            (i / rows.len) * rows.pitch + i % rows.len
-        } else {
-            i
-        };
-        (a_off[i], c_off[i]) = (r * job.s, r * job.n);
-    }
-    let per_group = (group_rows(job.s) / rows.len).max(per_tile);
+    let per_group = (group_rows(3 * left.s) / rows.len).max(per_tile);
+    let mut group = Vec::new();
     let mut gs = g0;
     while gs < g1 {
         let ge = g1.min(gs + per_group);
-        let mut k0 = 0;
-        while k0 < job.k {
-            let kc = L::KC.min(job.k - k0);
+        tiles(job, gs, ge, L::TILE, &mut group);
+        if job.k <= L::KC {
+            // Every piece in one pass: the sums stay in registers from the first `k` to the last.
             for p in 0..job.panels {
                 let cols = nr.min(job.n - p * nr);
-                // SAFETY (all pointer arithmetic below): inside `packed`, `xh` and `out` as
-                // asserted by `rows_product`.
-                let b = unsafe { job.packed.as_ptr().add((p * job.k + k0) * nr) };
-                // (first row, rows) of each tile of the group, in order; no closure, which
-                // would not be compiled for `L`'s instruction set.
-                let (mut seg, mut r) = (gs, gs * rows.pitch);
-                while seg < ge {
-                    let (start, m) = if per_tile > 1 {
-                        let segs = per_tile.min(ge - seg);
-                        let start = seg * rows.pitch;
-                        seg += segs;
-                        r = seg * rows.pitch;
-                        (start, segs * rows.len)
-                    } else {
-                        let m = L::TILE.min(seg * rows.pitch + rows.len - r);
-                        let start = r;
-                        r += m;
-                        if r == seg * rows.pitch + rows.len {
-                            seg += 1;
-                            r = seg * rows.pitch;
-                        }
-                        (start, m)
-                    };
+                // SAFETY (all pointer arithmetic below): inside `packed`, the left operand and
+                // `out` as checked by `rows_product`.
+                let b = unsafe { job.packed.as_ptr().add(p * job.k * nr) };
+                for tile in &group {
                     unsafe {
-                        let a = job.a.add(start * job.s + k0);
-                        let c = job.out.0.add(start * job.n + p * nr);
-                        let args = (a, &a_off, b, kc, c, &c_off, cols, k0 == 0);
-                        by_rows!(m, rows_tile, L, (args))
+                        let a = left.data.as_ptr().add(tile.a0);
+                        let c = job.out.0.add(tile.c0 + p * nr);
+                        let args = (a, &tile.a_off, left.pieces, b, c, &tile.c_off, cols, true);
+                        by_rows!(tile.m, rows_tile, L, (args))
                     }
                 }
             }
-            k0 += kc;
+        } else {
+            let mut kbase = 0;
+            for (pi, &(poff, plen)) in left.pieces.iter().enumerate() {
+                let mut k0 = 0;
+                while k0 < plen {
+                    let kc = L::KC.min(plen - k0);
+                    let first = pi == 0 && k0 == 0;
+                    let block = [(poff + k0, kc)];
+                    for p in 0..job.panels {
+                        let cols = nr.min(job.n - p * nr);
+                        // SAFETY: as above.
+                        let b = unsafe { job.packed.as_ptr().add((p * job.k + kbase + k0) * nr) };
+                        for tile in &group {
+                            unsafe {
+                                let a = left.data.as_ptr().add(tile.a0);
+                                let c = job.out.0.add(tile.c0 + p * nr);
+                                let args =
+                                    (a, &tile.a_off, &block[..], b, c, &tile.c_off, cols, first);
+                                by_rows!(tile.m, rows_tile, L, (args))
+                            }
+                        }
+                    }
+                    k0 += kc;
+                }
+                kbase += plen;
+            }
         }
         gs = ge;
     }
@@ -324,40 +455,45 @@ unsafe fn rows_task<L: Lanes>(job: &RowsJob<'_>, g0: usize, g1: usize) {
     }
 }
 
-/// The arguments of one tile: the left operand at its first row and `k`, each row's offset
-/// from there, the packed panel at that `k`, the `k` steps, the output at its first row and
-/// column, each row's offset from there, the valid columns and whether this is the first `K`
-/// block.
+/// The arguments of one tile: the left operand at its first row, each row's offset from there,
+/// the `(offset, length)` of each run of `k` to sum (in `k` order), the packed panel at the
+/// first of them (the runs' `b` rows follow one another), the output at its first row and
+/// column, each row's offset from there, the valid columns and whether this is the first pass
+/// over `K` (else the sums so far are read back first).
 type TileArgs<'a> = (
     *const f32,
     &'a [usize; 12],
+    &'a [(usize, usize)],
     *const f32,
-    usize,
     *mut f32,
     &'a [usize; 12],
     usize,
     bool,
 );
 
-/// `M` rows × `2W` columns of a rows product over `kc` steps of `k`.
+/// `M` rows × `2W` columns of a rows product over the given runs of `k`.
 #[inline(always)]
 unsafe fn rows_tile<L: Lanes, const M: usize>(args: TileArgs<'_>) {
-    let (a, a_off, b, kc, c, c_off, cols, first) = args;
+    let (a, a_off, runs, b, c, c_off, cols, first) = args;
     let mut acc = [[unsafe { L::zero() }; 2]; M];
     unsafe {
-        let a: [*const f32; M] = std::array::from_fn(|i| a.add(a_off[i]));
         if !first {
             for (i, acc) in acc.iter_mut().enumerate() {
                 *acc = load_pair::<L>(c.add(c_off[i]), cols);
             }
         }
-        for kk in 0..kc {
-            let b0 = L::load(b.add(kk * 2 * L::W));
-            let b1 = L::load(b.add(kk * 2 * L::W + L::W));
-            for (i, acc) in acc.iter_mut().enumerate() {
-                let x = L::splat(a[i].add(kk));
-                acc[0] = L::fma(x, b0, acc[0]);
-                acc[1] = L::fma(x, b1, acc[1]);
+        let a: [*const f32; M] = std::array::from_fn(|i| a.add(a_off[i]));
+        let mut b = b;
+        for &(off, len) in runs {
+            for kk in off..off + len {
+                let b0 = L::load(b);
+                let b1 = L::load(b.add(L::W));
+                for (i, acc) in acc.iter_mut().enumerate() {
+                    let x = L::splat(a[i].add(kk));
+                    acc[0] = L::fma(x, b0, acc[0]);
+                    acc[1] = L::fma(x, b1, acc[1]);
+                }
+                b = b.add(2 * L::W);
             }
         }
         for (i, acc) in acc.iter().enumerate() {
@@ -414,23 +550,22 @@ fn grad_chunks(rows: Rows, n: usize) -> usize {
 /// columns) stays in L1 while the `k` tiles pass over it.
 const GRAD_ROW_BLOCK: usize = 128;
 
-/// `dw[k][j] = Σ_r xh[r·s + k]·d[r][j]` over the rows `r` of `rows`, for `k < K`, `j < n`:
-/// `K × n`, row-major.
+/// `dw[k][j] = Σ_r a(r, k)·d[row_d(r)][j]` over the rows `r` of `rows`, for `k < K`, `j < n`
+/// (`d` row-major with `n` columns, its rows placed by `d_map`): `K × n`, row-major.
 ///
 /// ```
-/// use burn_fused_conv::kernel::tile::{Rows, grad_product};
+/// use burn_fused_conv::kernel::tile::{Left, RowMap, Rows, grad_product};
 /// // a = [[1, 2], [2, 3]] (stride 1, K = 2), d = [[1], [10]].
-/// assert_eq!(grad_product(&[1.0, 2.0, 3.0], 1, 2, &[1.0, 10.0], 1, Rows::all(2)), [21.0, 32.0]);
+/// let left = Left { data: &[1.0, 2.0, 3.0], s: 1, pieces: &[(0, 2)], map: RowMap::linear(2) };
+/// let dw = grad_product(&left, &[1.0, 10.0], RowMap::linear(2), 1, Rows::all(2));
+/// assert_eq!(dw, [21.0, 32.0]);
 /// ```
-pub fn grad_product(xh: &[f32], s: usize, k: usize, d: &[f32], n: usize, rows: Rows) -> Vec<f32> {
-    assert!(rows.len <= rows.pitch, "segments overlap");
-    let span = rows.span();
-    assert!(d.len() >= span * n, "right operand too short");
-    if span > 0 {
-        assert!(
-            k == 0 || xh.len() >= (span - 1) * s + k,
-            "left operand too short"
-        );
+pub fn grad_product(left: &Left<'_>, d: &[f32], d_map: RowMap, n: usize, rows: Rows) -> Vec<f32> {
+    let k = left.k();
+    left.check(rows);
+    if rows.computed() > 0 {
+        let last = d_map.first(rows.count - 1) + rows.len;
+        assert!(d.len() >= last * n, "right operand too short");
     }
     let len = k * n;
     if len == 0 || rows.computed() == 0 {
@@ -442,10 +577,10 @@ pub fn grad_product(xh: &[f32], s: usize, k: usize, d: &[f32], n: usize, rows: R
     let chunks = grad_chunks(rows, n);
     let mut partials = Vec::<f32>::with_capacity(chunks * len);
     let job = GradJob {
-        a: xh.as_ptr(),
-        s,
+        left: *left,
         k,
         d: d.as_ptr(),
+        d_map,
         n,
         rows,
         out: Shared(partials.as_mut_ptr()),
@@ -458,7 +593,7 @@ pub fn grad_product(xh: &[f32], s: usize, k: usize, d: &[f32], n: usize, rows: R
         );
         let cols = (p * nr, n.min(p * nr + nr));
         // SAFETY: the task writes columns cols of chunk `chunk`'s K × n partial only; the
-        // reads are inside `xh` and `d` by the assertions above; `isa` was detected here.
+        // reads are inside the operands by the checks above; `isa` was detected here.
         unsafe {
             match isa {
                 #[cfg(target_arch = "x86_64")]
@@ -483,27 +618,27 @@ pub fn grad_product(xh: &[f32], s: usize, k: usize, d: &[f32], n: usize, rows: R
 }
 
 /// One call of [`grad_product`], shared by its tasks.
-struct GradJob {
-    a: *const f32,
-    s: usize,
+struct GradJob<'a> {
+    left: Left<'a>,
     k: usize,
     d: *const f32,
+    d_map: RowMap,
     n: usize,
     rows: Rows,
     out: Shared,
 }
-// SAFETY: `a` and `d` are only read.
-unsafe impl Sync for GradJob {}
+// SAFETY: the operands are only read; `out` is written in disjoint columns (see the caller).
+unsafe impl Sync for GradJob<'_> {}
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn grad_task_avx512(job: &GradJob, chunk: usize, segments: Span, cols: Span) {
+unsafe fn grad_task_avx512(job: &GradJob<'_>, chunk: usize, segments: Span, cols: Span) {
     unsafe { grad_task::<Avx512>(job, chunk, segments, cols) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn grad_task_avx2(job: &GradJob, chunk: usize, segments: Span, cols: Span) {
+unsafe fn grad_task_avx2(job: &GradJob<'_>, chunk: usize, segments: Span, cols: Span) {
     unsafe { grad_task::<Avx2>(job, chunk, segments, cols) }
 }
 
@@ -511,51 +646,62 @@ unsafe fn grad_task_avx2(job: &GradJob, chunk: usize, segments: Span, cols: Span
 type Span = (usize, usize);
 
 /// Columns `cols` (one panel) of chunk `chunk`'s partial sum over segments `segments`: blocks
-/// of whole segments, then tiles of `L::TILE` consecutive `k`.
+/// of whole segments (their rows' places in both operands looked up once), then each piece's
+/// tiles of `L::TILE` consecutive `k`.
 #[inline(always)]
-unsafe fn grad_task<L: Lanes>(job: &GradJob, chunk: usize, segments: Span, cols: Span) {
+unsafe fn grad_task<L: Lanes>(job: &GradJob<'_>, chunk: usize, segments: Span, cols: Span) {
     let ((g0, g1), (j0, j1)) = (segments, cols);
-    let rows = job.rows;
+    let (rows, left) = (job.rows, job.left);
     let per_block = (GRAD_ROW_BLOCK / rows.len.max(1)).max(1);
-    // SAFETY (all pointer arithmetic below): inside `xh`, `d` and the partials as asserted
+    // SAFETY (all pointer arithmetic below): inside the operands and the partials as checked
     // and allocated by `grad_product`.
     let out = unsafe { job.out.0.add(chunk * job.k * job.n + j0) };
+    let mut starts = Vec::with_capacity(per_block);
     let mut gb = g0;
     while gb < g1 {
         let count = per_block.min(g1 - gb);
-        let r = gb * rows.pitch;
-        let block = Rows { count, ..rows };
-        let mut k0 = 0;
-        while k0 < job.k {
-            let m = L::TILE.min(job.k - k0);
-            unsafe {
-                let args = (
-                    job.a.add(r * job.s + k0),
-                    job.s,
-                    job.d.add(r * job.n + j0),
-                    block,
-                    out.add(k0 * job.n),
-                    job.n,
-                    j1 - j0,
-                    gb == g0,
-                );
-                by_rows!(m, grad_tile, L, (args))
+        starts.clear();
+        starts.extend(
+            (gb..gb + count).map(|g| (left.map.first(g) * left.s, job.d_map.first(g) * job.n)),
+        );
+        let mut kbase = 0;
+        for &(poff, plen) in left.pieces {
+            let mut k0 = 0;
+            while k0 < plen {
+                let m = L::TILE.min(plen - k0);
+                unsafe {
+                    let args = (
+                        left.data.as_ptr().add(poff + k0),
+                        left.s,
+                        job.d.add(j0),
+                        &starts[..],
+                        rows.len,
+                        out.add((kbase + k0) * job.n),
+                        job.n,
+                        j1 - j0,
+                        gb == g0,
+                    );
+                    by_rows!(m, grad_tile, L, (args))
+                }
+                k0 += m;
             }
-            k0 += m;
+            kbase += plen;
         }
         gb += count;
     }
 }
 
-/// `M` consecutive `k` × `2W` columns of a grad product over the rows of a block of segments:
-/// the left operand at its first row and `k`, its row stride, `d` at its first row and column
-/// (row stride = the output's), the segments, the output at its first `k` and column, the
-/// output's row stride, the valid columns and whether these are the chunk's first rows.
-type GradArgs = (
+/// `M` consecutive `k` × `2W` columns of a grad product over a block of segments: the left
+/// operand at its piece and `k`, its row stride, `d` at its column, each segment's first row
+/// in both (as float offsets), the rows per segment, the output at its first `k` and column,
+/// `d`'s and the output's row stride, the valid columns and whether these are the chunk's
+/// first rows.
+type GradArgs<'a> = (
     *const f32,
     usize,
     *const f32,
-    Rows,
+    &'a [(usize, usize)],
+    usize,
     *mut f32,
     usize,
     usize,
@@ -563,8 +709,8 @@ type GradArgs = (
 );
 
 #[inline(always)]
-unsafe fn grad_tile<L: Lanes, const M: usize>(args: GradArgs) {
-    let (a, s, d, rows, c, ldc, cols, first) = args;
+unsafe fn grad_tile<L: Lanes, const M: usize>(args: GradArgs<'_>) {
+    let (a, s, d, starts, len, c, ldc, cols, first) = args;
     let mut acc = [[unsafe { L::zero() }; 2]; M];
     unsafe {
         if !first {
@@ -572,10 +718,10 @@ unsafe fn grad_tile<L: Lanes, const M: usize>(args: GradArgs) {
                 *acc = load_pair::<L>(c.add(i * ldc), cols);
             }
         }
-        for seg in 0..rows.count {
-            let (r0, r1) = (seg * rows.pitch, seg * rows.pitch + rows.len);
+        for &(ar, dr) in starts {
+            let (a, d) = (a.add(ar), d.add(dr));
             if cols == 2 * L::W {
-                for r in r0..r1 {
+                for r in 0..len {
                     let d0 = L::load(d.add(r * ldc));
                     let d1 = L::load(d.add(r * ldc + L::W));
                     for (i, acc) in acc.iter_mut().enumerate() {
@@ -585,7 +731,7 @@ unsafe fn grad_tile<L: Lanes, const M: usize>(args: GradArgs) {
                     }
                 }
             } else {
-                for r in r0..r1 {
+                for r in 0..len {
                     let [d0, d1] = load_pair::<L>(d.add(r * ldc), cols);
                     for (i, acc) in acc.iter_mut().enumerate() {
                         let x = L::splat(a.add(r * s + i));
@@ -611,139 +757,259 @@ mod tests {
             .collect()
     }
 
+    /// `a(r, k)` by the definition.
+    fn a_at(left: &Left<'_>, rows: Rows, seg: usize, i: usize, k: usize) -> f32 {
+        let mut k = k;
+        for &(off, len) in left.pieces {
+            if k < len {
+                return left.data[(left.map.first(seg) + i) * left.s + off + k];
+            }
+            k -= len;
+        }
+        let _ = rows;
+        unreachable!("k beyond K")
+    }
+
     /// Both products against the definition, in f64, on shapes with every kind of edge: tails of
-    /// rows, of `k` tiles and of columns, one panel and several, one `K` block and several.
+    /// rows, of `k` tiles and of columns, one panel and several, one `K` block and several,
+    /// pieces, segments shorter and longer than a tile, images with gaps between them.
     #[test]
     fn products_equal_the_definition_on_ragged_shapes() {
-        for &(s, k, n, rows) in &[
-            (9, 27, 32, 100),
-            (3, 9, 5, 7),
-            (39, 117, 13, 61),
-            (96, 288, 64, 300),
-            (192, 576, 19, 45),
-            (384, 1152, 40, 29),
-            (1, 1, 1, 1),
-        ] {
-            let xh = values((rows - 1) * s + k, 1);
+        // (s, pieces, n, rows, a map, d map)
+        type Case = (usize, Vec<(usize, usize)>, usize, Rows, RowMap, RowMap);
+        let cases: Vec<Case> = vec![
+            (
+                9,
+                vec![(0, 27)],
+                32,
+                Rows::all(100),
+                RowMap::linear(100),
+                RowMap::linear(100),
+            ),
+            (
+                3,
+                vec![(0, 9)],
+                5,
+                Rows::all(7),
+                RowMap::linear(7),
+                RowMap::linear(7),
+            ),
+            (
+                39,
+                vec![(0, 117)],
+                13,
+                Rows::all(61),
+                RowMap::linear(61),
+                RowMap::linear(61),
+            ),
+            (
+                96,
+                vec![(0, 288)],
+                64,
+                Rows::all(300),
+                RowMap::linear(300),
+                RowMap::linear(300),
+            ),
+            (
+                192,
+                vec![(0, 576)],
+                19,
+                Rows::all(45),
+                RowMap::linear(45),
+                RowMap::linear(45),
+            ),
+            (
+                1,
+                vec![(0, 1)],
+                1,
+                Rows::all(1),
+                RowMap::linear(1),
+                RowMap::linear(1),
+            ),
+            // The conv's padded layout: 3 images of 5 rows of 4 pixels, C = 13, 3 pieces.
+            (
+                13,
+                vec![(0, 39), (6 * 13, 39), (12 * 13, 39)],
+                40,
+                Rows {
+                    count: 15,
+                    len: 4,
+                    pitch: 6,
+                },
+                RowMap {
+                    per_image: 5,
+                    image_pitch: 7 * 6,
+                    row_pitch: 6,
+                    offset: 0,
+                },
+                RowMap {
+                    per_image: 5,
+                    image_pitch: 7 * 6,
+                    row_pitch: 6,
+                    offset: 7,
+                },
+            ),
+            // The same with 20-pixel rows (segments longer than a tile) and C = 3.
+            (
+                3,
+                vec![(0, 9), (22 * 3, 9), (44 * 3, 9)],
+                33,
+                Rows {
+                    count: 6,
+                    len: 20,
+                    pitch: 22,
+                },
+                RowMap {
+                    per_image: 3,
+                    image_pitch: 5 * 22,
+                    row_pitch: 22,
+                    offset: 0,
+                },
+                RowMap {
+                    per_image: 3,
+                    image_pitch: 5 * 22,
+                    row_pitch: 22,
+                    offset: 23,
+                },
+            ),
+        ];
+        for (s, pieces, n, rows, a_map, d_map) in cases {
+            let reach = pieces.iter().map(|p| p.0 + p.1).max().unwrap();
+            let data = values((a_map.first(rows.count - 1) + rows.len - 1) * s + reach, 1);
+            let left = Left {
+                data: &data,
+                s,
+                pieces: &pieces,
+                map: a_map,
+            };
+            let k = left.k();
             let b = values(k * n, 2);
-            let d = values(rows * n, 3);
-            let out = rows_product(&xh, s, k, &b, n, Rows::all(rows));
-            for r in 0..rows {
-                for j in 0..n {
-                    let want: f64 = (0..k)
-                        .map(|kk| xh[r * s + kk] as f64 * b[kk * n + j] as f64)
-                        .sum();
-                    let got = out[r * n + j] as f64;
-                    assert!(
-                        (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
-                        "rows {s} {k} {n} {rows}: {got} vs {want}"
-                    );
+            let d = values((d_map.first(rows.count - 1) + rows.len) * n, 3);
+            let out = rows_product(&left, &b, n, rows);
+            assert_eq!(out.len(), rows.count * rows.pitch * n);
+            for seg in 0..rows.count {
+                for i in 0..rows.pitch {
+                    for j in 0..n {
+                        let got = out[(seg * rows.pitch + i) * n + j] as f64;
+                        if i >= rows.len {
+                            assert_eq!(got, 0.0);
+                            continue;
+                        }
+                        let want: f64 = (0..k)
+                            .map(|kk| a_at(&left, rows, seg, i, kk) as f64 * b[kk * n + j] as f64)
+                            .sum();
+                        assert!(
+                            (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                            "rows {s} {k} {n}: {got} vs {want}"
+                        );
+                    }
                 }
             }
-            let dw = grad_product(&xh, s, k, &d, n, Rows::all(rows));
+            let dw = grad_product(&left, &d, d_map, n, rows);
             for kk in 0..k {
                 for j in 0..n {
-                    let want: f64 = (0..rows)
-                        .map(|r| xh[r * s + kk] as f64 * d[r * n + j] as f64)
+                    let want: f64 = (0..rows.count)
+                        .flat_map(|seg| (0..rows.len).map(move |i| (seg, i)))
+                        .map(|(seg, i)| {
+                            a_at(&left, rows, seg, i, kk) as f64
+                                * d[(d_map.first(seg) + i) * n + j] as f64
+                        })
                         .sum();
                     let got = dw[kk * n + j] as f64;
                     assert!(
                         (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
-                        "grad {s} {k} {n} {rows}: {got} vs {want}"
+                        "grad {s} {k} {n}: {got} vs {want}"
                     );
                 }
             }
-        }
-    }
-
-    /// Segments: only their rows are computed (zeros after each) and summed.
-    #[test]
-    fn segments_skip_the_rows_between_them() {
-        let (s, k, n) = (12, 36, 40);
-        let rows = Rows {
-            count: 37,
-            len: 4,
-            pitch: 6,
-        };
-        let span = rows.span();
-        let xh = values((span - 1) * s + k, 7);
-        let b = values(k * n, 8);
-        let d = values(span * n, 9);
-        let full = rows_product(&xh, s, k, &b, n, Rows::all(span));
-        let out = rows_product(&xh, s, k, &b, n, rows);
-        assert_eq!(out.len(), rows.count * rows.pitch * n);
-        for r in 0..rows.count * rows.pitch {
-            let row = &out[r * n..(r + 1) * n];
-            if r % rows.pitch < rows.len {
-                assert_eq!(row, &full[r * n..(r + 1) * n]);
-            } else {
-                assert!(row.iter().all(|&v| v == 0.0));
-            }
-        }
-        // The grad product over the segments equals it over all rows with d zero between them.
-        let mut d_zeroed = d.clone();
-        for r in 0..span {
-            if r % rows.pitch >= rows.len {
-                d_zeroed[r * n..(r + 1) * n].fill(0.0);
-            }
-        }
-        let dw = grad_product(&xh, s, k, &d, n, rows);
-        let dw_all = grad_product(&xh, s, k, &d_zeroed, n, Rows::all(span));
-        for (a, b) in dw.iter().zip(&dw_all) {
-            assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
         }
     }
 
     /// The vector paths give the plain path's bits.
     #[test]
     fn every_instruction_set_gives_the_same_bits() {
-        let (s, k, n, rows) = (39, 117, 45, 700);
-        let xh = values((rows - 1) * s + k, 4);
+        let (s, n) = (13, 45);
+        let pieces = [(0, 39), (6 * 13, 39), (12 * 13, 39)];
+        let rows = Rows {
+            count: 40,
+            len: 4,
+            pitch: 6,
+        };
+        let a_map = RowMap {
+            per_image: 4,
+            image_pitch: 6 * 6,
+            row_pitch: 6,
+            offset: 0,
+        };
+        let d_map = RowMap {
+            per_image: 4,
+            image_pitch: 6 * 6,
+            row_pitch: 6,
+            offset: 7,
+        };
+        let data = values(
+            (a_map.first(rows.count - 1) + rows.len - 1) * s + 12 * 13 + 39,
+            4,
+        );
+        let left = Left {
+            data: &data,
+            s,
+            pieces: &pieces,
+            map: a_map,
+        };
+        let k = left.k();
         let b = values(k * n, 5);
-        let d = values(rows * n, 6);
+        let d = values((d_map.first(rows.count - 1) + rows.len) * n, 6);
         let (vector_rows, vector_grad) = (
-            rows_product(&xh, s, k, &b, n, Rows::all(rows)),
-            grad_product(&xh, s, k, &d, n, Rows::all(rows)),
+            rows_product(&left, &b, n, rows),
+            grad_product(&left, &d, d_map, n, rows),
         );
         let plain_rows = {
-            let mut packed = vec![0.0f32; n.div_ceil(16) * k * 16];
-            for p in 0..n.div_ceil(16) {
+            let nr = 2 * Plain::W;
+            let panels = n.div_ceil(nr);
+            let mut packed = vec![0.0f32; panels * k * nr];
+            for p in 0..panels {
                 for kk in 0..k {
-                    for j in 0..16.min(n - p * 16) {
-                        packed[(p * k + kk) * 16 + j] = b[kk * n + p * 16 + j];
+                    for j in 0..nr.min(n - p * nr) {
+                        packed[(p * k + kk) * nr + j] = b[kk * n + p * nr + j];
                     }
                 }
             }
-            let mut out = vec![0.0f32; rows * n];
+            let mut out = vec![0.0f32; rows.count * rows.pitch * n];
             let job = RowsJob {
-                a: xh.as_ptr(),
-                s,
+                left,
                 k,
                 packed: &packed,
                 n,
-                panels: n.div_ceil(16),
-                rows: Rows::all(rows),
+                panels,
+                rows,
                 out: Shared(out.as_mut_ptr()),
             };
-            unsafe { rows_task::<Plain>(&job, 0, 1) };
+            unsafe { rows_task::<Plain>(&job, 0, rows.count) };
             out
         };
         assert_eq!(vector_rows, plain_rows);
         let plain_grad = {
-            let chunks = grad_chunks(Rows::all(rows), n);
-            assert_eq!(chunks, 1, "one segment is one chunk");
+            let nr = 2 * Plain::W;
+            let chunks = grad_chunks(rows, n);
             let mut partials = vec![0.0f32; chunks * k * n];
             let job = GradJob {
-                a: xh.as_ptr(),
-                s,
+                left,
                 k,
                 d: d.as_ptr(),
+                d_map,
                 n,
-                rows: Rows::all(rows),
+                rows,
                 out: Shared(partials.as_mut_ptr()),
             };
-            for p in 0..n.div_ceil(16) {
-                unsafe { grad_task::<Plain>(&job, 0, (0, 1), (p * 16, n.min(p * 16 + 16))) };
+            for chunk in 0..chunks {
+                let segs = (
+                    chunk * rows.count / chunks,
+                    (chunk + 1) * rows.count / chunks,
+                );
+                for p in 0..n.div_ceil(nr) {
+                    unsafe { grad_task::<Plain>(&job, chunk, segs, (p * nr, n.min(p * nr + nr))) };
+                }
             }
             let (sum, rest) = partials.split_at_mut(k * n);
             for part in rest.chunks_exact(k * n) {
