@@ -989,6 +989,87 @@ mod tests {
             out
         };
         assert_eq!(vector_rows, plain_rows);
+        // Each vector path the processor has, called directly (the public functions take the
+        // widest).
+        #[cfg(target_arch = "x86_64")]
+        for (name, has) in [
+            (
+                "avx2",
+                is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            ),
+            ("avx512f", is_x86_feature_detected!("avx512f")),
+        ] {
+            if !has {
+                continue;
+            }
+            let (nr, w) = if name == "avx2" {
+                (16, Avx2::W)
+            } else {
+                (32, Avx512::W)
+            };
+            assert_eq!(nr, 2 * w);
+            let panels = n.div_ceil(nr);
+            let mut packed = vec![0.0f32; panels * k * nr];
+            for p in 0..panels {
+                for kk in 0..k {
+                    for j in 0..nr.min(n - p * nr) {
+                        packed[(p * k + kk) * nr + j] = b[kk * n + p * nr + j];
+                    }
+                }
+            }
+            let mut out = vec![0.0f32; rows.count * rows.pitch * n];
+            let job = RowsJob {
+                left,
+                k,
+                packed: &packed,
+                n,
+                panels,
+                rows,
+                out: Shared(out.as_mut_ptr()),
+            };
+            unsafe {
+                if name == "avx2" {
+                    rows_task_avx2(&job, 0, rows.count)
+                } else {
+                    rows_task_avx512(&job, 0, rows.count)
+                }
+            };
+            assert_eq!(out, plain_rows, "{name}");
+            let chunks = grad_chunks(rows, n);
+            let mut partials = vec![0.0f32; chunks * k * n];
+            let gjob = GradJob {
+                left,
+                k,
+                d: d.as_ptr(),
+                d_map,
+                n,
+                rows,
+                out: Shared(partials.as_mut_ptr()),
+            };
+            for chunk in 0..chunks {
+                let segs = (
+                    chunk * rows.count / chunks,
+                    (chunk + 1) * rows.count / chunks,
+                );
+                for p in 0..panels {
+                    let cols = (p * nr, n.min(p * nr + nr));
+                    unsafe {
+                        if name == "avx2" {
+                            grad_task_avx2(&gjob, chunk, segs, cols)
+                        } else {
+                            grad_task_avx512(&gjob, chunk, segs, cols)
+                        }
+                    };
+                }
+            }
+            let (sum, rest) = partials.split_at_mut(k * n);
+            for part in rest.chunks_exact(k * n) {
+                for (s, p) in sum.iter_mut().zip(part) {
+                    *s += p;
+                }
+            }
+            assert_eq!(sum.to_vec(), vector_grad, "{name}");
+        }
         let plain_grad = {
             let nr = 2 * Plain::W;
             let chunks = grad_chunks(rows, n);
