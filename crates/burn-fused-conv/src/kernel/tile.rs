@@ -113,15 +113,6 @@ impl Rows {
         }
     }
 
-    /// Rows from the first computed one to the last: `(count − 1)·pitch + len`.
-    pub fn span(&self) -> usize {
-        if self.count == 0 {
-            0
-        } else {
-            (self.count - 1) * self.pitch + self.len
-        }
-    }
-
     /// Rows computed: `count·len`.
     pub fn computed(&self) -> usize {
         self.count * self.len
@@ -387,9 +378,35 @@ fn tiles(job: &RowsJob<'_>, gs: usize, ge: usize, t: usize, out: &mut Vec<Tile>)
     }
 }
 
+/// One pass over part of `K`: the runs of `k` it sums, its first packed row, whether it is first.
+type Pass = (Vec<(usize, usize)>, usize, bool);
+
+/// The passes over `K` of a rows product, in `k` order: each the runs of `k` it sums (offset
+/// and length in the left operand's row), the first `k` of its packed rows, and whether it is
+/// the first pass. All pieces in one pass when `K ≤ kc` (the sums stay in registers
+/// throughout), else blocks of at most `kc` within each piece.
+fn passes(pieces: &[(usize, usize)], kc: usize) -> Vec<Pass> {
+    let k: usize = pieces.iter().map(|p| p.1).sum();
+    if k <= kc {
+        return vec![(pieces.to_vec(), 0, true)];
+    }
+    let mut out = Vec::new();
+    let mut kstart = 0;
+    for &(off, len) in pieces {
+        let mut k0 = 0;
+        while k0 < len {
+            let step = kc.min(len - k0);
+            out.push((vec![(off + k0, step)], kstart + k0, out.is_empty()));
+            k0 += step;
+        }
+        kstart += len;
+    }
+    out
+}
+
 /// Segments `g0..g1` of a rows product, in groups of about [`group_rows`] rows: for each group,
-/// each piece's `K` blocks, then panels, then the group's tiles; then zeros in the gap after
-/// each segment.
+/// each pass over `K` ([`passes`]), then panels, then the group's tiles; then zeros in the gap
+/// after each segment.
 #[inline(always)]
 unsafe fn rows_task<L: Lanes>(job: &RowsJob<'_>, g0: usize, g1: usize) {
     let nr = 2 * L::W;
@@ -397,52 +414,26 @@ unsafe fn rows_task<L: Lanes>(job: &RowsJob<'_>, g0: usize, g1: usize) {
     let left = job.left;
     let per_tile = (L::TILE / rows.len).max(1);
     let per_group = (group_rows(3 * left.s) / rows.len).max(per_tile);
+    let passes = passes(left.pieces, L::KC);
     let mut group = Vec::new();
     let mut gs = g0;
     while gs < g1 {
         let ge = g1.min(gs + per_group);
         tiles(job, gs, ge, L::TILE, &mut group);
-        if job.k <= L::KC {
-            // Every piece in one pass: the sums stay in registers from the first `k` to the last.
+        for (runs, kstart, first) in &passes {
             for p in 0..job.panels {
                 let cols = nr.min(job.n - p * nr);
                 // SAFETY (all pointer arithmetic below): inside `packed`, the left operand and
                 // `out` as checked by `rows_product`.
-                let b = unsafe { job.packed.as_ptr().add(p * job.k * nr) };
+                let b = unsafe { job.packed.as_ptr().add((p * job.k + kstart) * nr) };
                 for tile in &group {
                     unsafe {
                         let a = left.data.as_ptr().add(tile.a0);
                         let c = job.out.0.add(tile.c0 + p * nr);
-                        let args = (a, &tile.a_off, left.pieces, b, c, &tile.c_off, cols, true);
+                        let args = (a, &tile.a_off, &runs[..], b, c, &tile.c_off, cols, *first);
                         by_rows!(tile.m, rows_tile, L, (args))
                     }
                 }
-            }
-        } else {
-            let mut kbase = 0;
-            for (pi, &(poff, plen)) in left.pieces.iter().enumerate() {
-                let mut k0 = 0;
-                while k0 < plen {
-                    let kc = L::KC.min(plen - k0);
-                    let first = pi == 0 && k0 == 0;
-                    let block = [(poff + k0, kc)];
-                    for p in 0..job.panels {
-                        let cols = nr.min(job.n - p * nr);
-                        // SAFETY: as above.
-                        let b = unsafe { job.packed.as_ptr().add((p * job.k + kbase + k0) * nr) };
-                        for tile in &group {
-                            unsafe {
-                                let a = left.data.as_ptr().add(tile.a0);
-                                let c = job.out.0.add(tile.c0 + p * nr);
-                                let args =
-                                    (a, &tile.a_off, &block[..], b, c, &tile.c_off, cols, first);
-                                by_rows!(tile.m, rows_tile, L, (args))
-                            }
-                        }
-                    }
-                    k0 += kc;
-                }
-                kbase += plen;
             }
         }
         gs = ge;
