@@ -127,7 +127,7 @@ impl BenchFigures {
 /// and times the last `steps`. `device` must have autodiff enabled. With `epoch_context`, then also
 /// measures the rest of an epoch ([`EpochShare`]): the equilibrium probes on
 /// [`EQUILIBRIUM_STEPS_PER_EPOCH`] more steps against as many plain ones, one evaluation and
-/// one end-of-epoch write into a scratch folder (removed again).
+/// one end-of-epoch write into a scratch folder (`tempfile`'s, removed again).
 #[allow(clippy::too_many_arguments)]
 pub fn bench_training(
     settings: &TrainSettings,
@@ -269,9 +269,12 @@ pub fn bench_training(
         );
         sync(device)?;
         let evaluate_seconds = started.elapsed().as_secs_f64();
-        let scratch = tempfile_dir()?;
+        let scratch = tempfile::Builder::new()
+            .prefix("seedlings-bench-")
+            .tempdir()
+            .map_err(|err| anyhow!("creating a scratch folder for the checkpoint timing: {err}"))?;
         let paths = ArmPaths {
-            run_dir: scratch.clone(),
+            run_dir: scratch.path().to_path_buf(),
             arm: "bench".to_string(),
         };
         let meta = CheckpointMeta {
@@ -288,11 +291,11 @@ pub fn bench_training(
             trained_on: None,
         };
         let started = Instant::now();
-        let written = checkpoint::save(&scratch.join(paths.last_rel()), &model, &meta)
-            .and_then(|()| checkpoint::save(&scratch.join(paths.best_rel()), &model, &meta))
+        let written = checkpoint::save(&paths.run_dir.join(paths.last_rel()), &model, &meta)
+            .and_then(|()| checkpoint::save(&paths.run_dir.join(paths.best_rel()), &model, &meta))
             .and_then(|()| save_state(&paths, &model, &optim, &mut ArmProgress::default()));
         let checkpoint_seconds = started.elapsed().as_secs_f64();
-        let _ = std::fs::remove_dir_all(&scratch);
+        drop(scratch);
         written?;
         figures.epoch = Some(EpochShare {
             steps_per_epoch: settings.steps_per_epoch(store.len()),
@@ -303,16 +306,4 @@ pub fn bench_training(
         });
     }
     Ok(figures)
-}
-
-/// A new, empty scratch folder under the system's temporary folder.
-fn tempfile_dir() -> Result<std::path::PathBuf> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("seedlings-bench-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir)
-        .map_err(|err| anyhow!("creating the scratch folder {}: {err}", dir.display()))?;
-    Ok(dir)
 }

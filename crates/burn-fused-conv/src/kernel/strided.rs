@@ -33,19 +33,6 @@ impl View4<'_> {
         self.strides[1] == 1 || self.dims[1] == 1
     }
 
-    /// The `C` values of pixel `(n, h, w)` into `out`.
-    #[inline]
-    fn pixel(&self, n: usize, h: usize, w: usize, out: &mut [f32]) {
-        if self.channels_adjacent() {
-            let start = self.at(n, 0, h, w);
-            out.copy_from_slice(&self.data[start..start + out.len()]);
-        } else {
-            for (c, o) in out.iter_mut().enumerate() {
-                *o = self.data[self.at(n, c, h, w)];
-            }
-        }
-    }
-
     /// The `C` values of pixel `(n, h, w)` into `out` (uninitialised memory): 8 floats at a time
     /// where the channels are adjacent, so that no call to `memcpy` is made per pixel.
     #[inline(always)]
@@ -74,17 +61,20 @@ impl View4<'_> {
     /// A channels-last copy `[N, H, W, C]`.
     pub fn to_nhwc(&self) -> Vec<f32> {
         let [n, c, h, w] = self.dims;
-        let mut out = vec![0.0; n * h * w * c];
-        if c == 0 || h * w == 0 {
-            return out;
+        let len = n * h * w * c;
+        let mut out = Vec::with_capacity(len);
+        if len > 0 {
+            out.spare_capacity_mut()[..len]
+                .par_chunks_mut(h * w * c)
+                .enumerate()
+                .for_each(|(ni, image)| {
+                    for (p, px) in image.chunks_mut(c).enumerate() {
+                        self.pixel_into(ni, p / w, p % w, px);
+                    }
+                });
         }
-        out.par_chunks_mut(h * w * c)
-            .enumerate()
-            .for_each(|(ni, image)| {
-                for (p, px) in image.chunks_mut(c).enumerate() {
-                    self.pixel(ni, p / w, p % w, px);
-                }
-            });
+        // SAFETY: every pixel of every image was written.
+        unsafe { out.set_len(len) };
         out
     }
 }

@@ -71,6 +71,17 @@ impl Isa {
         }
     }
 
+    /// `K` block of the rows product.
+    fn kc(self) -> usize {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => Avx512::KC,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => Avx2::KC,
+            Isa::Plain => Plain::KC,
+        }
+    }
+
     /// Rows of a register tile.
     fn tile(self) -> usize {
         match self {
@@ -212,6 +223,11 @@ impl Left<'_> {
 /// assert_eq!(rows_product(&two, &b, 2, Rows::all(2)), [5.0, 3.0, 7.0, 4.0]);
 /// ```
 pub fn rows_product(left: &Left<'_>, b: &[f32], n: usize, rows: Rows) -> Vec<f32> {
+    rows_product_with(isa(), left, b, n, rows)
+}
+
+/// [`rows_product`] with the given instruction set, which the processor must have.
+fn rows_product_with(isa: Isa, left: &Left<'_>, b: &[f32], n: usize, rows: Rows) -> Vec<f32> {
     let k = left.k();
     assert_eq!(b.len(), k * n, "right operand of the wrong size");
     assert!(rows.len <= rows.pitch, "segments overlap");
@@ -220,19 +236,11 @@ pub fn rows_product(left: &Left<'_>, b: &[f32], n: usize, rows: Rows) -> Vec<f32
     if rows.computed() * n == 0 || k == 0 {
         return vec![0.0; len];
     }
-    let isa = isa();
     let (w, t) = (isa.lanes(), isa.tile());
     let nr = 2 * w;
     let panels = n.div_ceil(nr);
-    // b in panels of 2W columns, zero-padded: packed[p][k][0..2W].
-    let mut packed = vec![0.0f32; panels * k * nr];
-    for p in 0..panels {
-        let cols = nr.min(n - p * nr);
-        for kk in 0..k {
-            let src = &b[kk * n + p * nr..kk * n + p * nr + cols];
-            packed[(p * k + kk) * nr..(p * k + kk) * nr + cols].copy_from_slice(src);
-        }
-    }
+    let packed = pack_panels(b, k, n, nr);
+    let passes = passes(left.pieces, isa.kc());
     // Tasks of whole segments, about 16 of them (or segments of about `t` rows' work).
     let per_task = rows.count.div_ceil(16).max(t.div_ceil(rows.len));
     let mut out = Vec::<f32>::with_capacity(len);
@@ -240,6 +248,7 @@ pub fn rows_product(left: &Left<'_>, b: &[f32], n: usize, rows: Rows) -> Vec<f32
         left: *left,
         k,
         packed: &packed,
+        passes: &passes,
         n,
         panels,
         rows,
@@ -274,6 +283,8 @@ struct RowsJob<'a> {
     left: Left<'a>,
     k: usize,
     packed: &'a [f32],
+    /// The passes over `K`, for the instruction set's block size ([`passes`]).
+    passes: &'a [Pass],
     n: usize,
     panels: usize,
     rows: Rows,
@@ -414,13 +425,12 @@ unsafe fn rows_task<L: Lanes>(job: &RowsJob<'_>, g0: usize, g1: usize) {
     let left = job.left;
     let per_tile = (L::TILE / rows.len).max(1);
     let per_group = (group_rows(3 * left.s) / rows.len).max(per_tile);
-    let passes = passes(left.pieces, L::KC);
     let mut group = Vec::new();
     let mut gs = g0;
     while gs < g1 {
         let ge = g1.min(gs + per_group);
         tiles(job, gs, ge, L::TILE, &mut group);
-        for (runs, kstart, first) in &passes {
+        for (runs, kstart, first) in job.passes {
             for p in 0..job.panels {
                 let cols = nr.min(job.n - p * nr);
                 // SAFETY (all pointer arithmetic below): inside `packed`, the left operand and
@@ -552,6 +562,18 @@ const GRAD_ROW_BLOCK: usize = 128;
 /// assert_eq!(dw, [21.0, 32.0]);
 /// ```
 pub fn grad_product(left: &Left<'_>, d: &[f32], d_map: RowMap, n: usize, rows: Rows) -> Vec<f32> {
+    grad_product_with(isa(), left, d, d_map, n, rows)
+}
+
+/// [`grad_product`] with the given instruction set, which the processor must have.
+fn grad_product_with(
+    isa: Isa,
+    left: &Left<'_>,
+    d: &[f32],
+    d_map: RowMap,
+    n: usize,
+    rows: Rows,
+) -> Vec<f32> {
     let k = left.k();
     left.check(rows);
     if rows.computed() > 0 {
@@ -562,7 +584,6 @@ pub fn grad_product(left: &Left<'_>, d: &[f32], d_map: RowMap, n: usize, rows: R
     if len == 0 || rows.computed() == 0 {
         return vec![0.0; len];
     }
-    let isa = isa();
     let nr = 2 * isa.lanes();
     let panels = n.div_ceil(nr);
     let chunks = grad_chunks(rows, n);
@@ -598,6 +619,26 @@ pub fn grad_product(left: &Left<'_>, d: &[f32], d_map: RowMap, n: usize, rows: R
     // SAFETY: every (chunk, panel) task wrote all K rows of its columns (its first row block
     // stores each tile whole), and the panels cover 0..n.
     unsafe { partials.set_len(chunks * len) };
+    sum_chunks(partials, len)
+}
+
+/// `b` (`K × n`, row-major) in panels of `nr` columns, zero-padded: `packed[p][k][0..nr]`.
+fn pack_panels(b: &[f32], k: usize, n: usize, nr: usize) -> Vec<f32> {
+    let panels = n.div_ceil(nr);
+    let mut packed = vec![0.0f32; panels * k * nr];
+    for p in 0..panels {
+        let cols = nr.min(n - p * nr);
+        for kk in 0..k {
+            let src = &b[kk * n + p * nr..kk * n + p * nr + cols];
+            packed[(p * k + kk) * nr..(p * k + kk) * nr + cols].copy_from_slice(src);
+        }
+    }
+    packed
+}
+
+/// The chunks' partial sums (`len` floats each, one after another) added in order into the
+/// first.
+fn sum_chunks(mut partials: Vec<f32>, len: usize) -> Vec<f32> {
     let (sum, rest) = partials.split_at_mut(len);
     for part in rest.chunks_exact(len) {
         for (s, p) in sum.iter_mut().zip(part) {
@@ -916,7 +957,7 @@ mod tests {
         }
     }
 
-    /// The vector paths give the plain path's bits.
+    /// Every instruction set the processor has gives the plain path's bits.
     #[test]
     fn every_instruction_set_gives_the_same_bits() {
         let (s, n) = (13, 45);
@@ -948,149 +989,30 @@ mod tests {
             pieces: &pieces,
             map: a_map,
         };
-        let k = left.k();
-        let b = values(k * n, 5);
+        let b = values(left.k() * n, 5);
         let d = values((d_map.first(rows.count - 1) + rows.len) * n, 6);
-        let (vector_rows, vector_grad) = (
-            rows_product(&left, &b, n, rows),
-            grad_product(&left, &d, d_map, n, rows),
-        );
-        let plain_rows = {
-            let nr = 2 * Plain::W;
-            let panels = n.div_ceil(nr);
-            let mut packed = vec![0.0f32; panels * k * nr];
-            for p in 0..panels {
-                for kk in 0..k {
-                    for j in 0..nr.min(n - p * nr) {
-                        packed[(p * k + kk) * nr + j] = b[kk * n + p * nr + j];
-                    }
-                }
-            }
-            let mut out = vec![0.0f32; rows.count * rows.pitch * n];
-            let job = RowsJob {
-                left,
-                k,
-                packed: &packed,
-                n,
-                panels,
-                rows,
-                out: Shared(out.as_mut_ptr()),
-            };
-            unsafe { rows_task::<Plain>(&job, 0, rows.count) };
-            out
-        };
-        assert_eq!(vector_rows, plain_rows);
-        // Each vector path the processor has, called directly (the public functions take the
-        // widest).
+        let plain_rows = rows_product_with(Isa::Plain, &left, &b, n, rows);
+        let plain_grad = grad_product_with(Isa::Plain, &left, &d, d_map, n, rows);
         #[cfg(target_arch = "x86_64")]
-        for (name, has) in [
+        for (isa, has) in [
             (
-                "avx2",
+                Isa::Avx2,
                 is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
             ),
-            ("avx512f", is_x86_feature_detected!("avx512f")),
+            (Isa::Avx512, is_x86_feature_detected!("avx512f")),
         ] {
-            if !has {
-                continue;
-            }
-            let (nr, w) = if name == "avx2" {
-                (16, Avx2::W)
-            } else {
-                (32, Avx512::W)
-            };
-            assert_eq!(nr, 2 * w);
-            let panels = n.div_ceil(nr);
-            let mut packed = vec![0.0f32; panels * k * nr];
-            for p in 0..panels {
-                for kk in 0..k {
-                    for j in 0..nr.min(n - p * nr) {
-                        packed[(p * k + kk) * nr + j] = b[kk * n + p * nr + j];
-                    }
-                }
-            }
-            let mut out = vec![0.0f32; rows.count * rows.pitch * n];
-            let job = RowsJob {
-                left,
-                k,
-                packed: &packed,
-                n,
-                panels,
-                rows,
-                out: Shared(out.as_mut_ptr()),
-            };
-            unsafe {
-                if name == "avx2" {
-                    rows_task_avx2(&job, 0, rows.count)
-                } else {
-                    rows_task_avx512(&job, 0, rows.count)
-                }
-            };
-            assert_eq!(out, plain_rows, "{name}");
-            let chunks = grad_chunks(rows, n);
-            let mut partials = vec![0.0f32; chunks * k * n];
-            let gjob = GradJob {
-                left,
-                k,
-                d: d.as_ptr(),
-                d_map,
-                n,
-                rows,
-                out: Shared(partials.as_mut_ptr()),
-            };
-            for chunk in 0..chunks {
-                let segs = (
-                    chunk * rows.count / chunks,
-                    (chunk + 1) * rows.count / chunks,
+            if has {
+                assert_eq!(
+                    rows_product_with(isa, &left, &b, n, rows),
+                    plain_rows,
+                    "{isa:?}"
                 );
-                for p in 0..panels {
-                    let cols = (p * nr, n.min(p * nr + nr));
-                    unsafe {
-                        if name == "avx2" {
-                            grad_task_avx2(&gjob, chunk, segs, cols)
-                        } else {
-                            grad_task_avx512(&gjob, chunk, segs, cols)
-                        }
-                    };
-                }
+                let grad = grad_product_with(isa, &left, &d, d_map, n, rows);
+                assert_eq!(grad, plain_grad, "{isa:?}");
             }
-            let (sum, rest) = partials.split_at_mut(k * n);
-            for part in rest.chunks_exact(k * n) {
-                for (s, p) in sum.iter_mut().zip(part) {
-                    *s += p;
-                }
-            }
-            assert_eq!(sum.to_vec(), vector_grad, "{name}");
         }
-        let plain_grad = {
-            let nr = 2 * Plain::W;
-            let chunks = grad_chunks(rows, n);
-            let mut partials = vec![0.0f32; chunks * k * n];
-            let job = GradJob {
-                left,
-                k,
-                d: d.as_ptr(),
-                d_map,
-                n,
-                rows,
-                out: Shared(partials.as_mut_ptr()),
-            };
-            for chunk in 0..chunks {
-                let segs = (
-                    chunk * rows.count / chunks,
-                    (chunk + 1) * rows.count / chunks,
-                );
-                for p in 0..n.div_ceil(nr) {
-                    unsafe { grad_task::<Plain>(&job, chunk, segs, (p * nr, n.min(p * nr + nr))) };
-                }
-            }
-            let (sum, rest) = partials.split_at_mut(k * n);
-            for part in rest.chunks_exact(k * n) {
-                for (s, p) in sum.iter_mut().zip(part) {
-                    *s += p;
-                }
-            }
-            sum.to_vec()
-        };
-        assert_eq!(vector_grad, plain_grad);
+        // The public functions take the widest the processor has.
+        assert_eq!(rows_product(&left, &b, n, rows), plain_rows);
+        assert_eq!(grad_product(&left, &d, d_map, n, rows), plain_grad);
     }
 }
