@@ -5,10 +5,8 @@
 //! cargo run --release -p burn-weight-decay --example quickstart
 //! ```
 //!
-//! `tests/quickstart.rs` runs it and checks its numbers; README.md quotes the part between the
-//! ANCHOR lines, and a test there keeps the quote equal to this file.
+//! `tests/quickstart.rs` runs it and checks its numbers; README.md links to it.
 
-// ANCHOR: quickstart
 use std::error::Error;
 
 use burn::module::{Module, ParamGroup};
@@ -200,4 +198,3 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("the resumed run's last 100 losses and predictions equal the uninterrupted run's");
     Ok(())
 }
-// ANCHOR_END: quickstart

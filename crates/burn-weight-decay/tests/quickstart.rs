@@ -1,11 +1,10 @@
 //! The quickstart example (`examples/quickstart.rs`) runs in the suite with its numbers checked,
-//! and README.md quotes it exactly as it is.
+//! and README.md's first screen says how to depend on the crate.
 
 #[allow(dead_code)]
 #[path = "../examples/quickstart.rs"]
 mod quickstart;
 
-const EXAMPLE: &str = include_str!("../examples/quickstart.rs");
 const README: &str = include_str!("../../../README.md");
 
 /// Measured (flex, seed 0): loss / ‖w‖ / ‖head‖ untrained 0.667 / 3.59 / 0.517, Adam 0.0343 /
@@ -58,32 +57,6 @@ fn quickstart_trains_shows_adamw_and_adam_l2_differ_and_resumes_exactly() {
     assert_eq!(format!("{again:?}"), format!("{s:?}"));
 }
 
-/// The lines between `// ANCHOR: quickstart` and `// ANCHOR_END: quickstart`.
-fn anchored(text: &str) -> String {
-    let mut lines = text.lines();
-    lines
-        .by_ref()
-        .find(|line| line.trim() == "// ANCHOR: quickstart")
-        .expect("the example has an ANCHOR: quickstart line");
-    let region: Vec<&str> = lines
-        .take_while(|line| line.trim() != "// ANCHOR_END: quickstart")
-        .collect();
-    assert!(region.len() > 20, "the anchored region is the program");
-    region.iter().map(|line| format!("{line}\n")).collect()
-}
-
-#[test]
-fn readme_quotes_the_quickstart_exactly() {
-    let quote = format!("```rust\n{}```\n", anchored(EXAMPLE));
-    assert!(
-        README.contains(&quote),
-        "README.md must hold examples/quickstart.rs between its ANCHOR lines as a ```rust block; \
-         paste this:\n{quote}"
-    );
-    // Quoted once, so there is no second, older copy.
-    assert_eq!(README.matches(&quote).count(), 1);
-}
-
 /// README's first screen says how to depend on the crate and what `new()` builds.
 #[test]
 fn readme_says_how_to_depend_on_it_and_the_defaults() {
@@ -92,9 +65,8 @@ fn readme_says_how_to_depend_on_it_and_the_defaults() {
         "## Use it from your crate",
         "burn = \"=0.22.1\"",
         "burn-weight-decay = {",
-        "[profile.dev.package.\"*\"]",
-        "opt-level = 3",
-        "debug = false",
+        "[profile.dev]\nopt-level = 3\n",
+        "[profile.dev.package.\"*\"]\ndebug = false\ndebug-assertions = false\noverflow-checks = false\n",
         "burn-weight-decay = \"0.1\"",
         "default-features = false",
         "AdamDecayConfig::new()",
@@ -107,5 +79,35 @@ fn readme_says_how_to_depend_on_it_and_the_defaults() {
             first_screen.contains(needle),
             "README's first 80 lines lack {needle:?}"
         );
+    }
+}
+
+/// The profile lines leave `opt-level` out of `[profile.dev.package."*"]`: an `opt-level` there
+/// outranks Cargo's `build-override` and optimises every proc macro (syn, serde_derive, …),
+/// which made a first debug build 1.5× `--release` (docs/measurements.md).
+#[test]
+fn readme_profile_keeps_proc_macros_unoptimised() {
+    for (name, readme) in [
+        ("README.md", README),
+        (
+            "crates/burn-weight-decay/README.md",
+            include_str!("../README.md"),
+        ),
+    ] {
+        let start = readme
+            .find("[profile.dev.package.\"*\"]")
+            .unwrap_or_else(|| panic!("{name} has the profile lines"));
+        let table: Vec<&str> = readme[start..]
+            .lines()
+            .skip(1)
+            .take_while(|line| !line.starts_with('[') && !line.starts_with("```"))
+            .collect();
+        assert!(
+            table
+                .iter()
+                .all(|line| !line.trim_start().starts_with("opt-level")),
+            "{name}'s [profile.dev.package.\"*\"] sets opt-level: {table:?}"
+        );
+        assert!(readme.contains("[profile.dev]\nopt-level = 3\n"), "{name}");
     }
 }
