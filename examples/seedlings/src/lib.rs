@@ -19,5 +19,6 @@ pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod serve;
+pub mod settings;
 pub mod sweep;
 pub mod train;
