@@ -13,6 +13,131 @@
 
 use anyhow::{Result, anyhow, bail};
 use burn::tensor::Device;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A device name (see the module docs), its form checked where it enters (`--backend`,
+/// `--devices`, `state/sweep.json`); whether this build and machine have it is checked when it
+/// is opened ([`DeviceName::open`]), so a saved name this build lacks can still be replaced by
+/// `--resume`. Written back as it was given.
+///
+/// ```
+/// use seedlings::devices::DeviceName;
+/// let name: DeviceName = "wgpu:1".parse().unwrap();
+/// assert_eq!(name, DeviceName::WgpuGpu(1));
+/// assert_eq!(name.to_string(), "wgpu:1");
+/// assert!("tpu".parse::<DeviceName>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceName {
+    /// `flex`.
+    Flex,
+    /// `ndarray`.
+    Ndarray,
+    /// `wgpu`: the default GPU adapter.
+    Wgpu,
+    /// `wgpu:N`: the N-th discrete GPU.
+    WgpuGpu(usize),
+    /// `ws://host:port` or `ws://host:port#N`, as given.
+    Remote(String),
+}
+
+impl std::str::FromStr for DeviceName {
+    type Err = anyhow::Error;
+
+    fn from_str(name: &str) -> Result<Self> {
+        let name = name.trim();
+        Ok(match name {
+            "flex" => Self::Flex,
+            "ndarray" => Self::Ndarray,
+            "wgpu" => Self::Wgpu,
+            other if other.starts_with("wgpu:") => Self::WgpuGpu(
+                other["wgpu:".len()..]
+                    .parse()
+                    .map_err(|_| anyhow!("`{other}`: expected wgpu:N with N a GPU index"))?,
+            ),
+            other if other.starts_with("ws://") => {
+                parse_remote(other)?;
+                Self::Remote(other.to_string())
+            }
+            other => bail!(
+                "unknown or not compiled-in backend `{other}` (this build has: {})",
+                compiled_backends().join(", ")
+            ),
+        })
+    }
+}
+
+impl std::fmt::Display for DeviceName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Flex => f.write_str("flex"),
+            Self::Ndarray => f.write_str("ndarray"),
+            Self::Wgpu => f.write_str("wgpu"),
+            Self::WgpuGpu(index) => write!(f, "wgpu:{index}"),
+            Self::Remote(url) => f.write_str(url),
+        }
+    }
+}
+
+impl DeviceName {
+    /// The device it names ([`device`]).
+    pub fn open(&self) -> Result<Device> {
+        device(&self.to_string())
+    }
+}
+
+impl Serialize for DeviceName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for DeviceName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(|err| serde::de::Error::custom(format!("{err:#}")))
+    }
+}
+
+/// Several devices, comma-separated (`--devices flex,wgpu:0`), written back the same way.
+///
+/// ```
+/// use seedlings::devices::DeviceList;
+/// let list: DeviceList = "flex, wgpu:0".parse().unwrap();
+/// assert_eq!(list.to_string(), "flex,wgpu:0");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceList(pub Vec<DeviceName>);
+
+impl std::str::FromStr for DeviceList {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        crate::settings::checks::parse_list(text, "devices", str::parse).map(Self)
+    }
+}
+
+impl std::fmt::Display for DeviceList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<String> = self.0.iter().map(DeviceName::to_string).collect();
+        f.write_str(&names.join(","))
+    }
+}
+
+impl Serialize for DeviceList {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for DeviceList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(|err| serde::de::Error::custom(format!("{err:#}")))
+    }
+}
 
 /// The backends compiled into this build, in the order `seedlings backends` lists them.
 pub fn compiled_backends() -> Vec<&'static str> {

@@ -5,7 +5,10 @@
 //! → [`report`]. `train` and `report` both depend on `records` and never on each other.
 //! [`sweep`] runs the arms; [`checkpoint`] saves what `evaluate` needs; [`run`] holds the run
 //! folder's paths, its lock and the crash-safe writes; an arm's resumable position is
-//! [`train::progress`].
+//! [`train::progress`]. The sweep's settings are [`settings`]: typed where they enter (the
+//! flags, `state/sweep.json`), and the one place a sweep setting is declared. A run's identity
+//! is a typed [`records::RunKey`]; its name is derived from it for people and never parsed
+//! back.
 
 pub mod bench;
 pub mod checkpoint;
@@ -19,5 +22,6 @@ pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod serve;
+pub mod settings;
 pub mod sweep;
 pub mod train;

@@ -257,3 +257,40 @@ fn a_sweep_with_two_seeds_resumes_each_run_and_seeds_them_seed_plus_k() {
     assert!(report.contains("2 arms × 2 seeds = 4 runs"), "{report}");
     assert!(report.contains("## Coupled vs decoupled"), "{report}");
 }
+
+/// A run folder as the program wrote it at commit 9c6eae6 (before the sweep's settings were
+/// typed: `--wd`, `--modes`, `--optimizer`, `--block` saved as their text), interrupted before
+/// its first run had state: `--resume` reads its `state/sweep.json` and runs the saved sweep
+/// (SGD, stock blocks, 2 modes × 2 weight decays × 2 seeds, one epoch), whose rows name the
+/// same runs, in the same order, with the same schedule as the fixture's `metrics.csv`.
+#[test]
+fn a_run_folder_from_before_typed_settings_resumes() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run_folder_9c6eae6");
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(run.join("state")).unwrap();
+    std::fs::copy(
+        fixture.join("state/sweep.json"),
+        run.join("state/sweep.json"),
+    )
+    .unwrap();
+    let resumed = common::seedlings(dir.path(), &["--resume", "run", "--wd", "0.1,10"]);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let columns = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|line| line.split(',').take(5).collect::<Vec<_>>().join(","))
+            .collect()
+    };
+    let expected = std::fs::read_to_string(fixture.join("metrics.csv")).unwrap();
+    let written = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert_eq!(columns(&written), columns(&expected));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["run"]["block"], "stock");
+    assert_eq!(summary["run"]["resumed"], 1);
+    assert_eq!(summary["arms"].as_array().unwrap().len(), 8);
+}

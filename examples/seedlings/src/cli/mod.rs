@@ -4,6 +4,26 @@
 //! [`evaluate`], [`download`], [`backends`] and [`serve`]. [`flags`] holds the value parsers
 //! that check each flag where clap parses it, [`paths`] the paths given (file or folder, there
 //! or not); [`data`] finds and loads the images for the sweep and the bench.
+//!
+//! The sweep's flags are [`SweepArgs`]: the run folder, the images and the devices (typed
+//! [`DeviceName`](seedlings::devices::DeviceName)s) here, with the library's
+//! [`SweepSettings`](seedlings::settings::SweepSettings) flattened into it: the recipe, the
+//! arms and the seeds, parsed once by clap into the numbers and enums they mean, saved as such
+//! in `state/sweep.json` (the same text as before they were typed) and compared as such by
+//! `--resume`.
+//!
+//! Adding a sweep flag touches at most 3 files, none of them in this folder:
+//! 1. `src/settings/mod.rs`: the field with its clap attribute (default, value parser: a
+//!    check of `src/settings/checks.rs`, or a closure) and, for run folders written before
+//!    it, its serde default; and, when training reads it, one line of
+//!    `SweepSettings::train_settings`. Saving it, comparing it under `--resume` and reading it
+//!    back need no more code;
+//! 2. `src/train/mod.rs`: the [`TrainSettings`](seedlings::train::TrainSettings) field, when
+//!    training reads it;
+//! 3. the file that uses it (e.g. `src/train/epoch.rs`).
+//!
+//! A flag the report should print adds its line to `RunInfo` (`src/records/run_info.rs`) and
+//! `src/report/markdown.rs`: a change of the report, not of the flag.
 
 pub mod backends;
 pub mod bench;

@@ -1,9 +1,9 @@
 //! `--preset NAME`: a named set of sweep flags, in one place ([`Preset`]).
 
+use burn_weight_decay::DecayMode;
 use clap::ValueEnum;
+use seedlings::settings::SweepSettings;
 use serde::{Deserialize, Serialize};
-
-use super::SweepArgs;
 
 /// A named set of sweep flags. Every flag a preset does not name keeps its default (the
 /// default recipe: epochs, image size, batch size, learning rate, augmentation), and a flag given
@@ -23,16 +23,16 @@ pub enum Preset {
 
 impl Preset {
     /// The preset's `--modes`.
-    pub fn modes(self) -> &'static str {
+    pub fn modes(self) -> Vec<DecayMode> {
         match self {
-            Self::Study => "coupled,decoupled",
+            Self::Study => vec![DecayMode::Coupled, DecayMode::Decoupled],
         }
     }
 
     /// The preset's `--wd`.
-    pub fn wd(self) -> &'static str {
+    pub fn wd(self) -> Vec<f64> {
         match self {
-            Self::Study => "0.01,0.1,10",
+            Self::Study => vec![0.01, 0.1, 10.0],
         }
     }
 
@@ -43,18 +43,18 @@ impl Preset {
         }
     }
 
-    /// Sets the preset's flags in `args`, except those given on the command line (`given`:
+    /// Sets the preset's flags in `settings`, except those given on the command line (`given`:
     /// argument ids, as [`flags_given`](super::resume::flags_given) lists them).
-    pub fn apply(self, args: &mut SweepArgs, given: &[String]) {
+    pub fn apply(self, settings: &mut SweepSettings, given: &[String]) {
         let given = |id: &str| given.iter().any(|g| g == id);
         if !given("modes") {
-            args.modes = self.modes().to_string();
+            settings.modes = self.modes();
         }
         if !given("wd") {
-            args.wd = self.wd().to_string();
+            settings.wd = self.wd();
         }
         if !given("seeds") {
-            args.seeds = self.seeds();
+            settings.seeds = self.seeds();
         }
     }
 }
@@ -64,9 +64,11 @@ mod tests {
     use clap::{CommandFactory, FromArgMatches, Parser};
     use seedlings::train::{RunSpec, runs};
 
+    use super::super::SweepArgs;
     use super::super::resume::flags_given;
-    use super::super::sweep::{plan, settle};
+    use super::super::sweep::settle;
     use super::*;
+    use seedlings::settings::text;
 
     #[derive(Parser)]
     struct Flags {
@@ -82,8 +84,9 @@ mod tests {
         let parsed = Flags::from_arg_matches(&matches).unwrap().sweep;
         let (args, saved) = settle(parsed, &given).unwrap();
         assert!(saved.is_none());
-        let plan = plan(&args).unwrap();
-        let names = runs(&plan.arms, args.seed, args.seeds)
+        let settings = &args.settings;
+        settings.check().unwrap();
+        let names = runs(&settings.arms(), settings.seed, settings.seeds)
             .unwrap()
             .iter()
             .map(RunSpec::name)
@@ -94,6 +97,7 @@ mod tests {
     #[test]
     fn the_study_is_two_modes_by_three_decays_by_three_seeds() {
         let (args, names) = resolve(&["--preset", "study"]);
+        let (args, settings) = (&args, &args.settings);
         let expected: Vec<String> = [42, 43, 44]
             .iter()
             .flat_map(|seed| {
@@ -116,14 +120,15 @@ mod tests {
         );
         // The default recipe is untouched.
         let (defaults, _) = resolve(&[]);
+        let given = &defaults.settings;
         assert_eq!(
-            (args.epochs, args.image_size, args.batch_size, args.lr),
             (
-                defaults.epochs,
-                defaults.image_size,
-                defaults.batch_size,
-                defaults.lr
-            )
+                settings.epochs,
+                settings.image_size,
+                settings.batch_size,
+                settings.lr
+            ),
+            (given.epochs, given.image_size, given.batch_size, given.lr)
         );
         assert_eq!((args.preset, defaults.preset), (Some(Preset::Study), None));
     }
@@ -133,13 +138,15 @@ mod tests {
         let (args, names) = resolve(&[
             "--preset", "study", "--wd", "0.1", "--seeds", "2", "--epochs", "1",
         ]);
+        let as_text = |value: serde_json::Value| value.as_str().unwrap().to_string();
+        let args = &args.settings;
+        let wd =
+            as_text(text::wd_list::serialize(&args.wd, serde_json::value::Serializer).unwrap());
+        let modes = as_text(
+            text::mode_list::serialize(&args.modes, serde_json::value::Serializer).unwrap(),
+        );
         assert_eq!(
-            (
-                args.wd.as_str(),
-                args.modes.as_str(),
-                args.seeds,
-                args.epochs
-            ),
+            (wd.as_str(), modes.as_str(), args.seeds, args.epochs),
             ("0.1", "coupled,decoupled", 2, 1)
         );
         assert_eq!(
@@ -166,7 +173,7 @@ mod tests {
     #[test]
     fn without_a_preset_one_seed_keeps_the_arm_names() {
         let (args, names) = resolve(&[]);
-        assert_eq!(args.seeds, 1);
+        assert_eq!(args.settings.seeds, 1);
         assert_eq!(
             names,
             ["decoupled-wd0.01", "decoupled-wd0.1", "decoupled-wd10"]

@@ -1,5 +1,5 @@
 //! The sweep (`seedlings` or `seedlings sweep`): its flags, and a run from them in named steps:
-//! settle the settings (given, or saved for `--resume`), plan the arms, lock the run folder (one
+//! settle the settings (given, or saved for `--resume`), check them, lock the run folder (one
 //! process at a time: [`RunLock`]), open the devices, load the images, save the settings,
 //! train, print each arm and the exit code.
 
@@ -9,25 +9,25 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use burn::tensor::Device;
-use burn_fused_conv::BlockKernel;
 use clap::Args;
 use seedlings::data::SeedlingSet;
-use seedlings::devices::device;
+use seedlings::devices::{DeviceList, DeviceName};
 use seedlings::interrupt::Interrupt;
-use seedlings::model::CnnConfig;
 use seedlings::report::{ArmStatus, RunInfo};
 use seedlings::run::RunLock;
+use seedlings::settings::SweepSettings;
+use seedlings::settings::checks::typed;
 use seedlings::sweep::{Sweep, SweepResult};
-use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings, seed_list};
 use serde::{Deserialize, Serialize};
 
 use super::data::load_data;
-use super::flags::{self, kept, parse_list, typed};
 use super::preset::Preset;
 use super::resume::{self, SavedSweep};
 
-/// The sweep's flags. Serialized as `args` in `state/sweep.json`: field names, types and serde
-/// attributes are that file's format, so `--resume` reads the files older runs wrote.
+/// The sweep's flags: the run folder, the images, the devices and the [`SweepSettings`].
+/// Serialized as `args` in `state/sweep.json` (the settings flattened into it): field names,
+/// types and serde attributes are that file's format, so `--resume` reads the files older runs
+/// wrote.
 #[derive(Args, Debug, Clone, Serialize, Deserialize)]
 pub struct SweepArgs {
     /// Continue the interrupted sweep in this run folder with its own saved settings: finished
@@ -44,93 +44,30 @@ pub struct SweepArgs {
     /// Run folder. Default: runs/<timestamp>.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Epochs per arm. The default recipe (32 epochs at 32 px, batch 32, peak lr 3e-3) was chosen
-    /// by the search in docs/recipe-search.md: the best accuracy on the real photos with the
-    /// whole default sweep under 10 minutes on 2 cores.
-    #[arg(long, default_value_t = 32, value_parser = typed(|s| flags::at_least_one("epochs", s.parse()?)))]
-    pub epochs: usize,
-    /// Side of the square input images, in pixels.
-    #[arg(long, default_value_t = 32, value_parser = typed(|s| flags::image_size(s.parse()?)))]
-    pub image_size: usize,
-    /// Images per batch.
-    #[arg(long, default_value_t = 32, value_parser = typed(|s| flags::at_least_one("batch-size", s.parse()?)))]
-    pub batch_size: usize,
-    /// Peak learning rate of the one-cycle schedule.
-    #[arg(long, default_value_t = 3e-3, value_parser = typed(|s| flags::learning_rate(s.parse()?)))]
-    #[serde(with = "seedlings::exact::f64")]
-    pub lr: f64,
-    /// Weight decays, comma-separated.
-    #[arg(long, default_value = "0.01,0.1,10", value_parser = kept(flags::weight_decays))]
-    pub wd: String,
-    /// Decay modes, comma-separated: coupled, decoupled.
-    #[arg(long, default_value = "decoupled", value_parser = kept(flags::decay_modes))]
-    pub modes: String,
-    /// Inner optimizer: adam or sgd.
-    #[arg(long, default_value = "adam", value_parser = kept(flags::optimizer))]
-    pub optimizer: String,
-    /// Conv blocks: fused (burn-fused-conv's op on flex, stock layers elsewhere) or stock
-    /// (Burn's layers everywhere). Same network, same record.
-    #[arg(long, default_value = "fused", value_parser = kept(flags::block_kernel))]
-    #[serde(default = "default_block")]
-    pub block: String,
+    /// The recipe, the arms and the seeds.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub settings: SweepSettings,
     /// Backend: flex (default), ndarray or wgpu (when compiled in).
-    // --backend and --devices stay unchecked by clap: a name is checked by opening its device
-    // (`devices::device`), which for ws:// connects to the server, and `--resume` may replace
-    // them; so they are checked in `open_devices`, once the settings are known.
-    #[arg(long, default_value = "flex")]
-    pub backend: String,
+    // Whether this build has it is checked when the device opens (`open_devices`), which for
+    // ws:// connects to the server: `--resume` may replace a saved one this build lacks.
+    #[arg(long, default_value = "flex", value_parser = typed(|s| s.parse::<DeviceName>()))]
+    pub backend: DeviceName,
     /// Several devices, comma-separated (e.g. `flex,wgpu:0,wgpu:1`, or `ws://host:3000` for a
     /// `seedlings serve` elsewhere): arms run concurrently, one per device at a time, with the
     /// same numbers as one after another. Overrides --backend.
-    #[arg(long)]
-    pub devices: Option<String>,
-    /// Seed of initial weights, data order, augmentation and split. With --seeds N, the first
-    /// of the N seeds, and the seed of the train/valid split for all of them.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Runs per arm, each from its own seed: run k of every arm uses --seed + k (k < N) for its
-    /// initial weights, data order and augmentation, while the train/valid split stays that of
-    /// --seed, so every run is scored on the same validation images. The report then gives
-    /// each arm's mean, standard deviation and 95% confidence interval, and compares arms
-    /// seed by seed.
-    #[arg(long, default_value_t = 1, value_parser = typed(|s| flags::at_least_one("seeds", s.parse()?)))]
-    #[serde(default = "one_seed")]
-    pub seeds: usize,
+    #[arg(long, value_parser = typed(|s| s.parse::<DeviceList>()))]
+    pub devices: Option<DeviceList>,
     /// A named set of flags: `study` = --modes coupled,decoupled --wd 0.01,0.1,10 --seeds 3
     /// (18 runs) with the default recipe. Flags given with it override it.
     #[arg(long, value_enum)]
     #[serde(default)]
     pub preset: Option<Preset>,
-    /// Also decay the parameters of rank ≤ 1, biases and batch-norm parameters (fastai v1); off
-    /// by default as in fastai v2. `--decay-norm-and-bias`, its older name, is still accepted.
-    #[arg(long, alias = "decay-norm-and-bias")]
-    #[serde(alias = "decay_norm_and_bias")]
-    pub decay_rank_le_1: bool,
-    /// Synthetic images per class when no data is found (train; valid gets a quarter).
-    #[arg(long, default_value_t = 120)]
-    pub synthetic_per_class: usize,
-}
-
-fn default_block() -> String {
-    BlockKernel::Fused.name().to_string()
-}
-
-/// `--seeds` of a run folder from before the flag: one seed per arm.
-fn one_seed() -> usize {
-    1
-}
-
-/// What the settings' strings stand for: the arms and how each trains.
-pub(super) struct Plan {
-    pub(super) arms: Vec<ArmSpec>,
-    optimizer: OptimizerKind,
-    block: BlockKernel,
-    channels: Vec<usize>,
 }
 
 pub fn run(args: SweepArgs, flags: &[String]) -> Result<ExitCode> {
     let (args, saved) = settle(args, flags)?;
-    let plan = plan(&args)?;
+    args.settings.check()?;
     let started = chrono::Local::now();
     let run_dir = args
         .out
@@ -138,7 +75,7 @@ pub fn run(args: SweepArgs, flags: &[String]) -> Result<ExitCode> {
         .unwrap_or_else(|| PathBuf::from("runs").join(started.format("%Y%m%d-%H%M%S").to_string()));
     // Before anything is read or written: a second process on this folder stops here.
     let lock = RunLock::acquire(&run_dir)?;
-    let result = run_locked(&args, saved.as_ref(), plan, &run_dir, started);
+    let result = run_locked(&args, saved.as_ref(), &run_dir, started);
     if result.is_err() {
         lock.release_unused();
     }
@@ -149,13 +86,12 @@ pub fn run(args: SweepArgs, flags: &[String]) -> Result<ExitCode> {
 fn run_locked(
     args: &SweepArgs,
     saved: Option<&SavedSweep>,
-    plan: Plan,
     run_dir: &Path,
     started: chrono::DateTime<chrono::Local>,
 ) -> Result<ExitCode> {
     let (device_names, devices) = open_devices(args)?;
     let (set, data_root) = load_images(args, saved)?;
-    let info = run_info(args, &plan, &set, run_dir, &device_names, saved, started);
+    let info = run_info(args, &set, run_dir, &device_names, saved, started);
     if saved.is_none() {
         resume::save_sweep(run_dir, args, data_root, &set, &info.command, &info.started)?;
     }
@@ -164,9 +100,9 @@ fn run_locked(
     stop.install_signal_handler()
         .context("installing the Ctrl-C handler")?;
     let sweep = Sweep {
-        settings: train_settings(args, &plan),
-        arms: plan.arms,
-        seeds: args.seeds,
+        settings: args.settings.train_settings(),
+        arms: args.settings.arms(),
+        seeds: args.settings.seeds,
         set: &set,
         run_dir: run_dir.to_path_buf(),
         info,
@@ -185,7 +121,7 @@ pub(super) fn settle(
 ) -> Result<(SweepArgs, Option<SavedSweep>)> {
     let Some(run_dir) = &args.resume else {
         if let Some(preset) = args.preset {
-            preset.apply(&mut args, flags);
+            preset.apply(&mut args.settings, flags);
         }
         return Ok((args, None));
     };
@@ -197,42 +133,17 @@ pub(super) fn settle(
     Ok((saved.args.clone(), Some(saved)))
 }
 
-/// The arms (every mode × every weight decay) and the training choices. Given flags were
-/// checked by clap already; saved ones (`--resume`) are checked here by the same functions, and
-/// so are the seeds (`--seed` + `--seeds` − 1 must fit 64 bits).
-pub(super) fn plan(args: &SweepArgs) -> Result<Plan> {
-    let wds = flags::weight_decays(&args.wd)?;
-    let modes = flags::decay_modes(&args.modes)?;
-    let arms = modes
-        .iter()
-        .flat_map(|&mode| wds.iter().map(move |&wd| ArmSpec { wd, mode }))
-        .collect();
-    let optimizer = flags::optimizer(&args.optimizer)?;
-    let block = flags::block_kernel(&args.block)?;
-    flags::at_least_one("epochs", args.epochs)?;
-    flags::at_least_one("batch-size", args.batch_size)?;
-    flags::learning_rate(args.lr)?;
-    flags::image_size(args.image_size)?;
-    seed_list(args.seed, args.seeds)?;
-    Ok(Plan {
-        arms,
-        optimizer,
-        block,
-        channels: CnnConfig::new(1).channels,
-    })
-}
-
 /// `--devices` (or the one `--backend`), each opened: the names and the devices.
 fn open_devices(args: &SweepArgs) -> Result<(Vec<String>, Vec<Device>)> {
-    let device_names = match &args.devices {
-        Some(list) => parse_list(list, "devices", |s| Ok(s.to_string()))?,
+    let names = match &args.devices {
+        Some(list) => list.0.clone(),
         None => vec![args.backend.clone()],
     };
-    let devices = device_names
+    let devices = names
         .iter()
-        .map(|name| device(name))
+        .map(DeviceName::open)
         .collect::<Result<Vec<_>>>()?;
-    Ok((device_names, devices))
+    Ok((names.iter().map(DeviceName::to_string).collect(), devices))
 }
 
 /// The images (those the run started with, for `--resume`), their summary and warnings printed;
@@ -244,9 +155,9 @@ fn load_images(
     let (set, data_root) = load_data(
         args.data.as_deref(),
         saved.is_some_and(|saved| saved.synthetic),
-        args.image_size,
-        args.seed,
-        args.synthetic_per_class,
+        args.settings.image_size,
+        args.settings.seed,
+        args.settings.synthetic_per_class,
     )?;
     eprintln!("seedlings: {}", set.summary());
     for warning in &set.warnings {
@@ -265,30 +176,16 @@ fn load_images(
     Ok((set, data_root))
 }
 
-fn train_settings(args: &SweepArgs, plan: &Plan) -> TrainSettings {
-    TrainSettings {
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        lr: args.lr,
-        optimizer: plan.optimizer,
-        seed: args.seed,
-        decay_rank_le_1: args.decay_rank_le_1,
-        loader_workers: 2,
-        channels: plan.channels.clone(),
-        block: plan.block,
-    }
-}
-
 /// What the report says about the run; a resumed run keeps its command line and start time.
 fn run_info(
     args: &SweepArgs,
-    plan: &Plan,
     set: &SeedlingSet,
     run_dir: &std::path::Path,
     device_names: &[String],
     saved: Option<&SavedSweep>,
     started: chrono::DateTime<chrono::Local>,
 ) -> RunInfo {
+    let settings = &args.settings;
     let earlier = earlier_parts(run_dir, saved);
     RunInfo {
         name: run_dir
@@ -310,20 +207,21 @@ fn run_info(
             .collect(),
         data_warnings: set.warnings.clone(),
         backend: device_names.join(","),
-        optimizer: plan.optimizer.describe(),
-        block: plan.block.name().to_string(),
-        schedule: train_settings(args, plan)
+        optimizer: settings.optimizer.describe(),
+        block: settings.block.name().to_string(),
+        schedule: settings
+            .train_settings()
             .schedule(set.train.len())
             .describe(),
-        epochs: args.epochs,
-        image_size: args.image_size,
-        batch_size: args.batch_size,
-        lr: args.lr,
-        seed: args.seed,
+        epochs: settings.epochs,
+        image_size: settings.image_size,
+        batch_size: settings.batch_size,
+        lr: settings.lr,
+        seed: settings.seed,
         // Set by the sweep, which owns the seeds.
         seeds: Vec::new(),
         planned_runs: 0,
-        decay_rank_le_1: args.decay_rank_le_1,
+        decay_rank_le_1: settings.decay_rank_le_1,
         started: saved
             .map(|saved| saved.started.clone())
             .unwrap_or_else(|| started.to_rfc3339()),

@@ -10,7 +10,7 @@
 //! (`status.rs`), [`ArmSummary`] (`arm.rs`), [`RunInfo`] (`run_info.rs`) and the
 //! [`nullable_f64`] serde helpers (`nullable_f64.rs`), the confusion matrix (`metrics.rs`);
 //! the names of arms and runs
-//! ([`arm_name`], [`run_name`], [`seed_of_run`]) in `names.rs`.
+//! (a typed [`RunKey`], from which [`arm_name`] and [`run_name`] derive them) in `names.rs`.
 
 mod arm;
 pub mod csv;
@@ -24,6 +24,6 @@ mod status;
 pub use arm::ArmSummary;
 pub use epoch::EpochRecord;
 pub use metrics::{ClassMetrics, ClassOutOfRange, ConfusionMatrix};
-pub use names::{arm_name, run_name, seed_of_run};
+pub use names::{RunKey, arm_name, run_name};
 pub use run_info::RunInfo;
 pub use status::{ArmStatus, DivergedAt};

@@ -35,9 +35,9 @@ pub use csv::{METRICS_HEADER, read_metrics_csv, write_metrics_csv};
 pub use findings::findings;
 pub use markdown::render_report;
 pub use metrics::{ClassMetrics, ClassOutOfRange, ConfusionMatrix};
-pub use plots::{CHARTS, Chart, write_plots};
+pub use plots::{CHARTS, Chart, write_plots, write_plots_seeded};
 pub use records::{
-    ArmStatus, ArmSummary, DivergedAt, EpochRecord, RunInfo, arm_name, run_name, seed_of_run,
+    ArmStatus, ArmSummary, DivergedAt, EpochRecord, RunInfo, RunKey, arm_name, run_name,
 };
 pub use summary::write_summary_json;
 
@@ -129,7 +129,9 @@ pub fn write_run(
     write_metrics_csv(&metrics_csv, records)?;
     let summary_json = dir.join("summary.json");
     write_summary_json(&summary_json, info, arms)?;
-    let plots = write_plots(dir, records)?;
+    // Seeded by the settings (`seeds` is set with several), or by the runs' summaries.
+    let seeded = !info.seeds.is_empty() || seeds::is_seeded(arms);
+    let plots = write_plots_seeded(dir, records, seeded)?;
     let report_md = dir.join("report.md");
     let report = render_report(info, arms, records);
     write_atomic_str(&report_md, &report)

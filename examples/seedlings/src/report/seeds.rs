@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use super::stats::{Estimate, Paired, paired};
-use crate::records::{ArmStatus, ArmSummary, EpochRecord, arm_name, seed_of_run};
+use crate::records::{ArmStatus, ArmSummary, EpochRecord, arm_name};
 
 /// Whether the runs come from a sweep with several seeds per arm (their `seed` is set).
 pub fn is_seeded(runs: &[ArmSummary]) -> bool {
@@ -320,16 +320,6 @@ pub fn epochs_by_arm(records: &[EpochRecord]) -> Vec<ArmEpochs<'_>> {
     arms
 }
 
-/// Whether the records come from a sweep with several seeds per arm: some arm has rows of more
-/// than one run, or some row is named as a seeded run ([`seed_of_run`]; so also while only the
-/// first seed's runs have rows).
-pub fn records_are_seeded(records: &[EpochRecord]) -> bool {
-    records
-        .iter()
-        .any(|r| seed_of_run(&r.arm, &r.mode, r.wd).is_some())
-        || epochs_by_arm(records).iter().any(|a| a.runs.len() > 1)
-}
-
 /// The mean of the finite values among `values`, NaN when there are none.
 fn finite_mean(values: impl Iterator<Item = f64>) -> f64 {
     let values: Vec<f64> = values.filter(|v| v.is_finite()).collect();
@@ -422,7 +412,7 @@ mod tests {
     }
 
     #[test]
-    fn records_are_seeded_from_the_first_seeded_row() {
+    fn mean_records_name_each_arm() {
         let row = |arm: &str| EpochRecord {
             arm: arm.into(),
             wd: 0.1,
@@ -441,10 +431,6 @@ mod tests {
             conv_norm: None,
             conv_norm_predicted: None,
         };
-        assert!(records_are_seeded(&[row("decoupled-wd0.1-seed42")]));
-        assert!(!records_are_seeded(&[row("decoupled-wd0.1")]));
-        assert!(!records_are_seeded(&[row("wd0.1-decoupled")]));
-        assert!(records_are_seeded(&[row("a"), row("b")]));
         let means = mean_records(&[row("decoupled-wd0.1-seed42")]);
         assert_eq!(means[0].arm, "decoupled-wd0.1");
     }

@@ -48,9 +48,14 @@ pub struct ArmSpec {
 }
 
 impl ArmSpec {
-    /// A file-name-safe name, e.g. `decoupled-wd0.1` ([`arm_name`](crate::records::arm_name)).
+    /// A file-name-safe name, e.g. `decoupled-wd0.1`: its [`RunKey`](crate::records::RunKey)'s.
     pub fn name(&self) -> String {
-        crate::records::arm_name(self.mode.name(), self.wd)
+        crate::records::RunKey {
+            mode: self.mode,
+            wd: self.wd,
+            seed: None,
+        }
+        .name()
     }
 }
 

@@ -61,6 +61,19 @@ impl OptimizerKind {
     pub fn describe(&self) -> String {
         self.config().describe()
     }
+
+    /// The name `--optimizer` takes and `state/sweep.json` saves: `adam` or `sgd`.
+    ///
+    /// ```
+    /// use seedlings::train::OptimizerKind;
+    /// assert_eq!(OptimizerKind::Sgd.name().parse::<OptimizerKind>().unwrap(), OptimizerKind::Sgd);
+    /// ```
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Adam => "adam",
+            Self::Sgd => "sgd",
+        }
+    }
 }
 
 /// An inner optimizer's configuration without its decay, as [`OptimizerKind::config`] sets it.

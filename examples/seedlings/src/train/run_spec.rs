@@ -21,7 +21,7 @@
 use anyhow::{Result, bail};
 
 use super::ArmSpec;
-use crate::records::run_name;
+use crate::records::RunKey;
 
 /// One training run: an arm and the seed of its initial weights, data order and augmentation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -37,7 +37,17 @@ pub struct RunSpec {
 impl RunSpec {
     /// The run's name: the arm's ([`ArmSpec::name`]), with `-seedSEED` when seeded.
     pub fn name(&self) -> String {
-        run_name(self.arm.mode.name(), self.arm.wd, self.summary_seed())
+        self.key().name()
+    }
+
+    /// The run's identity: its arm's mode and wd, and its seed when seeded
+    /// ([`summary_seed`](Self::summary_seed)).
+    pub fn key(&self) -> RunKey {
+        RunKey {
+            mode: self.arm.mode,
+            wd: self.arm.wd,
+            seed: self.summary_seed(),
+        }
     }
 
     /// The seed the run's summary carries: `Some` when its arm runs with several seeds.

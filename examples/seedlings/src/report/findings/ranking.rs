@@ -89,6 +89,20 @@ pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary], tie: AccuracyTie) ->
     }
 }
 
+/// The coupled-vs-decoupled sentence when no wd ran in both modes (one seed or several).
+const NO_SHARED_WD: &str = "No weight decay ran in both modes, so coupled and decoupled cannot be compared at the same wd.";
+
+/// The coupled-vs-decoupled sentence at `wd` when one mode has no number to compare (one seed
+/// or several): the decoupled arm when `decoupled_missing`, else the coupled one, has `what`.
+fn not_comparable(wd: f64, decoupled_missing: bool, what: &str) -> String {
+    let missing = if decoupled_missing {
+        "decoupled"
+    } else {
+        "coupled"
+    };
+    format!("At wd={wd}, coupled and decoupled cannot be compared: {missing} has {what}.")
+}
+
 pub(super) fn mode_comparison(arms: &[ArmSummary], tie: AccuracyTie) -> Vec<String> {
     if !has_both_modes(arms) {
         return Vec::new();
@@ -96,9 +110,10 @@ pub(super) fn mode_comparison(arms: &[ArmSummary], tie: AccuracyTie) -> Vec<Stri
     let mut out = Vec::new();
     for (wd, c, d) in pair_by_wd(arms, |a| a.wd, |a| &a.mode) {
         if !(c.best_valid_accuracy.is_finite() && d.best_valid_accuracy.is_finite()) {
-            out.push(format!(
-                "At wd={wd}, coupled and decoupled cannot be compared: {} has no finite validation accuracy.",
-                if c.best_valid_accuracy.is_finite() { "decoupled" } else { "coupled" }
+            out.push(not_comparable(
+                wd,
+                c.best_valid_accuracy.is_finite(),
+                "no finite validation accuracy",
             ));
             continue;
         }
@@ -132,10 +147,7 @@ pub(super) fn mode_comparison(arms: &[ArmSummary], tie: AccuracyTie) -> Vec<Stri
         out.push(sentence);
     }
     if out.is_empty() {
-        out.push(
-            "No weight decay ran in both modes, so coupled and decoupled cannot be compared at the same wd."
-                .into(),
-        );
+        out.push(NO_SHARED_WD.into());
     }
     out
 }
@@ -231,9 +243,10 @@ pub(super) fn mode_comparison_seeded(arms: &[ArmRuns<'_>]) -> Vec<String> {
     for (wd, coupled, decoupled) in mode_pairs(arms) {
         let metric = Metric::BestValidAccuracy;
         let (Some(d), Some(c)) = (decoupled.estimate(metric), coupled.estimate(metric)) else {
-            out.push(format!(
-                "At wd={wd}, coupled and decoupled cannot be compared: {} has no finished run with a finite validation accuracy.",
-                if decoupled.estimate(metric).is_some() { "coupled" } else { "decoupled" }
+            out.push(not_comparable(
+                wd,
+                decoupled.estimate(metric).is_none(),
+                "no finished run with a finite validation accuracy",
             ));
             continue;
         };
@@ -274,10 +287,7 @@ pub(super) fn mode_comparison_seeded(arms: &[ArmRuns<'_>]) -> Vec<String> {
         ));
     }
     if out.is_empty() {
-        out.push(
-            "No weight decay ran in both modes, so coupled and decoupled cannot be compared at the same wd."
-                .into(),
-        );
+        out.push(NO_SHARED_WD.into());
     }
     out
 }

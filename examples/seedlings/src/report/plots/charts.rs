@@ -10,7 +10,7 @@ use plotters::prelude::*;
 use super::chart::{Chart, Series, YScale};
 use super::spec::{Band, ChartSpec, LegendEntry, Line};
 use crate::records::EpochRecord;
-use crate::report::seeds::{epochs_by_arm, mean_records, records_are_seeded};
+use crate::report::seeds::{epochs_by_arm, mean_records};
 
 /// The charts, in the order they are written and shown in `report.md`.
 pub const CHARTS: [Chart; 4] = [LOSS, ACCURACY, WEIGHT_NORM, EQUILIBRIUM];
@@ -134,10 +134,10 @@ fn bands(records: &[EpochRecord], value: fn(&EpochRecord) -> Option<f64>) -> Vec
 }
 
 /// The specification of each of [`CHARTS`], in order, drawn from the records. With several
-/// runs per arm (seeds) each arm's line is its mean curve ([`mean_records`]) and its solid
-/// series gets a band spanning its runs.
-pub(super) fn chart_specs(all_records: &[EpochRecord]) -> Vec<ChartSpec> {
-    let seeded = records_are_seeded(all_records);
+/// seeds per arm (`seeded`, which the caller knows from the run's settings or its summaries;
+/// nothing here reads it from a name) each arm's line is its mean curve ([`mean_records`]) and
+/// its solid series gets a band spanning its runs.
+pub(super) fn chart_specs(all_records: &[EpochRecord], seeded: bool) -> Vec<ChartSpec> {
     let means = if seeded {
         mean_records(all_records)
     } else {

@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 pub use chart::Chart;
 pub use charts::{ACCURACY, CHARTS, EQUILIBRIUM, LOSS, WEIGHT_NORM, arm_order, arm_rgb};
 
+use super::seeds::epochs_by_arm;
 use super::{ReportError, Result};
 use crate::records::EpochRecord;
 use crate::run::atomic::write_atomic;
@@ -53,9 +54,23 @@ pub const PLOT_NAMES: [&str; CHARTS.len()] = {
 ///
 /// With no drawable value a chart still gets written, saying so, so that links in the report
 /// never break.
+///
+/// The records are taken as those of a sweep with several seeds per arm when some arm (a `wd` ×
+/// a `mode`) has rows of more than one run; [`write_plots_seeded`] is told instead.
 pub fn write_plots(dir: &Path, records: &[EpochRecord]) -> Result<Vec<PathBuf>> {
+    let seeded = epochs_by_arm(records).iter().any(|arm| arm.runs.len() > 1);
+    write_plots_seeded(dir, records, seeded)
+}
+
+/// [`write_plots`] for records of a sweep with several seeds per arm (`seeded`, e.g. while
+/// only the first seed's runs have rows) or with one.
+pub fn write_plots_seeded(
+    dir: &Path,
+    records: &[EpochRecord],
+    seeded: bool,
+) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
-    for spec in chart_specs(records) {
+    for spec in chart_specs(records, seeded) {
         let png_path = dir.join(spec.chart.png());
         let png = render_png(&spec).map_err(|message| ReportError::Format {
             path: png_path.clone(),
