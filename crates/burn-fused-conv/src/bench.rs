@@ -357,13 +357,16 @@ pub fn time_phases(shape: BlockShape, reps: usize) -> PhaseTiming {
         let _pooled = norm_pool::forward(&y, &g, &affine, Some(&mut winners));
         timed(rep, "norm+relu+pool", s);
         let s = Instant::now();
-        let (dy, _, _) = norm_pool::backward(&y, &g, &affine, &winners, &dp);
-        timed(rep, "norm+relu+pool back", s);
-        let s = Instant::now();
-        let dw = conv::weight_grad(&xp, &dy, &g);
-        timed(rep, "product weight grad", s);
-        std::hint::black_box(dw);
+        let routed = norm_pool::route(&g, &affine, &winners, &dp);
+        timed(rep, "norm+relu+pool back: route", s);
         if shape.input_grad {
+            let s = Instant::now();
+            let dy = routed.padded_grad(&y, &g, &winners);
+            timed(rep, "norm+relu+pool back: ∂y", s);
+            let s = Instant::now();
+            let dw = conv::weight_grad(&xp, &dy, &g);
+            timed(rep, "product weight grad", s);
+            std::hint::black_box(dw);
             let s = Instant::now();
             let wt = conv::repack_transposed(&weight, g.cin, g.cout);
             timed(rep, "repack transposed", s);
@@ -371,6 +374,14 @@ pub fn time_phases(shape: BlockShape, reps: usize) -> PhaseTiming {
             let dx = conv::conv_pixels(&dy, g.cout, &wt, g.cin, &g);
             timed(rep, "product input grad", s);
             std::hint::black_box(dx);
+        } else {
+            let s = Instant::now();
+            let fill = |segment: usize, cols: (usize, usize), out: &mut [f32]| {
+                routed.grad_rows(&y, &g, &winners, segment, cols, out)
+            };
+            let dw = conv::weight_grad_computed(&xp, &fill, &g);
+            timed(rep, "product weight grad, ∂y in it", s);
+            std::hint::black_box(dw);
         }
     }
     PhaseTiming {
@@ -401,7 +412,7 @@ impl PhaseTiming {
             } else {
                 String::new()
             };
-            out += &format!("  {name:<22} {:>8.3} ms {gflops}\n", 1e3 * t);
+            out += &format!("  {name:<30} {:>8.3} ms {gflops}\n", 1e3 * t);
         }
         out
     }

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use burn::backend::flex::{FlexTensor, Layout};
 use burn::tensor::{Shape, TensorData};
 
-use crate::kernel::conv::{conv_pixels, repack_forward, repack_transposed, weight_grad};
+use crate::kernel::conv::{
+    conv_pixels, repack_forward, repack_transposed, weight_grad, weight_grad_computed,
+};
 use crate::kernel::geometry::Geometry;
 use crate::kernel::norm_pool::{self, Affine, Winners};
 use crate::kernel::strided::{View4, pad};
@@ -131,19 +133,27 @@ pub(crate) struct Grads {
 pub(crate) fn backward(saved: &Saved, output_grad: &FlexTensor, need_x: bool) -> Grads {
     let g = &saved.g;
     let dp = view4(output_grad).to_nhwc();
-    let (dy, dgamma, dbeta) = norm_pool::backward(&saved.y, g, &saved.affine, &saved.winners, &dp);
-    let dw = weight_grad(&saved.xp, &dy, g);
-    // dy is padded like the input: the transposed convolution reads it in place.
-    let x = need_x.then(|| {
+    let routed = norm_pool::route(g, &saved.affine, &saved.winners, &dp);
+    let (dw, x) = if need_x {
+        let dy = routed.padded_grad(&saved.y, g, &saved.winners);
+        let dw = weight_grad(&saved.xp, &dy, g);
+        // dy is padded like the input: the transposed convolution reads it in place.
         let wt = repack_transposed(&saved.weight, g.cin, g.cout);
         let dx = conv_pixels(&dy, g.cout, &wt, g.cin, g);
-        channels_last(dx, [g.n, g.cin, g.h, g.w], g.wp2())
-    });
+        (dw, Some(channels_last(dx, [g.n, g.cin, g.h, g.w], g.wp2())))
+    } else {
+        // Only the weight gradient reads ∂y: each row is computed where the product uses it
+        // (the same values, the same sums), and ∂y is never stored whole.
+        let fill = |segment: usize, cols: (usize, usize), out: &mut [f32]| {
+            routed.grad_rows(&saved.y, g, &saved.winners, segment, cols, out)
+        };
+        (weight_grad_computed(&saved.xp, &fill, g), None)
+    };
     Grads {
         x,
         weight: tensor(dw, &[g.cout, g.cin, 3, 3]),
-        gamma: tensor(dgamma, &[g.cout]),
-        beta: tensor(dbeta, &[g.cout]),
+        gamma: tensor(routed.dgamma, &[g.cout]),
+        beta: tensor(routed.dbeta, &[g.cout]),
     }
 }
 

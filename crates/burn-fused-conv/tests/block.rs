@@ -193,6 +193,51 @@ fn every_block_at_every_sweep_size_and_batch_matches_the_stock_chain() {
     }
 }
 
+/// The weight, γ and β gradients of one step, with or without a gradient for the input.
+fn param_grads(b: &FusedConvBlock, dims: [usize; 4], input_grad: bool) -> Vec<Vec<u32>> {
+    let device = b.conv.weight.val().device();
+    let x = tensor4(dims, 3, &device);
+    let x = if input_grad { x.require_grad() } else { x };
+    let y = b.forward(x);
+    let grads = (y.clone() * tensor4(y.dims(), 4, &device)).sum().backward();
+    let bits = |t: Tensor<1>| -> Vec<u32> {
+        t.inner()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect()
+    };
+    vec![
+        bits(flat(b.conv.weight.grad(&grads).expect("weight gradient"))),
+        bits(b.bn.gamma.grad(&grads).expect("gamma gradient")),
+        bits(b.bn.beta.grad(&grads).expect("beta gradient")),
+    ]
+}
+
+/// Without an input gradient (the network's first block) the op computes `∂y` row by row inside
+/// the weight gradient's product instead of storing it: the same values summed in the same
+/// order, so the same bits as with an input gradient, which `check` compares with the stock
+/// chain.
+#[test]
+fn an_input_without_gradient_gives_the_same_parameter_gradients_bit_for_bit() {
+    let device = Device::flex().autodiff();
+    for (dims, cout) in [
+        ([32, 3, 32, 32], 32),
+        ([7, 3, 64, 64], 32),
+        ([3, 5, 7, 9], 13),
+        ([2, 16, 8, 8], 40),
+    ] {
+        let (fused, _) = pair(dims[1], cout, &device);
+        assert_eq!(
+            param_grads(&fused, dims, false),
+            param_grads(&fused, dims, true),
+            "{dims:?} → {cout}"
+        );
+    }
+}
+
 #[test]
 fn odd_shapes_match_the_stock_chain() {
     check([1, 3, 8, 8], 16); // batch 1

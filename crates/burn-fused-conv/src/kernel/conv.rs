@@ -18,7 +18,7 @@
 //! the number of threads or the instruction set.
 
 use super::geometry::Geometry;
-use super::tile::{Left, RowMap, Rows, grad_product, rows_product};
+use super::tile::{Left, RowMap, Rows, Span, grad_product, grad_product_computed, rows_product};
 
 /// Output channels moved together by the transposes between the weight's `[C_out, C_in, 3, 3]`
 /// order and the products' `[k][C_out]` order: 16 rows of the one are read while 16 adjacent
@@ -132,6 +132,32 @@ pub fn weight_grad(xp: &[f32], dyp: &[f32], g: &Geometry) -> Vec<f32> {
     let pieces = pieces(cin, g);
     let left = padded_left(xp, cin, &pieces, g);
     let sum = grad_product(&left, dyp, padded_interior(g), cout, pixel_rows(g));
+    weight_order(&sum, g)
+}
+
+/// [`weight_grad`] with `∂y` computed where the product uses it, an image row at a time:
+/// `fill(n·H + h, (co0, co1), out)` writes row `h` of image `n`, its `W` samples `C_out`
+/// floats apart, channels `co0..co1`. The same bits as [`weight_grad`] over the padded buffer
+/// of those values, without storing it (for a block whose input needs no gradient).
+pub fn weight_grad_computed(
+    xp: &[f32],
+    fill: &(dyn Fn(usize, Span, &mut [f32]) + Sync),
+    g: &Geometry,
+) -> Vec<f32> {
+    assert_eq!(
+        xp.len(),
+        g.padded_len(g.cin),
+        "padded input of the wrong size"
+    );
+    let pieces = pieces(g.cin, g);
+    let left = padded_left(xp, g.cin, &pieces, g);
+    let sum = grad_product_computed(&left, fill, g.cout, pixel_rows(g));
+    weight_order(&sum, g)
+}
+
+/// The products' `[k][C_out]` weight gradient in the weight's `[C_out, C_in, 3, 3]` order.
+fn weight_order(sum: &[f32], g: &Geometry) -> Vec<f32> {
+    let (cin, cout) = (g.cin, g.cout);
     let mut dw = vec![0.0; 9 * cin * cout];
     for co0 in (0..cout).step_by(CO_BLOCK) {
         let cos = co0..cout.min(co0 + CO_BLOCK);

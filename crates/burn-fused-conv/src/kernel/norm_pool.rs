@@ -209,7 +209,8 @@ multiversion! {
 
 /// The gradients of batch norm's input (padded like the conv's input, `[N][H + 2][W + 2][C]`
 /// with a zero border: the input gradient's product reads it in place), γ and β, from the pooled
-/// output's gradient `dp` (`[N, H/2, W/2, C]`, channels-last).
+/// output's gradient `dp` (`[N, H/2, W/2, C]`, channels-last): [`route`], then
+/// [`Routed::padded_grad`].
 pub fn backward(
     y: &[f32],
     g: &Geometry,
@@ -217,12 +218,32 @@ pub fn backward(
     winners: &Winners,
     dp: &[f32],
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let argmax = &winners.argmax[..];
+    let routed = route(g, a, winners, dp);
+    let dy = routed.padded_grad(y, g, winners);
+    (dy, routed.dgamma, routed.dbeta)
+}
+
+/// The backward pass up to `∂y`: the gradient each window's winner receives, `∂γ`, `∂β`, and
+/// the per-channel coefficients of `∂y = k0 + k1·y + γ·inv_std·d` (`d` the routed gradient at
+/// the winner, 0 elsewhere). `∂y` itself is written whole by [`Routed::padded_grad`], or row by
+/// row where it is used by [`Routed::grad_rows`]: the same values either way.
+#[derive(Debug, Clone)]
+pub struct Routed {
+    /// `[N, H/2, W/2, C]`: the gradient reaching each window's winner (0 where ReLU blocks it).
+    routed: Vec<f32>,
+    k0: Vec<f32>,
+    k1: Vec<f32>,
+    scale: Vec<f32>,
+    /// `∂γ = Σ d·ŷ`.
+    pub dgamma: Vec<f32>,
+    /// `∂β = Σ d`.
+    pub dbeta: Vec<f32>,
+}
+
+/// Pass 1 of the backward pass, over the pooled windows only: [`Routed`].
+pub fn route(g: &Geometry, a: &Affine, winners: &Winners, dp: &[f32]) -> Routed {
     let c = g.cout;
     let per_image = g.hp() * g.wp() * c;
-    let rows_img = g.rows_per_image();
-
-    // Pass 1: the gradient that reaches each window's argmax through ReLU, and Σd, Σd·ŷ.
     let mut routed = vec![0.0f32; g.n * per_image];
     let partials: Vec<(Vec<f64>, Vec<f64>)> = if per_image == 0 {
         Vec::new()
@@ -245,60 +266,112 @@ pub fn backward(
     let mean_d: Vec<f32> = dbeta.iter().map(|&v| (v / m) as f32).collect();
     let mean_dy: Vec<f32> = dgamma.iter().map(|&v| (v / m) as f32).collect();
     let scale: Vec<f32> = (0..c).map(|ch| a.gamma[ch] * a.inv_std[ch]).collect();
-
-    // Pass 2: ∂y = γ·inv_std·(d − mean(d) − ŷ·mean(d·ŷ)) over every sample of the image, written
-    // once: `k0 + k1·y` (the terms without d, per channel), then `+ γ·inv_std·d` at the argmax.
-    let k1: Vec<f32> = (0..c)
+    // ∂y = γ·inv_std·(d − mean(d) − ŷ·mean(d·ŷ)) = k0 + k1·y (the terms without d, per
+    // channel) + γ·inv_std·d at the argmax.
+    let k1 = (0..c)
         .map(|ch| -scale[ch] * a.inv_std[ch] * mean_dy[ch])
         .collect();
-    let k0: Vec<f32> = (0..c)
+    let k0 = (0..c)
         .map(|ch| scale[ch] * (a.mean[ch] * a.inv_std[ch] * mean_dy[ch] - mean_d[ch]))
         .collect();
-    let coef = Coefficients {
-        k0: &k0,
-        k1: &k1,
-        scale: &scale,
-    };
-    // dy padded like the conv's input ([N][H + 2][W + 2][C], zero border): per image, the
-    // GEMM rows (whose scratch columns are the right and left borders) after W + 3 zero pixels
-    // (the top row and the first left border), then W + 1 zero pixels (the rest of the bottom
-    // row).
-    let len = g.padded_len(c);
-    let padded_image = g.padded_pixels_per_image() * c;
-    let head = (g.wp2() + 1) * c;
-    let mut dy = Vec::<f32>::with_capacity(len);
-    if rows_img > 0 && c > 0 {
-        let images = y[..g.rows() * c].par_chunks(rows_img * c);
-        let empty: (&[f32], &[u8]) = (&[], &[]);
-        dy.spare_capacity_mut()[..len]
-            .par_chunks_mut(padded_image)
-            .zip(images)
-            .enumerate()
-            .for_each(|(ni, (dy, image))| {
-                let windows = if per_image > 0 {
-                    let r = ni * per_image..(ni + 1) * per_image;
-                    (&routed[r.clone()], &argmax[r])
-                } else {
-                    empty
-                };
-                let (top, rest) = dy.split_at_mut(head);
-                let (rows, bottom) = rest.split_at_mut(rows_img * c);
-                for v in top.iter_mut().chain(bottom.iter_mut()) {
-                    v.write(0.0);
-                }
-                input_grad_image(image, g, &coef, windows, rows)
-            });
-    } else {
-        for v in &mut dy.spare_capacity_mut()[..len] {
-            v.write(0.0);
+    Routed {
+        routed,
+        k0,
+        k1,
+        scale,
+        dgamma: dgamma.iter().map(|&v| v as f32).collect(),
+        dbeta: dbeta.iter().map(|&v| v as f32).collect(),
+    }
+}
+
+impl Routed {
+    fn coefficients(&self) -> Coefficients<'_> {
+        Coefficients {
+            k0: &self.k0,
+            k1: &self.k1,
+            scale: &self.scale,
         }
     }
-    // SAFETY: every float was written: the borders above, and by `input_grad_image` every
-    // element of every image's GEMM rows (valid samples and scratch columns alike).
-    unsafe { dy.set_len(len) };
-    let dgamma = dgamma.iter().map(|&v| v as f32).collect();
-    let dbeta = dbeta.iter().map(|&v| v as f32).collect();
-    (dy, dgamma, dbeta)
+
+    /// Image `ni`'s routed gradients and winners (empty when the pooled map is).
+    fn windows<'a>(
+        &'a self,
+        g: &Geometry,
+        winners: &'a Winners,
+        ni: usize,
+    ) -> (&'a [f32], &'a [u8]) {
+        let per_image = g.hp() * g.wp() * g.cout;
+        if per_image == 0 {
+            return (&[], &[]);
+        }
+        let r = ni * per_image..(ni + 1) * per_image;
+        (&self.routed[r.clone()], &winners.argmax[r])
+    }
+
+    /// Pass 2: `∂y` over every sample, padded like the conv's input (`[N][H + 2][W + 2][C]`,
+    /// zero border), from the conv output `y` (GEMM rows).
+    pub fn padded_grad(&self, y: &[f32], g: &Geometry, winners: &Winners) -> Vec<f32> {
+        let c = g.cout;
+        let rows_img = g.rows_per_image();
+        let coef = self.coefficients();
+        // Per image, the GEMM rows (whose scratch columns are the right and left borders) after
+        // W + 3 zero pixels (the top row and the first left border), then W + 1 zero pixels (the
+        // rest of the bottom row).
+        let len = g.padded_len(c);
+        let padded_image = g.padded_pixels_per_image() * c;
+        let head = (g.wp2() + 1) * c;
+        let mut dy = Vec::<f32>::with_capacity(len);
+        if rows_img > 0 && c > 0 {
+            let images = y[..g.rows() * c].par_chunks(rows_img * c);
+            dy.spare_capacity_mut()[..len]
+                .par_chunks_mut(padded_image)
+                .zip(images)
+                .enumerate()
+                .for_each(|(ni, (dy, image))| {
+                    let (top, rest) = dy.split_at_mut(head);
+                    let (rows, bottom) = rest.split_at_mut(rows_img * c);
+                    for v in top.iter_mut().chain(bottom.iter_mut()) {
+                        v.write(0.0);
+                    }
+                    input_grad_image(image, g, &coef, self.windows(g, winners, ni), rows)
+                });
+        } else {
+            for v in &mut dy.spare_capacity_mut()[..len] {
+                v.write(0.0);
+            }
+        }
+        // SAFETY: every float was written: the borders above, and by `input_grad_image` every
+        // element of every image's GEMM rows (valid samples and scratch columns alike).
+        unsafe { dy.set_len(len) };
+        dy
+    }
+
+    /// Row `segment` (`n·H + h`) of `∂y`, its `W` samples `C` floats apart, channels `cols`
+    /// only, into `out`: the values [`Routed::padded_grad`] writes there.
+    pub fn grad_rows(
+        &self,
+        y: &[f32],
+        g: &Geometry,
+        winners: &Winners,
+        segment: usize,
+        cols: (usize, usize),
+        out: &mut [f32],
+    ) {
+        let (ni, h) = (segment / g.h, segment % g.h);
+        let c = g.cout;
+        let src = &y[segment * g.wp2() * c..][..g.w * c];
+        // SAFETY: f32 and MaybeUninit<f32> have one layout; only initialised values are written.
+        let out = unsafe { &mut *(&mut out[..g.w * c] as *mut [f32] as *mut [MaybeUninit<f32>]) };
+        grad_row_any(
+            src,
+            h,
+            g,
+            &self.coefficients(),
+            self.windows(g, winners, ni),
+            cols,
+            out,
+        );
+    }
 }
 
 multiversion! {
@@ -362,33 +435,69 @@ multiversion! {
         dy: &mut [MaybeUninit<f32>],
     ) {
         let c = g.cout;
-        let (k0, k1, scale) = (&coef.k0[..c], &coef.k1[..c], &coef.scale[..c]);
-        let (routed, arg) = windows;
-        let (hp, wp, wp2) = (g.hp(), g.wp(), g.wp2());
+        let row = g.wp2() * c;
         for h in 0..g.h {
-            for w in 0..wp2 {
-                let r = h * wp2 + w;
-                let dst = &mut dy[r * c..(r + 1) * c];
-                if w >= g.w {
-                    dst.iter_mut().for_each(|d| {
-                        d.write(0.0);
-                    });
-                    continue;
-                }
-                let src = &image[r * c..(r + 1) * c];
-                if h < 2 * hp && w < 2 * wp && !arg.is_empty() {
-                    let lo = ((h / 2) * wp + w / 2) * c;
-                    let at = ((h % 2) * 2 + w % 2) as u8;
-                    let (routed, arg) = (&routed[lo..lo + c], &arg[lo..lo + c]);
-                    for ch in 0..c {
-                        let d = if arg[ch] == at { scale[ch] * routed[ch] } else { 0.0 };
-                        dst[ch].write(k0[ch] + k1[ch] * src[ch] + d);
-                    }
+            let (src, dst) = (&image[h * row..(h + 1) * row], &mut dy[h * row..(h + 1) * row]);
+            grad_row(src, h, g, coef, windows, (0, c), dst);
+            for d in &mut dst[g.w * c..] {
+                d.write(0.0);
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// [`grad_row`] compiled for the processor, for callers outside a multiversioned loop.
+    fn grad_row_any(
+        src: &[f32],
+        h: usize,
+        g: &Geometry,
+        coef: &Coefficients<'_>,
+        windows: (&[f32], &[u8]),
+        cols: (usize, usize),
+        dst: &mut [MaybeUninit<f32>],
+    ) {
+        grad_row(src, h, g, coef, windows, cols, dst)
+    }
+}
+
+/// Image row `h` of `∂y`, its `W` samples `C` floats apart in `src` and `dst`, channels
+/// `cols.0..cols.1`: `k0 + k1·y + γ·inv_std·d`, `d` the routed gradient at the window's argmax
+/// and 0 elsewhere (outside every window too).
+#[inline(always)]
+fn grad_row(
+    src: &[f32],
+    h: usize,
+    g: &Geometry,
+    coef: &Coefficients<'_>,
+    windows: (&[f32], &[u8]),
+    cols: (usize, usize),
+    dst: &mut [MaybeUninit<f32>],
+) {
+    let c = g.cout;
+    let (j0, j1) = cols;
+    let len = j1 - j0;
+    let (k0, k1, scale) = (&coef.k0[j0..j1], &coef.k1[j0..j1], &coef.scale[j0..j1]);
+    let (routed, arg) = windows;
+    let (hp, wp) = (g.hp(), g.wp());
+    for w in 0..g.w {
+        let src = &src[w * c + j0..][..len];
+        let dst = &mut dst[w * c + j0..][..len];
+        if h < 2 * hp && w < 2 * wp && !arg.is_empty() {
+            let lo = ((h / 2) * wp + w / 2) * c + j0;
+            let at = ((h % 2) * 2 + w % 2) as u8;
+            let (routed, arg) = (&routed[lo..lo + len], &arg[lo..lo + len]);
+            for ch in 0..len {
+                let d = if arg[ch] == at {
+                    scale[ch] * routed[ch]
                 } else {
-                    for ch in 0..c {
-                        dst[ch].write(k0[ch] + k1[ch] * src[ch]);
-                    }
-                }
+                    0.0
+                };
+                dst[ch].write(k0[ch] + k1[ch] * src[ch] + d);
+            }
+        } else {
+            for ch in 0..len {
+                dst[ch].write(k0[ch] + k1[ch] * src[ch]);
             }
         }
     }

@@ -562,21 +562,54 @@ const GRAD_ROW_BLOCK: usize = 128;
 /// assert_eq!(dw, [21.0, 32.0]);
 /// ```
 pub fn grad_product(left: &Left<'_>, d: &[f32], d_map: RowMap, n: usize, rows: Rows) -> Vec<f32> {
-    grad_product_with(isa(), left, d, d_map, n, rows)
+    grad_product_with(isa(), left, Right::Rows(d, d_map), n, rows)
+}
+
+/// A grad product's right operand `d`.
+#[derive(Clone, Copy)]
+pub enum Right<'a> {
+    /// Rows of a row-major buffer with `n` columns, each segment's first row placed by the map.
+    Rows(&'a [f32], RowMap),
+    /// Computed where it is used: `fill(segment, (j0, j1), out)` writes the segment's rows
+    /// (`n` floats apart) in columns `j0..j1` of `out`, a block at a time, while it is in cache.
+    Computed(&'a (dyn Fn(usize, Span, &mut [f32]) + Sync)),
+}
+
+/// [`grad_product`] with a [`Right::Computed`] operand: the same sums in the same order, so the
+/// same bits as [`grad_product`] over a buffer holding the values `fill` writes, and `d` is
+/// never stored whole.
+///
+/// ```
+/// use burn_fused_conv::kernel::tile::{Left, RowMap, Rows, grad_product, grad_product_computed};
+/// let left = Left { data: &[1.0, 2.0, 3.0], s: 1, pieces: &[(0, 2)], map: RowMap::linear(2) };
+/// // d = [[1], [10]]: one segment of two rows, written when the product reaches it.
+/// let fill = |_segment: usize, _cols: (usize, usize), out: &mut [f32]| {
+///     out[..2].copy_from_slice(&[1.0, 10.0]);
+/// };
+/// let computed = grad_product_computed(&left, &fill, 1, Rows::all(2));
+/// assert_eq!(computed, grad_product(&left, &[1.0, 10.0], RowMap::linear(2), 1, Rows::all(2)));
+/// assert_eq!(computed, [21.0, 32.0]);
+/// ```
+pub fn grad_product_computed(
+    left: &Left<'_>,
+    fill: &(dyn Fn(usize, Span, &mut [f32]) + Sync),
+    n: usize,
+    rows: Rows,
+) -> Vec<f32> {
+    grad_product_with(isa(), left, Right::Computed(fill), n, rows)
 }
 
 /// [`grad_product`] with the given instruction set, which the processor must have.
 fn grad_product_with(
     isa: Isa,
     left: &Left<'_>,
-    d: &[f32],
-    d_map: RowMap,
+    right: Right<'_>,
     n: usize,
     rows: Rows,
 ) -> Vec<f32> {
     let k = left.k();
     left.check(rows);
-    if rows.computed() > 0 {
+    if let (Right::Rows(d, d_map), true) = (right, rows.computed() > 0) {
         let last = d_map.first(rows.count - 1) + rows.len;
         assert!(d.len() >= last * n, "right operand too short");
     }
@@ -591,8 +624,7 @@ fn grad_product_with(
     let job = GradJob {
         left: *left,
         k,
-        d: d.as_ptr(),
-        d_map,
+        right,
         n,
         rows,
         out: Shared(partials.as_mut_ptr()),
@@ -653,8 +685,7 @@ fn sum_chunks(mut partials: Vec<f32>, len: usize) -> Vec<f32> {
 struct GradJob<'a> {
     left: Left<'a>,
     k: usize,
-    d: *const f32,
-    d_map: RowMap,
+    right: Right<'a>,
     n: usize,
     rows: Rows,
     out: Shared,
@@ -675,7 +706,8 @@ unsafe fn grad_task_avx2(job: &GradJob<'_>, chunk: usize, segments: Span, cols: 
 }
 
 /// A half-open range `(start, end)`.
-type Span = (usize, usize);
+/// A range `(start, end)` of segments or columns.
+pub type Span = (usize, usize);
 
 /// Columns `cols` (one panel) of chunk `chunk`'s partial sum over segments `segments`: blocks
 /// of whole segments (their rows' places in both operands looked up once), then each piece's
@@ -689,13 +721,35 @@ unsafe fn grad_task<L: Lanes>(job: &GradJob<'_>, chunk: usize, segments: Span, c
     // and allocated by `grad_product`.
     let out = unsafe { job.out.0.add(chunk * job.k * job.n + j0) };
     let mut starts = Vec::with_capacity(per_block);
+    // A computed right operand: each row block's rows, written here while they are used.
+    let block_len = rows.len * job.n;
+    let mut scratch = match job.right {
+        Right::Computed(_) => vec![0.0f32; per_block * block_len],
+        Right::Rows(..) => Vec::new(),
+    };
     let mut gb = g0;
     while gb < g1 {
         let count = per_block.min(g1 - gb);
         starts.clear();
-        starts.extend(
-            (gb..gb + count).map(|g| (left.map.first(g) * left.s, job.d_map.first(g) * job.n)),
-        );
+        let d = match job.right {
+            Right::Rows(d, d_map) => {
+                starts.extend(
+                    (gb..gb + count).map(|g| (left.map.first(g) * left.s, d_map.first(g) * job.n)),
+                );
+                d.as_ptr()
+            }
+            Right::Computed(fill) => {
+                for (i, out) in scratch.chunks_exact_mut(block_len).take(count).enumerate() {
+                    fill(gb + i, (j0, j1), out);
+                }
+                starts.extend(
+                    (gb..gb + count)
+                        .enumerate()
+                        .map(|(i, g)| (left.map.first(g) * left.s, i * block_len)),
+                );
+                scratch.as_ptr()
+            }
+        };
         let mut kbase = 0;
         for &(poff, plen) in left.pieces {
             let mut k0 = 0;
@@ -705,7 +759,7 @@ unsafe fn grad_task<L: Lanes>(job: &GradJob<'_>, chunk: usize, segments: Span, c
                     let args = (
                         left.data.as_ptr().add(poff + k0),
                         left.s,
-                        job.d.add(j0),
+                        d.add(j0),
                         &starts[..],
                         rows.len,
                         out.add((kbase + k0) * job.n),
@@ -992,7 +1046,19 @@ mod tests {
         let b = values(left.k() * n, 5);
         let d = values((d_map.first(rows.count - 1) + rows.len) * n, 6);
         let plain_rows = rows_product_with(Isa::Plain, &left, &b, n, rows);
-        let plain_grad = grad_product_with(Isa::Plain, &left, &d, d_map, n, rows);
+        let plain_grad = grad_product_with(Isa::Plain, &left, Right::Rows(&d, d_map), n, rows);
+        // The same right operand computed block by block, only the asked columns written.
+        let fill = |seg: usize, (j0, j1): Span, out: &mut [f32]| {
+            for i in 0..rows.len {
+                let at = (d_map.first(seg) + i) * n;
+                out[i * n + j0..i * n + j1].copy_from_slice(&d[at + j0..at + j1]);
+            }
+        };
+        let computed = Right::Computed(&fill);
+        assert_eq!(
+            grad_product_with(Isa::Plain, &left, computed, n, rows),
+            plain_grad
+        );
         #[cfg(target_arch = "x86_64")]
         for (isa, has) in [
             (
@@ -1007,12 +1073,15 @@ mod tests {
                     plain_rows,
                     "{isa:?}"
                 );
-                let grad = grad_product_with(isa, &left, &d, d_map, n, rows);
+                let grad = grad_product_with(isa, &left, Right::Rows(&d, d_map), n, rows);
                 assert_eq!(grad, plain_grad, "{isa:?}");
+                let grad = grad_product_with(isa, &left, computed, n, rows);
+                assert_eq!(grad, plain_grad, "{isa:?}, computed");
             }
         }
         // The public functions take the widest the processor has.
         assert_eq!(rows_product(&left, &b, n, rows), plain_rows);
         assert_eq!(grad_product(&left, &d, d_map, n, rows), plain_grad);
+        assert_eq!(grad_product_computed(&left, &fill, n, rows), plain_grad);
     }
 }
