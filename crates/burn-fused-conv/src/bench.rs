@@ -357,7 +357,8 @@ pub fn time_phases(shape: BlockShape, reps: usize) -> PhaseTiming {
         let _pooled = norm_pool::forward(&y, &g, &affine, Some(&mut winners));
         timed(rep, "norm+relu+pool", s);
         let s = Instant::now();
-        let routed = norm_pool::route(&g, &affine, &winners, &dp);
+        let dp_rows = strided::PixelRows::contiguous(&dp, [g.hp(), g.wp(), g.cout]);
+        let routed = norm_pool::route(&g, &affine, &winners, dp_rows);
         timed(rep, "norm+relu+pool back: route", s);
         if shape.input_grad {
             let s = Instant::now();

@@ -21,7 +21,7 @@ use crate::kernel::conv::{
 };
 use crate::kernel::geometry::Geometry;
 use crate::kernel::norm_pool::{self, Affine, Winners};
-use crate::kernel::strided::{View4, pad};
+use crate::kernel::strided::{PixelRows, View4, pad};
 
 /// Which statistics normalize: the batch's own (training) or given ones (running statistics).
 pub(crate) enum Stats<'a> {
@@ -132,8 +132,18 @@ pub(crate) struct Grads {
 /// The block's backward pass (batch statistics: the forward pass was [`Stats::Batch`]).
 pub(crate) fn backward(saved: &Saved, output_grad: &FlexTensor, need_x: bool) -> Grads {
     let g = &saved.g;
-    let dp = view4(output_grad).to_nhwc();
-    let routed = norm_pool::route(g, &saved.affine, &saved.winners, &dp);
+    // The output gradient in place when it is channels-last (the next block's input gradient
+    // is), else a channels-last copy.
+    let view = view4(output_grad);
+    let copy;
+    let dp = match view.pixel_rows() {
+        Some(rows) => rows,
+        None => {
+            copy = view.to_nhwc();
+            PixelRows::contiguous(&copy, [g.hp(), g.wp(), g.cout])
+        }
+    };
+    let routed = norm_pool::route(g, &saved.affine, &saved.winners, dp);
     let (dw, x) = if need_x {
         let dy = routed.padded_grad(&saved.y, g, &saved.winners);
         let dw = weight_grad(&saved.xp, &dy, g);

@@ -238,6 +238,37 @@ fn an_input_without_gradient_gives_the_same_parameter_gradients_bit_for_bit() {
     }
 }
 
+/// Two blocks in a row: the first block's output gradient is the second's input gradient, a
+/// channels-last view that the first block's backward pass reads in place.
+#[test]
+fn chained_blocks_match_the_stock_chain() {
+    let device = Device::flex().autodiff();
+    let dims = [5, 3, 16, 16];
+    let (fused_a, stock_a) = pair(3, 8, &device);
+    let (fused_b, stock_b) = pair(8, 16, &device);
+    let grads_of = |a: &FusedConvBlock, b: &FusedConvBlock| {
+        let x = tensor4(dims, 5, &device);
+        let y = b.forward(a.forward(x));
+        let grads = (y.clone() * tensor4(y.dims(), 6, &device)).sum().backward();
+        let g = |t: Option<Tensor<1>>| t.expect("a gradient").inner();
+        [
+            flat(a.conv.weight.grad(&grads).expect("weight gradient")).inner(),
+            g(a.bn.gamma.grad(&grads)),
+            g(a.bn.beta.grad(&grads)),
+            flat(b.conv.weight.grad(&grads).expect("weight gradient")).inner(),
+        ]
+    };
+    let fused = grads_of(&fused_a, &fused_b);
+    let stock = grads_of(&stock_a, &stock_b);
+    for (what, (f, s)) in ["first weight", "first gamma", "first beta", "second weight"]
+        .iter()
+        .zip(fused.iter().zip(&stock))
+    {
+        let err = rel_err(f, s);
+        assert!(err <= TOLERANCE, "{what} gradient off by {err:.2e}");
+    }
+}
+
 #[test]
 fn odd_shapes_match_the_stock_chain() {
     check([1, 3, 8, 8], 16); // batch 1

@@ -23,6 +23,7 @@ use rayon::prelude::*;
 
 use super::geometry::Geometry;
 use super::simd::multiversion;
+use super::strided::PixelRows;
 
 /// Per-channel batch mean and biased variance of the conv output, in f64.
 pub fn batch_stats(y: &[f32], g: &Geometry) -> (Vec<f64>, Vec<f64>) {
@@ -218,6 +219,7 @@ pub fn backward(
     winners: &Winners,
     dp: &[f32],
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let dp = PixelRows::contiguous(dp, [g.hp(), g.wp(), g.cout]);
     let routed = route(g, a, winners, dp);
     let dy = routed.padded_grad(y, g, winners);
     (dy, routed.dgamma, routed.dbeta)
@@ -240,8 +242,9 @@ pub struct Routed {
     pub dbeta: Vec<f32>,
 }
 
-/// Pass 1 of the backward pass, over the pooled windows only: [`Routed`].
-pub fn route(g: &Geometry, a: &Affine, winners: &Winners, dp: &[f32]) -> Routed {
+/// Pass 1 of the backward pass, over the pooled windows only: [`Routed`], from the pooled
+/// output's gradient `dp` (`[N, H/2, W/2, C]` channels-last, read where it is).
+pub fn route(g: &Geometry, a: &Affine, winners: &Winners, dp: PixelRows<'_>) -> Routed {
     let c = g.cout;
     let per_image = g.hp() * g.wp() * c;
     let mut routed = vec![0.0f32; g.n * per_image];
@@ -251,8 +254,11 @@ pub fn route(g: &Geometry, a: &Affine, winners: &Winners, dp: &[f32]) -> Routed 
         routed
             .par_chunks_mut(per_image)
             .zip(winners.y.par_chunks(per_image))
-            .zip(dp.par_chunks(per_image))
-            .map(|((routed, yat), dp)| route_image(yat, g, a, dp, routed))
+            .enumerate()
+            .map(|(ni, (routed, yat))| {
+                let dp_image = &dp.data[ni * dp.image_pitch..];
+                route_image(yat, g, a, dp_image, dp.row_pitch, routed)
+            })
             .collect()
     };
     let (mut dbeta, mut dgamma) = (vec![0.0f64; c], vec![0.0f64; c]);
@@ -383,6 +389,7 @@ multiversion! {
         g: &Geometry,
         a: &Affine,
         dp: &[f32],
+        dp_row_pitch: usize,
         routed: &mut [f32],
     ) -> (Vec<f64>, Vec<f64>) {
         let c = g.cout;
@@ -395,7 +402,7 @@ multiversion! {
             rb.iter_mut().for_each(|v| *v = 0.0);
             rg.iter_mut().for_each(|v| *v = 0.0);
             let span = ph * row..(ph + 1) * row;
-            let (yat, dp) = (&yat[span.clone()], &dp[span.clone()]);
+            let (yat, dp) = (&yat[span.clone()], &dp[ph * dp_row_pitch..][..row]);
             let routed = &mut routed[span];
             for ((yat, dp), routed) in yat.chunks_exact(c).zip(dp.chunks_exact(c)).zip(routed.chunks_exact_mut(c)) {
                 for ch in 0..c {

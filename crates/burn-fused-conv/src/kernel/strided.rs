@@ -18,7 +18,40 @@ pub struct View4<'a> {
     pub offset: usize,
 }
 
+/// Channels-last pixels in memory: pixel `(n, h, w)`'s `C` values are adjacent, from
+/// `n·image_pitch + h·row_pitch + w·C`.
+#[derive(Debug, Clone, Copy)]
+pub struct PixelRows<'a> {
+    pub data: &'a [f32],
+    pub image_pitch: usize,
+    pub row_pitch: usize,
+}
+
+impl<'a> PixelRows<'a> {
+    /// `[N, H, W, C]` stored contiguously.
+    pub fn contiguous(data: &'a [f32], [h, w, c]: [usize; 3]) -> Self {
+        Self {
+            data,
+            image_pitch: h * w * c,
+            row_pitch: w * c,
+        }
+    }
+}
+
 impl View4<'_> {
+    /// The view's memory as [`PixelRows`], without a copy, when it is channels-last: channels
+    /// adjacent, pixels `C` floats apart, rows and images at non-negative strides (the layout
+    /// this crate's ops return, scratch columns or not). `None` otherwise.
+    pub fn pixel_rows(&self) -> Option<PixelRows<'_>> {
+        let [_, c, _, _] = self.dims;
+        let [sn, sc, sh, sw] = self.strides;
+        (sc == 1 && sw == c as isize && sh >= 0 && sn >= 0).then(|| PixelRows {
+            data: &self.data[self.offset..],
+            image_pitch: sn as usize,
+            row_pitch: sh as usize,
+        })
+    }
+
     #[inline]
     fn at(&self, n: usize, c: usize, h: usize, w: usize) -> usize {
         (self.offset as isize
@@ -162,5 +195,39 @@ mod tests {
         }
         // A channels-last copy reads the same values.
         assert_eq!(view.to_nhwc()[..4], [0.0, 100.0, 1.0, 101.0]);
+        // NCHW is not channels-last: no rows in place.
+        assert!(view.pixel_rows().is_none());
+    }
+
+    /// A channels-last view with a scratch column after each row (the layout the ops return)
+    /// is read in place, and its rows hold what a channels-last copy holds.
+    #[test]
+    fn channels_last_rows_are_read_in_place() {
+        let (n, c, h, w, row_len) = (2, 3, 2, 2, 3);
+        let data: Vec<f32> = (0..n * h * row_len * c).map(|i| i as f32).collect();
+        let view = View4 {
+            data: &data,
+            dims: [n, c, h, w],
+            strides: [
+                (h * row_len * c) as isize,
+                1,
+                (row_len * c) as isize,
+                c as isize,
+            ],
+            offset: 0,
+        };
+        let rows = view.pixel_rows().expect("channels-last");
+        assert_eq!(
+            (rows.image_pitch, rows.row_pitch),
+            (h * row_len * c, row_len * c)
+        );
+        let copy = view.to_nhwc();
+        for ni in 0..n {
+            for hh in 0..h {
+                let at = ni * rows.image_pitch + hh * rows.row_pitch;
+                let want = &copy[((ni * h + hh) * w) * c..][..w * c];
+                assert_eq!(&rows.data[at..at + w * c], want, "image {ni}, row {hh}");
+            }
+        }
     }
 }
