@@ -17,7 +17,8 @@ use burn::backend::flex::{FlexTensor, Layout};
 use burn::tensor::{Shape, TensorData};
 
 use crate::kernel::conv::{
-    conv_pixels, repack_forward, repack_transposed, weight_grad, weight_grad_computed,
+    conv_pixels, conv_pixels_stats, repack_forward, repack_transposed, weight_grad,
+    weight_grad_computed,
 };
 use crate::kernel::geometry::Geometry;
 use crate::kernel::norm_pool::{self, Affine, Winners};
@@ -80,15 +81,21 @@ pub(crate) fn forward(
     };
     let weight = values(weight);
     let xp = pad(&xv, &g);
-    let y = conv_pixels(&xp, cin, &repack_forward(&weight, cin, g.cout), g.cout, &g);
-    let (mean, var, batch) = match stats {
+    let wr = repack_forward(&weight, cin, g.cout);
+    let (y, mean, var, batch) = match stats {
         Stats::Batch => {
-            let (mean, var) = norm_pool::batch_stats(&y, &g);
-            (mean, var, true)
+            // The statistics from each group of output rows while the product has it in cache.
+            let (y, mean, var) = conv_pixels_stats(&xp, cin, &wr, g.cout, &g);
+            (y, mean, var, true)
         }
         Stats::Given { mean, var } => {
             let f = |t: &FlexTensor| values(t).iter().map(|&v| v as f64).collect::<Vec<_>>();
-            (f(mean), f(var), false)
+            (
+                conv_pixels(&xp, cin, &wr, g.cout, &g),
+                f(mean),
+                f(var),
+                false,
+            )
         }
     };
     let affine = Affine::new(&mean, &var, epsilon, values(gamma), values(beta));

@@ -18,7 +18,10 @@
 //! the number of threads or the instruction set.
 
 use super::geometry::Geometry;
-use super::tile::{Left, RowMap, Rows, Span, grad_product, grad_product_computed, rows_product};
+use super::norm_pool;
+use super::tile::{
+    Left, RowMap, Rows, Span, grad_product, grad_product_computed, rows_product, rows_product_then,
+};
 
 /// Output channels moved together by the transposes between the weight's `[C_out, C_in, 3, 3]`
 /// order and the products' `[k][C_out]` order: 16 rows of the one are read while 16 adjacent
@@ -113,6 +116,45 @@ pub fn conv_pixels(xp: &[f32], c: usize, b: &[f32], n: usize, g: &Geometry) -> V
     assert_eq!(xp.len(), g.padded_len(c), "padded buffer of the wrong size");
     let pieces = pieces(c, g);
     rows_product(&padded_left(xp, c, &pieces, g), b, n, pixel_rows(g))
+}
+
+/// [`conv_pixels`] and the batch mean and biased variance of its output, the bits of
+/// [`norm_pool::batch_stats`] of it, gathered from each group of rows as the product finishes
+/// it ([`norm_pool::StatsCollector`]) instead of in a pass over the whole output afterwards.
+pub fn conv_pixels_stats(
+    xp: &[f32],
+    c: usize,
+    b: &[f32],
+    n: usize,
+    g: &Geometry,
+) -> (Vec<f32>, Vec<f64>, Vec<f64>) {
+    assert_eq!(xp.len(), g.padded_len(c), "padded buffer of the wrong size");
+    assert_eq!(n, g.cout, "the output has C_out channels");
+    if g.samples() == 0 || n == 0 {
+        let y = conv_pixels(xp, c, b, n, g);
+        let (mean, var) = norm_pool::batch_stats(&y, g);
+        return (y, mean, var);
+    }
+    let pieces = pieces(c, g);
+    let left = padded_left(xp, c, &pieces, g);
+    // The pivot is the output's first sample: the product over that one row computes it with
+    // the same chain of multiply-adds as the whole product does.
+    let first = rows_product(
+        &left,
+        b,
+        n,
+        Rows {
+            count: 1,
+            len: 1,
+            pitch: 1,
+        },
+    );
+    let stats = norm_pool::StatsCollector::new(first[..n].to_vec(), g);
+    let y = rows_product_then(&left, b, n, pixel_rows(g), &|segments, rows| {
+        stats.segments_done(segments, rows)
+    });
+    let (mean, var) = stats.finish(g);
+    (y, mean, var)
 }
 
 /// The weight gradient `[C_out, C_in, 3, 3]` (contiguous) from the padded input `xp` and the
@@ -246,6 +288,43 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The statistics gathered while the product runs are those of a pass over its finished
+    /// output, bit for bit, and the output is the same: with maps of every size (segments that
+    /// share a register tile, segments split over tiles), batch 1, odd channels.
+    #[test]
+    fn statistics_gathered_in_the_product_equal_a_pass_over_the_output() {
+        for (n, cin, cout, h, w) in [
+            (2, 3, 5, 5, 4),
+            (1, 3, 32, 32, 32),
+            (3, 16, 40, 8, 8),
+            (4, 7, 13, 4, 4),
+            (2, 3, 32, 66, 70),
+        ] {
+            let g = Geometry { n, cin, cout, h, w };
+            let x: Vec<f32> = (0..n * cin * h * w)
+                .map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0 + 3.0)
+                .collect();
+            let wt: Vec<f32> = (0..cout * cin * 9)
+                .map(|i| ((i * 13 % 17) as f32 - 8.0) / 9.0)
+                .collect();
+            let view = View4 {
+                data: &x,
+                dims: [n, cin, h, w],
+                strides: [(cin * h * w) as isize, (h * w) as isize, w as isize, 1],
+                offset: 0,
+            };
+            let xp = pad(&view, &g);
+            let wr = repack_forward(&wt, cin, cout);
+            let y = conv_pixels(&xp, cin, &wr, cout, &g);
+            let (mean, var) = norm_pool::batch_stats(&y, &g);
+            let (y2, mean2, var2) = conv_pixels_stats(&xp, cin, &wr, cout, &g);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(y2, y, "{:?}", (n, cin, cout, h, w));
+            assert_eq!(bits(&mean2), bits(&mean), "mean {:?}", (n, cin, cout, h, w));
+            assert_eq!(bits(&var2), bits(&var), "var {:?}", (n, cin, cout, h, w));
         }
     }
 }

@@ -18,6 +18,7 @@
 //! depend on the number of threads.
 
 use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use rayon::prelude::*;
 
@@ -36,19 +37,7 @@ pub fn batch_stats(y: &[f32], g: &Geometry) -> (Vec<f64>, Vec<f64>) {
         .par_chunks(rows_img * c)
         .map(|image| stats_image(image, g, &pivot))
         .collect();
-    let m = g.samples() as f64;
-    let (mut mean, mut var) = (vec![0.0f64; c], vec![0.0f64; c]);
-    for ch in 0..c {
-        let (mut s, mut q) = (0.0f64, 0.0f64);
-        for (ps, pq) in &partials {
-            s += ps[ch];
-            q += pq[ch];
-        }
-        let d = s / m;
-        mean[ch] = pivot[ch] as f64 + d;
-        var[ch] = (q / m - d * d).max(0.0);
-    }
-    (mean, var)
+    combine(&partials, &pivot, g)
 }
 
 multiversion! {
@@ -58,16 +47,8 @@ multiversion! {
         let (mut s, mut q) = (vec![0.0f64; c], vec![0.0f64; c]);
         let (mut rs, mut rq) = (vec![0.0f32; c], vec![0.0f32; c]);
         for h in 0..g.h {
-            rs.iter_mut().for_each(|v| *v = 0.0);
-            rq.iter_mut().for_each(|v| *v = 0.0);
             let r0 = h * g.wp2();
-            for px in image[r0 * c..(r0 + g.w) * c].chunks_exact(c) {
-                for (((rs, rq), &v), &p) in rs.iter_mut().zip(rq.iter_mut()).zip(px).zip(pivot) {
-                    let d = v - p;
-                    *rs += d;
-                    *rq += d * d;
-                }
-            }
+            row_sums(&image[r0 * c..(r0 + g.w) * c], pivot, &mut rs, &mut rq);
             for (((s, q), &rs), &rq) in s.iter_mut().zip(q.iter_mut()).zip(&rs).zip(&rq) {
                 *s += rs as f64;
                 *q += rq as f64;
@@ -75,6 +56,122 @@ multiversion! {
         }
         (s, q)
     }
+}
+
+/// One image row's Σ(y − p) and Σ(y − p)² per channel, in f32, over its samples in order.
+#[inline(always)]
+fn row_sums(row: &[f32], pivot: &[f32], rs: &mut [f32], rq: &mut [f32]) {
+    rs.iter_mut().for_each(|v| *v = 0.0);
+    rq.iter_mut().for_each(|v| *v = 0.0);
+    for px in row.chunks_exact(pivot.len()) {
+        for (((rs, rq), &v), &p) in rs.iter_mut().zip(rq.iter_mut()).zip(px).zip(pivot) {
+            let d = v - p;
+            *rs += d;
+            *rq += d * d;
+        }
+    }
+}
+
+multiversion! {
+    /// [`row_sums`] of segments `first..end` (image rows, `pitch` GEMM rows of `C` floats
+    /// apart in `rows`), each as `[Σ(y − p); C]` then `[Σ(y − p)²; C]` into `out`.
+    fn segment_sums(rows: &[f32], pivot: &[f32], w: usize, pitch: usize, count: usize, out: &mut [f32]) {
+        let c = pivot.len();
+        for (i, sums) in out.chunks_exact_mut(2 * c).take(count).enumerate() {
+            let row = &rows[i * pitch * c..][..w * c];
+            let (rs, rq) = sums.split_at_mut(c);
+            row_sums(row, pivot, rs, rq);
+        }
+    }
+}
+
+/// [`batch_stats`] gathered while a product writes the conv output: each image row's f32
+/// sums around the pivot as soon as its group of rows is final ([`StatsCollector::segments_done`],
+/// in cache), then the same f64 sums over rows and images in the same order
+/// ([`StatsCollector::finish`]). The same bits as [`batch_stats`] of the finished output, given
+/// its pivot (the output's first sample).
+#[derive(Debug)]
+pub struct StatsCollector {
+    pivot: Vec<f32>,
+    /// Per segment (image row): `[Σ(y − p); C]` then `[Σ(y − p)²; C]`, as f32 bits.
+    sums: Vec<AtomicU32>,
+    w: usize,
+    pitch: usize,
+}
+
+impl StatsCollector {
+    /// For the conv output of `g`, around `pivot` (its first sample's `C` values).
+    pub fn new(pivot: Vec<f32>, g: &Geometry) -> Self {
+        assert_eq!(pivot.len(), g.cout, "one pivot per channel");
+        Self {
+            sums: (0..g.n * g.h * 2 * g.cout)
+                .map(|_| AtomicU32::new(0))
+                .collect(),
+            pivot,
+            w: g.w,
+            pitch: g.wp2(),
+        }
+    }
+
+    /// Segments `first..end` are final; `rows` holds them from segment `first`'s first row.
+    pub fn segments_done(&self, (first, end): (usize, usize), rows: &[f32]) {
+        let c = self.pivot.len();
+        let mut sums = vec![0.0f32; (end - first) * 2 * c];
+        segment_sums(
+            rows,
+            &self.pivot,
+            self.w,
+            self.pitch,
+            end - first,
+            &mut sums,
+        );
+        for (slot, v) in self.sums[first * 2 * c..end * 2 * c].iter().zip(&sums) {
+            slot.store(v.to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    /// The batch mean and biased variance, once every segment is done.
+    pub fn finish(self, g: &Geometry) -> (Vec<f64>, Vec<f64>) {
+        let c = g.cout;
+        let sums: Vec<f32> = self
+            .sums
+            .into_iter()
+            .map(|v| f32::from_bits(v.into_inner()))
+            .collect();
+        let partials: Vec<(Vec<f64>, Vec<f64>)> = sums
+            .chunks(g.h * 2 * c)
+            .map(|image| {
+                let (mut s, mut q) = (vec![0.0f64; c], vec![0.0f64; c]);
+                for row in image.chunks_exact(2 * c) {
+                    let (rs, rq) = row.split_at(c);
+                    for ch in 0..c {
+                        s[ch] += rs[ch] as f64;
+                        q[ch] += rq[ch] as f64;
+                    }
+                }
+                (s, q)
+            })
+            .collect();
+        combine(&partials, &self.pivot, g)
+    }
+}
+
+/// The mean and biased variance from per-image sums around `pivot`, images in order.
+fn combine(partials: &[(Vec<f64>, Vec<f64>)], pivot: &[f32], g: &Geometry) -> (Vec<f64>, Vec<f64>) {
+    let c = g.cout;
+    let m = g.samples() as f64;
+    let (mut mean, mut var) = (vec![0.0f64; c], vec![0.0f64; c]);
+    for ch in 0..c {
+        let (mut s, mut q) = (0.0f64, 0.0f64);
+        for (ps, pq) in partials {
+            s += ps[ch];
+            q += pq[ch];
+        }
+        let d = s / m;
+        mean[ch] = pivot[ch] as f64 + d;
+        var[ch] = (q / m - d * d).max(0.0);
+    }
+    (mean, var)
 }
 
 /// What normalizes channel `c`: `ŷ = (y − mean)·inv_std`, `z = γ·ŷ + β`, computed as

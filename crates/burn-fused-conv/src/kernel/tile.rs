@@ -223,11 +223,54 @@ impl Left<'_> {
 /// assert_eq!(rows_product(&two, &b, 2, Rows::all(2)), [5.0, 3.0, 7.0, 4.0]);
 /// ```
 pub fn rows_product(left: &Left<'_>, b: &[f32], n: usize, rows: Rows) -> Vec<f32> {
-    rows_product_with(isa(), left, b, n, rows)
+    rows_product_with(isa(), left, b, n, rows, None)
+}
+
+/// What a rows product calls as soon as a group of whole segments is final:
+/// `done((first, end), rows)` with `rows` the output from segment `first`'s first row
+/// (`pitch·n` floats per segment, zeros in the gaps), while they are still in cache.
+/// Called once per segment, from the task that computed it, in parallel with other tasks.
+pub type SegmentsDone<'a> = &'a (dyn Fn(Span, &[f32]) + Sync);
+
+/// [`rows_product`], calling `done` on each group of segments as soon as it is final: the same
+/// output, and a pass over it that reads cache instead of memory.
+///
+/// ```
+/// use std::sync::Mutex;
+/// use burn_fused_conv::kernel::tile::{Left, RowMap, Rows, rows_product, rows_product_then};
+/// let xh = [1.0, 2.0, 3.0, 4.0, 5.0];
+/// let left = Left { data: &xh, s: 1, pieces: &[(0, 3)], map: RowMap::linear(1) };
+/// let b = [1.0, 0.0, 0.0, 1.0, 1.0, 0.0]; // 3 × 2
+/// let rows = Rows { count: 3, len: 1, pitch: 1 };
+/// let seen = Mutex::new(vec![0.0; 3]);
+/// let done = |(first, end): (usize, usize), out: &[f32]| {
+///     for seg in first..end {
+///         seen.lock().unwrap()[seg] = out[(seg - first) * 2]; // column 0 of the segment's row
+///     }
+/// };
+/// let out = rows_product_then(&left, &b, 2, rows, &done);
+/// assert_eq!(out, rows_product(&left, &b, 2, rows));
+/// assert_eq!(*seen.lock().unwrap(), [4.0, 6.0, 8.0]);
+/// ```
+pub fn rows_product_then(
+    left: &Left<'_>,
+    b: &[f32],
+    n: usize,
+    rows: Rows,
+    done: SegmentsDone<'_>,
+) -> Vec<f32> {
+    rows_product_with(isa(), left, b, n, rows, Some(done))
 }
 
 /// [`rows_product`] with the given instruction set, which the processor must have.
-fn rows_product_with(isa: Isa, left: &Left<'_>, b: &[f32], n: usize, rows: Rows) -> Vec<f32> {
+fn rows_product_with(
+    isa: Isa,
+    left: &Left<'_>,
+    b: &[f32],
+    n: usize,
+    rows: Rows,
+    done: Option<SegmentsDone<'_>>,
+) -> Vec<f32> {
     let k = left.k();
     assert_eq!(b.len(), k * n, "right operand of the wrong size");
     assert!(rows.len <= rows.pitch, "segments overlap");
@@ -253,6 +296,7 @@ fn rows_product_with(isa: Isa, left: &Left<'_>, b: &[f32], n: usize, rows: Rows)
         panels,
         rows,
         out: Shared(out.as_mut_ptr()),
+        done,
     };
     (0..rows.count.div_ceil(per_task))
         .into_par_iter()
@@ -289,6 +333,8 @@ struct RowsJob<'a> {
     panels: usize,
     rows: Rows,
     out: Shared,
+    /// Called on each group of segments once it is final.
+    done: Option<SegmentsDone<'a>>,
 }
 // SAFETY: the left operand is only read; `out` is written in disjoint rows (see the callers).
 unsafe impl Sync for RowsJob<'_> {}
@@ -446,13 +492,22 @@ unsafe fn rows_task<L: Lanes>(job: &RowsJob<'_>, g0: usize, g1: usize) {
                 }
             }
         }
-        gs = ge;
-    }
-    for seg in g0..g1 {
-        for r in (seg * rows.pitch + rows.len)..(seg + 1) * rows.pitch {
-            // SAFETY: row r < count·pitch, the rows of `out`.
-            unsafe { std::ptr::write_bytes(job.out.0.add(r * job.n), 0, job.n) };
+        for seg in gs..ge {
+            for r in (seg * rows.pitch + rows.len)..(seg + 1) * rows.pitch {
+                // SAFETY: row r < count·pitch, the rows of `out`.
+                unsafe { std::ptr::write_bytes(job.out.0.add(r * job.n), 0, job.n) };
+            }
         }
+        if let Some(done) = job.done {
+            let per_segment = rows.pitch * job.n;
+            // SAFETY: segments gs..ge are this task's, every pass over them is done and their
+            // gaps are zeroed, so their rows are initialised; no other task writes them.
+            let group = unsafe {
+                std::slice::from_raw_parts(job.out.0.add(gs * per_segment), (ge - gs) * per_segment)
+            };
+            done((gs, ge), group);
+        }
+        gs = ge;
     }
 }
 
@@ -1045,7 +1100,7 @@ mod tests {
         };
         let b = values(left.k() * n, 5);
         let d = values((d_map.first(rows.count - 1) + rows.len) * n, 6);
-        let plain_rows = rows_product_with(Isa::Plain, &left, &b, n, rows);
+        let plain_rows = rows_product_with(Isa::Plain, &left, &b, n, rows, None);
         let plain_grad = grad_product_with(Isa::Plain, &left, Right::Rows(&d, d_map), n, rows);
         // The same right operand computed block by block, only the asked columns written.
         let fill = |seg: usize, (j0, j1): Span, out: &mut [f32]| {
@@ -1069,7 +1124,7 @@ mod tests {
         ] {
             if has {
                 assert_eq!(
-                    rows_product_with(isa, &left, &b, n, rows),
+                    rows_product_with(isa, &left, &b, n, rows, None),
                     plain_rows,
                     "{isa:?}"
                 );
