@@ -23,7 +23,7 @@ use crate::data::{Normalization, SeedlingSet};
 use crate::devices::panic_message;
 use crate::interrupt::Interrupt;
 use crate::model::CnnConfig;
-use crate::report::{ArmStatus, ArmSummary, EpochRecord, RunInfo, write_run};
+use crate::report::{ArmStatus, ArmSummary, EpochRecord, RunEnd, RunInfo, write_run};
 use crate::train::{
     ArmData, ArmPaths, ArmSpec, RunSpec, TrainSettings, runs, seed_list, train_arm,
 };
@@ -80,19 +80,10 @@ impl Board<'_> {
             records.extend(slot.records.iter().cloned());
             match &slot.summary {
                 Some(summary) => summaries.push(summary.clone()),
-                None if !slot.records.is_empty() => summaries.push(
-                    ArmSummary::from_records(
-                        &run.name(),
-                        run.arm.wd,
-                        run.arm.mode.name(),
-                        ArmStatus::Running,
-                        &slot.records,
-                        f64::NAN,
-                        None,
-                        None,
-                    )
-                    .with_seed(run.summary_seed()),
-                ),
+                None if !slot.records.is_empty() => summaries.push(ArmSummary::from_records(
+                    RunEnd::new(run.key(), ArmStatus::Running),
+                    &slot.records,
+                )),
                 None => {}
             }
         }
@@ -226,34 +217,21 @@ impl Sweep<'_> {
                 let summary = match outcome {
                     Ok(outcome) => {
                         board.slots[index].records = outcome.records.clone();
-                        ArmSummary::from_records(
-                            &name,
-                            arm.wd,
-                            arm.mode.name(),
-                            outcome.status.clone(),
-                            &outcome.records,
-                            outcome.decay_shrink,
-                            outcome.best_checkpoint,
-                            outcome.final_checkpoint,
-                        )
-                        .with_equilibrium_progress(outcome.equilibrium_progress)
-                        .with_seed(run.summary_seed())
+                        let end = RunEnd {
+                            decay_shrink: outcome.decay_shrink,
+                            best_checkpoint: outcome.best_checkpoint,
+                            final_checkpoint: outcome.final_checkpoint,
+                            ..RunEnd::new(run.key(), outcome.status.clone())
+                        };
+                        ArmSummary::from_records(end, &outcome.records)
+                            .with_equilibrium_progress(outcome.equilibrium_progress)
                     }
                     Err(err) => {
                         let records = board.slots[index].records.clone();
-                        ArmSummary::from_records(
-                            &name,
-                            arm.wd,
-                            arm.mode.name(),
-                            ArmStatus::Failed {
-                                reason: format!("{err:#}"),
-                            },
-                            &records,
-                            f64::NAN,
-                            None,
-                            None,
-                        )
-                        .with_seed(run.summary_seed())
+                        let failed = ArmStatus::Failed {
+                            reason: format!("{err:#}"),
+                        };
+                        ArmSummary::from_records(RunEnd::new(run.key(), failed), &records)
                     }
                 };
                 (board.log)(&format!("{name}: {}", summary.status));

@@ -194,7 +194,7 @@ fn a_sweep_with_two_seeds_resumes_each_run_and_seeds_them_seed_plus_k() {
             "coupled-wd0.1-seed12"
         ]
     );
-    assert_eq!(result.arms[2].seed, Some(12));
+    assert_eq!(result.arms[2].key.seed, Some(12));
     for name in &names {
         assert!(
             whole

@@ -21,9 +21,9 @@ pub mod nullable_f64;
 mod run_info;
 mod status;
 
-pub use arm::ArmSummary;
+pub use arm::{ArmSummary, RunEnd};
 pub use epoch::EpochRecord;
 pub use metrics::{ClassMetrics, ClassOutOfRange, ConfusionMatrix};
-pub use names::{RunKey, arm_name, run_name};
+pub use names::{RunKey, arm_name, mode_name, run_name};
 pub use run_info::RunInfo;
 pub use status::{ArmStatus, DivergedAt};

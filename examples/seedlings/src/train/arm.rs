@@ -157,7 +157,7 @@ fn end_epoch(
     let record = EpochRecord {
         arm: run.name.clone(),
         wd: arm.wd,
-        mode: arm.mode.to_string(),
+        mode: arm.mode,
         epoch: epoch + 1,
         lr: run.schedule.lr(progress.step.saturating_sub(1)),
         train_loss: progress.epoch_loss_sum / progress.epoch_images.max(1) as f64,

@@ -92,7 +92,7 @@ pub(super) fn run_epoch(
             let record = EpochRecord {
                 arm: run.name.clone(),
                 wd: run.arm.wd,
-                mode: run.arm.mode.to_string(),
+                mode: run.arm.mode,
                 epoch: epoch + 1,
                 lr,
                 train_loss: value,

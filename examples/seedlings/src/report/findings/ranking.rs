@@ -5,6 +5,8 @@
 
 use std::fmt::Write as _;
 
+use burn_weight_decay::DecayMode;
+
 use super::{AccuracyTie, caveat, in_mode};
 use crate::records::ArmSummary;
 use crate::report::format::{capitalise, estimate, interval, num, pct, plural, pp, shrink};
@@ -13,7 +15,7 @@ use crate::report::seeds::{
 };
 use crate::report::stats::{Estimate, Verdict};
 
-pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary], tie: AccuracyTie) -> String {
+pub(super) fn best_in_mode(mode: DecayMode, arms: &[ArmSummary], tie: AccuracyTie) -> String {
     let all = in_mode(arms, mode);
     let mut ranked: Vec<&ArmSummary> = all
         .iter()
@@ -21,21 +23,21 @@ pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary], tie: AccuracyTie) ->
         .filter(|a| a.best_valid_accuracy.is_finite())
         .collect();
     ranked.sort_by(|a, b| b.best_valid_accuracy.total_cmp(&a.best_valid_accuracy));
-    let m = capitalise(mode);
+    let m = capitalise(mode.name());
     match ranked.as_slice() {
         [] => format!(
             "{m}: no arm has a finite validation accuracy, so there is no best weight decay."
         ),
         [only] if all.len() == 1 => format!(
             "{m}: only wd={} ran, reaching {} best valid accuracy (epoch {}{}).",
-            only.wd,
+            only.key.wd,
             pct(only.best_valid_accuracy),
             only.best_epoch,
             caveat(only)
         ),
         [only] => format!(
             "{m}: only wd={} has a finite validation accuracy ({}, epoch {}{}); the other {} cannot be ranked.",
-            only.wd,
+            only.key.wd,
             pct(only.best_valid_accuracy),
             only.best_epoch,
             caveat(only),
@@ -46,11 +48,11 @@ pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary], tie: AccuracyTie) ->
             let mut s = if tie.holds(diff) {
                 format!(
                     "{m}: by best valid accuracy, wd={} ({}, epoch {}{}) and wd={} ({}{}) are about equal: {} percentage points apart, within {}.",
-                    first.wd,
+                    first.key.wd,
                     pct(first.best_valid_accuracy),
                     first.best_epoch,
                     caveat(first),
-                    second.wd,
+                    second.key.wd,
                     pct(second.best_valid_accuracy),
                     caveat(second),
                     pp(diff),
@@ -59,12 +61,12 @@ pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary], tie: AccuracyTie) ->
             } else {
                 format!(
                     "{m}: the best weight decay by best valid accuracy was wd={} ({}, epoch {}{}), {} percentage points ahead of the runner-up wd={} ({}{}).",
-                    first.wd,
+                    first.key.wd,
                     pct(first.best_valid_accuracy),
                     first.best_epoch,
                     caveat(first),
                     pp(diff),
-                    second.wd,
+                    second.key.wd,
                     pct(second.best_valid_accuracy),
                     caveat(second)
                 )
@@ -79,7 +81,7 @@ pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary], tie: AccuracyTie) ->
                         } else {
                             format!(" ({note})")
                         };
-                        format!("wd={} {}{note}", a.wd, pct(a.best_valid_accuracy))
+                        format!("wd={} {}{note}", a.key.wd, pct(a.best_valid_accuracy))
                     })
                     .collect();
                 let _ = write!(s, " Then: {}.", others.join(", "));
@@ -108,7 +110,7 @@ pub(super) fn mode_comparison(arms: &[ArmSummary], tie: AccuracyTie) -> Vec<Stri
         return Vec::new();
     }
     let mut out = Vec::new();
-    for (wd, c, d) in pair_by_wd(arms, |a| a.wd, |a| &a.mode) {
+    for (wd, c, d) in pair_by_wd(arms, |a| a.key.wd, |a| a.key.mode) {
         if !(c.best_valid_accuracy.is_finite() && d.best_valid_accuracy.is_finite()) {
             out.push(not_comparable(
                 wd,
@@ -154,14 +156,14 @@ pub(super) fn mode_comparison(arms: &[ArmSummary], tie: AccuracyTie) -> Vec<Stri
 
 /// Seeded: the arm of `mode` with the highest mean best valid accuracy over its finished runs,
 /// and how every other arm of the mode compares with it, paired over seeds.
-pub(super) fn best_in_mode_seeded(mode: &str, arms: &[ArmRuns<'_>]) -> String {
+pub(super) fn best_in_mode_seeded(mode: DecayMode, arms: &[ArmRuns<'_>]) -> String {
     let all: Vec<&ArmRuns<'_>> = arms.iter().filter(|a| a.mode == mode).collect();
     let mut ranked: Vec<(&ArmRuns<'_>, Estimate)> = all
         .iter()
         .filter_map(|a| Some((*a, a.estimate(Metric::BestValidAccuracy)?)))
         .collect();
     ranked.sort_by(|x, y| y.1.mean.total_cmp(&x.1.mean));
-    let m = capitalise(mode);
+    let m = capitalise(mode.name());
     match ranked.as_slice() {
         [] => format!(
             "{m}: no arm has a finished run with a finite validation accuracy, so there is no best weight decay."
@@ -235,8 +237,8 @@ fn against_first(c: &Comparison<'_, '_>) -> String {
 /// Seeded: coupled against decoupled at each wd run in both modes, paired over seeds on best
 /// valid accuracy.
 pub(super) fn mode_comparison_seeded(arms: &[ArmRuns<'_>]) -> Vec<String> {
-    let has = |m: &str| arms.iter().any(|a| a.mode == m);
-    if !(has("coupled") && has("decoupled")) {
+    let has = |m: DecayMode| arms.iter().any(|a| a.mode == m);
+    if !(has(DecayMode::Coupled) && has(DecayMode::Decoupled)) {
         return Vec::new();
     }
     let mut out = Vec::new();

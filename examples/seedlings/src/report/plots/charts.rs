@@ -5,6 +5,7 @@
 //! entry's alt text and lists the SVGs. This file also holds the palette: each arm keeps one
 //! colour on every chart, arms in order of first appearance in the records.
 
+use burn_weight_decay::DecayMode;
 use plotters::prelude::*;
 
 use super::chart::{Chart, Series, YScale};
@@ -153,15 +154,12 @@ pub(super) fn chart_specs(all_records: &[EpochRecord], seeded: bool) -> Vec<Char
     };
     let arms = arm_order(records);
     // With both modes, coupled arms' lines carry circles: same-colour pairs stay apart.
-    let mode_of = |arm: &str| {
-        records
+    let mode_of = |arm: &str| records.iter().find(|r| r.arm == arm).map(|r| r.mode);
+    let both_modes = arms.iter().any(|a| mode_of(a) == Some(DecayMode::Coupled))
+        && arms
             .iter()
-            .find(|r| r.arm == arm)
-            .map(|r| r.mode.as_str())
-    };
-    let both_modes = arms.iter().any(|a| mode_of(a) == Some("coupled"))
-        && arms.iter().any(|a| mode_of(a) == Some("decoupled"));
-    let marked = |arm: &str| both_modes && mode_of(arm) == Some("coupled");
+            .any(|a| mode_of(a) == Some(DecayMode::Decoupled));
+    let marked = |arm: &str| both_modes && mode_of(arm) == Some(DecayMode::Coupled);
     let series = |arm: &str, value: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
         let mut points: Vec<(f64, f64)> = records
             .iter()
