@@ -250,9 +250,9 @@ pub fn mode_pairs<'r, 'a>(arms: &'r [ArmRuns<'a>]) -> Vec<(f64, &'r ArmRuns<'a>,
 }
 
 /// The first coupled and the first decoupled item of each wd present in both modes, by
-/// ascending wd: `(wd, coupled, decoupled)`. Items with a negative wd are left out. Shared by
-/// [`mode_pairs`] (arms of runs) and the one-seed findings (arm summaries).
-pub fn pair_by_wd<T>(
+/// ascending wd: `(wd, coupled, decoupled)`. Items with a negative wd are left out. What
+/// [`mode_pairs`] does with arms of runs, for one seed per arm and several.
+fn pair_by_wd<T>(
     items: &[T],
     wd: impl Fn(&T) -> f64,
     mode: impl Fn(&T) -> DecayMode,

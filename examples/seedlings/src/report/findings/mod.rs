@@ -159,7 +159,7 @@ pub fn findings(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord]) ->
     out.extend(equilibrium_sentences(info, arms, records));
     out.extend(timescale::timescale_sentence(info, arms));
     out.extend(fit::gap_sentences(info, arms, &modes));
-    out.extend(ranking::mode_comparison(arms, tie));
+    out.extend(ranking::mode_comparison(&arms_of(arms), false, tie));
     out.extend(status::status_sentences(info, arms, records));
     out
 }
@@ -196,7 +196,8 @@ pub fn seeded_findings(
     out.extend(equilibrium_sentences(info, &means, &mean_curves));
     out.extend(timescale::timescale_sentence(info, &means));
     out.extend(fit::gap_sentences(info, &means, &modes));
-    out.extend(ranking::mode_comparison_seeded(&arms));
+    let tie = AccuracyTie::for_valid_images(info.valid_images);
+    out.extend(ranking::mode_comparison(&arms, true, tie));
     out.extend(status::status_sentences(info, runs, records));
     out
 }
