@@ -25,7 +25,7 @@ use crate::interrupt::Interrupt;
 use crate::model::CnnConfig;
 use crate::report::{ArmStatus, ArmSummary, EpochRecord, RunEnd, RunInfo, write_run};
 use crate::train::{
-    ArmData, ArmPaths, ArmSpec, RunSpec, TrainSettings, runs, seed_list, train_arm,
+    ArmData, ArmJob, ArmPaths, ArmSpec, RunSpec, TrainSettings, runs, seed_list, train_arm,
 };
 
 /// A whole sweep's inputs.
@@ -195,16 +195,16 @@ impl Sweep<'_> {
                     // next run's starting point. The seed makes the weights of every arm's run
                     // of that seed the same.
                     let initial = cnn.init_seeded(&device, run.seed);
-                    train_arm(
-                        &settings,
+                    let job = ArmJob {
+                        settings: &settings,
                         arm,
-                        &data,
-                        &initial,
-                        &device,
-                        &paths,
+                        data: &data,
+                        initial: &initial,
+                        device: &device,
+                        paths: &paths,
                         stop,
-                        &mut on_epoch,
-                    )
+                    };
+                    train_arm(job, &mut on_epoch)
                 }));
                 let device_lost = outcome.is_err();
                 let outcome = outcome.unwrap_or_else(|panic| {

@@ -59,21 +59,40 @@ impl ArmRun<'_> {
     }
 }
 
-/// Trains one run of `arm` from `initial` (or from its saved state when `resume` holds its
-/// progress), writing checkpoints and state into the run folder under the run's name
-/// (`paths.arm`, also the `arm` of its records); its seed is `settings.seed`. Stops between two batches when `stop` is
-/// set, saving a resumable state. `on_epoch` sees every new epoch record.
-#[allow(clippy::too_many_arguments)]
-pub fn train_arm(
-    settings: &TrainSettings,
-    arm: &ArmSpec,
-    data: &ArmData<'_>,
-    initial: &Cnn,
-    device: &Device,
-    paths: &ArmPaths,
-    stop: &Interrupt,
-    on_epoch: &mut dyn FnMut(&EpochRecord),
-) -> Result<ArmOutcome> {
+/// What [`train_arm`] trains one run with.
+#[derive(Clone, Copy)]
+pub struct ArmJob<'a> {
+    /// The training settings; the run's seed is `settings.seed`.
+    pub settings: &'a TrainSettings,
+    /// The arm (weight decay × mode).
+    pub arm: &'a ArmSpec,
+    /// The images and class names.
+    pub data: &'a ArmData<'a>,
+    /// The weights to start from when there is no saved state.
+    pub initial: &'a Cnn,
+    /// Where to train.
+    pub device: &'a Device,
+    /// The run's folders: its checkpoints and state under the run's name (`paths.arm`, also
+    /// the `arm` of its records).
+    pub paths: &'a ArmPaths,
+    /// Set to stop between two batches, saving a resumable state.
+    pub stop: &'a Interrupt,
+}
+
+/// Trains one run of `job.arm` from `job.initial` (or from its saved state in the run folder),
+/// writing checkpoints and state into the run folder under the run's name. Stops between two
+/// batches when `job.stop` is set, saving a resumable state. `on_epoch` sees every new epoch
+/// record.
+pub fn train_arm(job: ArmJob<'_>, on_epoch: &mut dyn FnMut(&EpochRecord)) -> Result<ArmOutcome> {
+    let ArmJob {
+        settings,
+        arm,
+        data,
+        initial,
+        device,
+        paths,
+        stop,
+    } = job;
     let cnn = CnnConfig::new(data.class_names.len())
         .with_channels(settings.channels.clone())
         .with_block(settings.block);

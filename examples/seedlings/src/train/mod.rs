@@ -30,7 +30,7 @@ pub mod progress;
 mod run_spec;
 
 pub use crate::run::ArmPaths;
-pub use arm::{ArmOutcome, train_arm};
+pub use arm::{ArmJob, ArmOutcome, train_arm};
 pub use equilibrium::{EQUILIBRIUM_STEPS_PER_EPOCH, EquilibriumSums, is_measured_batch};
 pub(crate) use evaluate::tensors;
 pub use evaluate::{Evaluation, evaluate};
