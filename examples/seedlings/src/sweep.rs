@@ -123,10 +123,10 @@ impl Sweep<'_> {
         if self.devices.is_empty() {
             return Err(anyhow!("a sweep needs at least one device"));
         }
-        let runs = runs(&self.arms, self.settings.seed, self.seeds)?;
+        let runs = runs(&self.arms, self.settings.sweep.seed, self.seeds)?;
         let mut info = self.info.clone();
         info.seeds = if self.seeds > 1 {
-            seed_list(self.settings.seed, self.seeds)?
+            seed_list(self.settings.sweep.seed, self.seeds)?
         } else {
             Vec::new()
         };
@@ -161,7 +161,7 @@ impl Sweep<'_> {
             let device = device.clone().autodiff();
             let cnn = CnnConfig::new(self.set.num_classes())
                 .with_channels(self.settings.channels.clone())
-                .with_block(self.settings.block);
+                .with_block(self.settings.sweep.block);
             loop {
                 if stop.is_requested() {
                     return;
@@ -171,10 +171,8 @@ impl Sweep<'_> {
                     return;
                 };
                 let (arm, name) = (&run.arm, run.name());
-                let settings = TrainSettings {
-                    seed: run.seed,
-                    ..self.settings.clone()
-                };
+                let mut settings = self.settings.clone();
+                settings.sweep.seed = run.seed;
                 let paths = ArmPaths {
                     run_dir: self.run_dir.clone(),
                     arm: name.clone(),

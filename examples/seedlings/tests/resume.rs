@@ -11,6 +11,7 @@ use burn_weight_decay::DecayMode;
 use seedlings::data::{SeedlingSet, synthetic};
 use seedlings::interrupt::Interrupt;
 use seedlings::report::{ArmStatus, RunInfo};
+use seedlings::settings::SweepSettings;
 use seedlings::sweep::{Sweep, SweepResult};
 use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings};
 
@@ -19,16 +20,19 @@ use common::metrics_without_seconds;
 fn sweep<'a>(set: &'a SeedlingSet, dir: &Path) -> Sweep<'a> {
     Sweep {
         settings: TrainSettings {
-            epochs: 2,
-            batch_size: 8,
-            lr: 3e-3,
-            optimizer: OptimizerKind::Adam,
-            seed: 11,
-            decay_rank_le_1: false,
+            sweep: SweepSettings {
+                epochs: 2,
+                batch_size: 8,
+                lr: 3e-3,
+                optimizer: OptimizerKind::Adam,
+                seed: 11,
+                decay_rank_le_1: false,
+                block: burn_fused_conv::BlockKernel::Fused,
+                ..SweepSettings::default()
+            },
             loader_workers: 2,
             // A deliberately tiny network, not CnnConfig's default: fast, and enough here.
             channels: vec![8, 16],
-            block: burn_fused_conv::BlockKernel::Fused,
         },
         arms: vec![
             ArmSpec {
@@ -234,7 +238,7 @@ fn a_sweep_with_two_seeds_resumes_each_run_and_seeds_them_seed_plus_k() {
     // The seed-12 runs are a one-seed sweep with seed 12.
     let single = tempfile::tempdir().unwrap();
     let mut one = sweep(&set, single.path());
-    one.settings.seed = 12;
+    one.settings.sweep.seed = 12;
     let one = one.run(&Interrupt::new(), &mut |_| {}).unwrap();
     let strip = |r: &seedlings::report::EpochRecord| {
         let mut r = r.clone();

@@ -95,7 +95,7 @@ pub fn train_arm(job: ArmJob<'_>, on_epoch: &mut dyn FnMut(&EpochRecord)) -> Res
     } = job;
     let cnn = CnnConfig::new(data.class_names.len())
         .with_channels(settings.channels.clone())
-        .with_block(settings.block);
+        .with_block(settings.sweep.block);
     let monitor = DecayMonitor::default();
     let mut optim = settings.optimizer_monitored(arm, monitor.clone())?;
     let mut progress = ArmProgress::load(paths)?.unwrap_or_default();
@@ -130,7 +130,7 @@ pub fn train_arm(job: ArmJob<'_>, on_epoch: &mut dyn FnMut(&EpochRecord)) -> Res
         return Ok(run.outcome(&progress));
     }
 
-    while progress.epoch < settings.epochs {
+    while progress.epoch < settings.sweep.epochs {
         let (trained, end) = run_epoch(&run, model, &mut optim, &mut progress, on_epoch)?;
         model = trained;
         let EpochEnd::Trained { started, bar } = end else {
@@ -162,7 +162,7 @@ fn end_epoch(
         data.valid,
         &data.normalization,
         data.class_names.len(),
-        settings.batch_size,
+        settings.sweep.batch_size,
         run.device,
     );
     let weight_norm = decayed_weight_norm(model, &run.decay.clone().with_rate(1.0));
@@ -239,7 +239,7 @@ fn end_epoch(
         progress.best_valid_accuracy = Some(record.valid_accuracy);
         checkpoint::save(&paths.run_dir.join(paths.best_rel()), model, &meta)?;
     }
-    if progress.epoch == settings.epochs {
+    if progress.epoch == settings.sweep.epochs {
         progress.ended = Some(ArmEnd::Finished);
     }
     save_state(paths, model, optim, progress)?;
