@@ -30,14 +30,13 @@ use crate::train::{
 
 /// A whole sweep's inputs.
 pub struct Sweep<'a> {
-    /// Shared training settings; their `seed` is the base seed.
+    /// Shared training settings; `settings.sweep.seed` is the base seed, and
+    /// `settings.sweep.seeds` the runs per arm, with seeds `seed + k` for k < `seeds` (at least
+    /// 1). With one, a run has its arm's name; with several, the name carries the seed, and
+    /// `RunInfo::seeds` lists them.
     pub settings: TrainSettings,
     /// The arms, in order.
     pub arms: Vec<ArmSpec>,
-    /// Runs per arm, with seeds `settings.seed + k` for k < `seeds` (at least 1). With one, a
-    /// run has its arm's name; with several, the name carries the seed, and `RunInfo::seeds`
-    /// lists them.
-    pub seeds: usize,
     /// The images.
     pub set: &'a SeedlingSet,
     /// The run folder.
@@ -123,14 +122,15 @@ impl Sweep<'_> {
         if self.devices.is_empty() {
             return Err(anyhow!("a sweep needs at least one device"));
         }
-        let runs = runs(&self.arms, self.settings.sweep.seed, self.seeds)?;
+        let seeds = self.settings.sweep.seeds;
+        let runs = runs(&self.arms, self.settings.sweep.seed, seeds)?;
         let mut info = self.info.clone();
-        info.seeds = if self.seeds > 1 {
-            seed_list(self.settings.sweep.seed, self.seeds)?
+        info.seeds = if seeds > 1 {
+            seed_list(self.settings.sweep.seed, seeds)?
         } else {
             Vec::new()
         };
-        info.planned_runs = if self.seeds > 1 { runs.len() } else { 0 };
+        info.planned_runs = if seeds > 1 { runs.len() } else { 0 };
         let started = Instant::now();
         let data = ArmData {
             train: &self.set.train,

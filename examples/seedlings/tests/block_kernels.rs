@@ -40,7 +40,6 @@ fn sweep(dir: &std::path::Path, block: BlockKernel) -> Vec<EpochRecord> {
             wd: 0.1,
             mode: DecayMode::Decoupled,
         }],
-        seeds: 1,
         set: &set,
         run_dir: dir.to_path_buf(),
         info: RunInfo {

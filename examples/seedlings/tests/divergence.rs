@@ -45,7 +45,6 @@ fn a_diverging_arm_is_stopped_and_reported_and_the_others_finish() {
             channels: vec![8, 16],
         },
         arms,
-        seeds: 1,
         set: &set,
         run_dir: dir.path().to_path_buf(),
         info: RunInfo {

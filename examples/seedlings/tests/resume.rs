@@ -44,7 +44,6 @@ fn sweep<'a>(set: &'a SeedlingSet, dir: &Path) -> Sweep<'a> {
                 mode: DecayMode::Coupled,
             },
         ],
-        seeds: 1,
         set,
         run_dir: dir.to_path_buf(),
         info: RunInfo {
@@ -179,9 +178,10 @@ fn a_run_folder_from_before_the_equilibrium_columns_resumes_and_reports() {
 #[test]
 fn a_sweep_with_two_seeds_resumes_each_run_and_seeds_them_seed_plus_k() {
     let set = synthetic(16, 4, 2, 5);
-    let seeded = |dir: &Path| Sweep {
-        seeds: 2,
-        ..sweep(&set, dir)
+    let seeded = |dir: &Path| {
+        let mut sweep = sweep(&set, dir);
+        sweep.settings.sweep.seeds = 2;
+        sweep
     };
     let whole = tempfile::tempdir().unwrap();
     let result = seeded(whole.path())

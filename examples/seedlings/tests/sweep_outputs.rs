@@ -45,7 +45,6 @@ fn run_on(dir: &std::path::Path, devices: Vec<Device>) -> Vec<seedlings::report:
     let sweep = Sweep {
         settings,
         arms,
-        seeds: 1,
         set: &set,
         run_dir: dir.to_path_buf(),
         info: RunInfo {
