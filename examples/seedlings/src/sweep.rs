@@ -1,7 +1,8 @@
 //! The sweep: every arm (wd × mode) from the same initial weights and the same data order, with
-//! the report files rewritten after every epoch. With several seeds per arm ([`Sweep::seeds`])
-//! every arm runs once per seed, each run from its seed's initial weights and data order
-//! ([`RunSpec`]): the first seed's runs of every arm, then the next seed's.
+//! the report files rewritten after every epoch. With several seeds per arm
+//! (`settings.sweep.seeds`) every arm runs once per seed, each run from its seed's initial
+//! weights and data order ([`RunSpec`]): the first seed's runs of every arm, then the next
+//! seed's.
 //!
 //! With one device the arms run one after another. With several ([`Sweep::devices`]) each device
 //! takes the next arm not yet started, so arms run concurrently, one per device at a time; every
