@@ -150,12 +150,12 @@ pub fn bench_training(
     };
     let cnn = CnnConfig::new(num_classes)
         .with_channels(settings.channels.clone())
-        .with_block(settings.block);
-    let mut model = cnn.init_seeded(device, settings.seed);
+        .with_block(settings.sweep.block);
+    let mut model = cnn.init_seeded(device, settings.sweep.seed);
     let monitor = DecayMonitor::default();
     let mut optim = settings.optimizer_monitored(arm, monitor.clone())?;
     let loss_fn = CrossEntropyLossConfig::new().init(device);
-    let lr = settings.lr;
+    let lr = settings.sweep.lr;
     let mut figures = BenchFigures {
         steps: 0,
         images: 0,
@@ -182,9 +182,14 @@ pub fn bench_training(
     let mut timed_start = Instant::now();
     let mut epoch = 0u64;
     'epochs: loop {
-        let plan = EpochPlan::shuffled(store.len(), settings.batch_size, settings.seed, epoch);
+        let plan = EpochPlan::shuffled(
+            store.len(),
+            settings.sweep.batch_size,
+            settings.sweep.seed,
+            epoch,
+        );
         let augment = AugmentSeed {
-            seed: settings.seed,
+            seed: settings.sweep.seed,
             epoch,
         };
         let mut prefetch = Prefetcher::new(
@@ -264,7 +269,7 @@ pub fn bench_training(
             context.valid,
             &normalization,
             num_classes,
-            settings.batch_size,
+            settings.sweep.batch_size,
             device,
         );
         sync(device)?;

@@ -1,7 +1,8 @@
 //! The sweep: every arm (wd × mode) from the same initial weights and the same data order, with
-//! the report files rewritten after every epoch. With several seeds per arm ([`Sweep::seeds`])
-//! every arm runs once per seed, each run from its seed's initial weights and data order
-//! ([`RunSpec`]): the first seed's runs of every arm, then the next seed's.
+//! the report files rewritten after every epoch. With several seeds per arm
+//! (`settings.sweep.seeds`) every arm runs once per seed, each run from its seed's initial
+//! weights and data order ([`RunSpec`]): the first seed's runs of every arm, then the next
+//! seed's.
 //!
 //! With one device the arms run one after another. With several ([`Sweep::devices`]) each device
 //! takes the next arm not yet started, so arms run concurrently, one per device at a time; every
@@ -23,21 +24,20 @@ use crate::data::{Normalization, SeedlingSet};
 use crate::devices::panic_message;
 use crate::interrupt::Interrupt;
 use crate::model::CnnConfig;
-use crate::report::{ArmStatus, ArmSummary, EpochRecord, RunInfo, write_run};
+use crate::report::{ArmStatus, ArmSummary, EpochRecord, RunEnd, RunInfo, write_run};
 use crate::train::{
-    ArmData, ArmPaths, ArmSpec, RunSpec, TrainSettings, runs, seed_list, train_arm,
+    ArmData, ArmJob, ArmPaths, ArmSpec, RunSpec, TrainSettings, runs, seed_list, train_arm,
 };
 
 /// A whole sweep's inputs.
 pub struct Sweep<'a> {
-    /// Shared training settings; their `seed` is the base seed.
+    /// Shared training settings; `settings.sweep.seed` is the base seed, and
+    /// `settings.sweep.seeds` the runs per arm, with seeds `seed + k` for k < `seeds` (at least
+    /// 1). With one, a run has its arm's name; with several, the name carries the seed, and
+    /// `RunInfo::seeds` lists them.
     pub settings: TrainSettings,
     /// The arms, in order.
     pub arms: Vec<ArmSpec>,
-    /// Runs per arm, with seeds `settings.seed + k` for k < `seeds` (at least 1). With one, a
-    /// run has its arm's name; with several, the name carries the seed, and `RunInfo::seeds`
-    /// lists them.
-    pub seeds: usize,
     /// The images.
     pub set: &'a SeedlingSet,
     /// The run folder.
@@ -80,19 +80,10 @@ impl Board<'_> {
             records.extend(slot.records.iter().cloned());
             match &slot.summary {
                 Some(summary) => summaries.push(summary.clone()),
-                None if !slot.records.is_empty() => summaries.push(
-                    ArmSummary::from_records(
-                        &run.name(),
-                        run.arm.wd,
-                        run.arm.mode.name(),
-                        ArmStatus::Running,
-                        &slot.records,
-                        f64::NAN,
-                        None,
-                        None,
-                    )
-                    .with_seed(run.summary_seed()),
-                ),
+                None if !slot.records.is_empty() => summaries.push(ArmSummary::from_records(
+                    RunEnd::new(run.key(), ArmStatus::Running),
+                    &slot.records,
+                )),
                 None => {}
             }
         }
@@ -132,14 +123,15 @@ impl Sweep<'_> {
         if self.devices.is_empty() {
             return Err(anyhow!("a sweep needs at least one device"));
         }
-        let runs = runs(&self.arms, self.settings.seed, self.seeds)?;
+        let seeds = self.settings.sweep.seeds;
+        let runs = runs(&self.arms, self.settings.sweep.seed, seeds)?;
         let mut info = self.info.clone();
-        info.seeds = if self.seeds > 1 {
-            seed_list(self.settings.seed, self.seeds)?
+        info.seeds = if seeds > 1 {
+            seed_list(self.settings.sweep.seed, seeds)?
         } else {
             Vec::new()
         };
-        info.planned_runs = if self.seeds > 1 { runs.len() } else { 0 };
+        info.planned_runs = if seeds > 1 { runs.len() } else { 0 };
         let started = Instant::now();
         let data = ArmData {
             train: &self.set.train,
@@ -170,7 +162,7 @@ impl Sweep<'_> {
             let device = device.clone().autodiff();
             let cnn = CnnConfig::new(self.set.num_classes())
                 .with_channels(self.settings.channels.clone())
-                .with_block(self.settings.block);
+                .with_block(self.settings.sweep.block);
             loop {
                 if stop.is_requested() {
                     return;
@@ -180,10 +172,8 @@ impl Sweep<'_> {
                     return;
                 };
                 let (arm, name) = (&run.arm, run.name());
-                let settings = TrainSettings {
-                    seed: run.seed,
-                    ..self.settings.clone()
-                };
+                let mut settings = self.settings.clone();
+                settings.sweep.seed = run.seed;
                 let paths = ArmPaths {
                     run_dir: self.run_dir.clone(),
                     arm: name.clone(),
@@ -204,16 +194,16 @@ impl Sweep<'_> {
                     // next run's starting point. The seed makes the weights of every arm's run
                     // of that seed the same.
                     let initial = cnn.init_seeded(&device, run.seed);
-                    train_arm(
-                        &settings,
+                    let job = ArmJob {
+                        settings: &settings,
                         arm,
-                        &data,
-                        &initial,
-                        &device,
-                        &paths,
+                        data: &data,
+                        initial: &initial,
+                        device: &device,
+                        paths: &paths,
                         stop,
-                        &mut on_epoch,
-                    )
+                    };
+                    train_arm(job, &mut on_epoch)
                 }));
                 let device_lost = outcome.is_err();
                 let outcome = outcome.unwrap_or_else(|panic| {
@@ -226,34 +216,21 @@ impl Sweep<'_> {
                 let summary = match outcome {
                     Ok(outcome) => {
                         board.slots[index].records = outcome.records.clone();
-                        ArmSummary::from_records(
-                            &name,
-                            arm.wd,
-                            arm.mode.name(),
-                            outcome.status.clone(),
-                            &outcome.records,
-                            outcome.decay_shrink,
-                            outcome.best_checkpoint,
-                            outcome.final_checkpoint,
-                        )
-                        .with_equilibrium_progress(outcome.equilibrium_progress)
-                        .with_seed(run.summary_seed())
+                        let end = RunEnd {
+                            decay_shrink: outcome.decay_shrink,
+                            best_checkpoint: outcome.best_checkpoint,
+                            final_checkpoint: outcome.final_checkpoint,
+                            ..RunEnd::new(run.key(), outcome.status.clone())
+                        };
+                        ArmSummary::from_records(end, &outcome.records)
+                            .with_equilibrium_progress(outcome.equilibrium_progress)
                     }
                     Err(err) => {
                         let records = board.slots[index].records.clone();
-                        ArmSummary::from_records(
-                            &name,
-                            arm.wd,
-                            arm.mode.name(),
-                            ArmStatus::Failed {
-                                reason: format!("{err:#}"),
-                            },
-                            &records,
-                            f64::NAN,
-                            None,
-                            None,
-                        )
-                        .with_seed(run.summary_seed())
+                        let failed = ArmStatus::Failed {
+                            reason: format!("{err:#}"),
+                        };
+                        ArmSummary::from_records(RunEnd::new(run.key(), failed), &records)
                     }
                 };
                 (board.log)(&format!("{name}: {}", summary.status));

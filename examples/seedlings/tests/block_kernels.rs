@@ -10,6 +10,7 @@ use seedlings::data::synthetic;
 use seedlings::interrupt::Interrupt;
 use seedlings::model::CnnConfig;
 use seedlings::report::{EpochRecord, RunInfo};
+use seedlings::settings::SweepSettings;
 use seedlings::sweep::Sweep;
 use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings};
 
@@ -20,15 +21,18 @@ const CHANNELS: [usize; 2] = [8, 16];
 fn sweep(dir: &std::path::Path, block: BlockKernel) -> Vec<EpochRecord> {
     let set = synthetic(16, 6, 3, 11);
     let settings = TrainSettings {
-        epochs: 3,
-        batch_size: 8,
-        lr: 3e-3,
-        optimizer: OptimizerKind::Adam,
-        seed: 11,
-        decay_rank_le_1: false,
+        sweep: SweepSettings {
+            epochs: 3,
+            batch_size: 8,
+            lr: 3e-3,
+            optimizer: OptimizerKind::Adam,
+            seed: 11,
+            decay_rank_le_1: false,
+            block,
+            ..SweepSettings::default()
+        },
         loader_workers: 2,
         channels: CHANNELS.to_vec(),
-        block,
     };
     let sweep = Sweep {
         settings,
@@ -36,7 +40,6 @@ fn sweep(dir: &std::path::Path, block: BlockKernel) -> Vec<EpochRecord> {
             wd: 0.1,
             mode: DecayMode::Decoupled,
         }],
-        seeds: 1,
         set: &set,
         run_dir: dir.to_path_buf(),
         info: RunInfo {

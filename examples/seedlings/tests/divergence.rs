@@ -8,6 +8,7 @@ use seedlings::checkpoint;
 use seedlings::data::synthetic;
 use seedlings::interrupt::Interrupt;
 use seedlings::report::{ArmStatus, RunInfo, read_metrics_csv};
+use seedlings::settings::SweepSettings;
 use seedlings::sweep::Sweep;
 use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings};
 
@@ -29,19 +30,21 @@ fn a_diverging_arm_is_stopped_and_reported_and_the_others_finish() {
     ];
     let sweep = Sweep {
         settings: TrainSettings {
-            epochs: 2,
-            batch_size: 8,
-            lr: 3e-3,
-            optimizer: OptimizerKind::Adam,
-            seed: 9,
-            decay_rank_le_1: false,
+            sweep: SweepSettings {
+                epochs: 2,
+                batch_size: 8,
+                lr: 3e-3,
+                optimizer: OptimizerKind::Adam,
+                seed: 9,
+                decay_rank_le_1: false,
+                block: burn_fused_conv::BlockKernel::Fused,
+                ..SweepSettings::default()
+            },
             loader_workers: 2,
             // A deliberately tiny network, not CnnConfig's default: fast, and enough here.
             channels: vec![8, 16],
-            block: burn_fused_conv::BlockKernel::Fused,
         },
         arms,
-        seeds: 1,
         set: &set,
         run_dir: dir.path().to_path_buf(),
         info: RunInfo {

@@ -18,6 +18,7 @@ use seedlings::data::synthetic::SPECIES;
 use seedlings::model::CnnConfig;
 use seedlings::report::atomic::is_temp_name;
 use seedlings::report::read_metrics_csv;
+use seedlings::settings::SweepSettings;
 use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings};
 
 use common::{metrics_without_seconds, signal, stderr_lines};
@@ -112,15 +113,18 @@ fn assert_every_file_parses(out: &Path) {
     // The binary trains the real network (no flag changes its shape) on the synthetic species.
     let cnn = CnnConfig::new(SPECIES.len());
     let settings = TrainSettings {
-        epochs: 3,
-        batch_size: 8,
-        lr: 3e-3,
-        optimizer: OptimizerKind::Adam,
-        seed: 3,
-        decay_rank_le_1: false,
+        sweep: SweepSettings {
+            epochs: 3,
+            batch_size: 8,
+            lr: 3e-3,
+            optimizer: OptimizerKind::Adam,
+            seed: 3,
+            decay_rank_le_1: false,
+            block: burn_fused_conv::BlockKernel::Fused,
+            ..SweepSettings::default()
+        },
         loader_workers: 2,
         channels: cnn.channels.clone(),
-        block: burn_fused_conv::BlockKernel::Fused,
     };
     let arm = ArmSpec {
         wd: 0.1,

@@ -8,7 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
-use seedlings::report::{ArmStatus, ArmSummary, RunInfo, read_metrics_csv, write_run};
+use seedlings::report::{
+    ArmStatus, ArmSummary, RunEnd, RunInfo, RunKey, read_metrics_csv, write_run,
+};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -65,14 +67,19 @@ fn render(name: &str, info: &RunInfo, arms: &[Arm]) -> tempfile::TempDir {
             let first = records.iter().find(|r| r.arm == arm.name).unwrap();
             let finished = arm.status == ArmStatus::Finished;
             ArmSummary::from_records(
-                arm.name,
-                first.wd,
-                &first.mode,
-                arm.status.clone(),
+                RunEnd {
+                    name: arm.name.to_string(),
+                    key: RunKey {
+                        mode: first.mode,
+                        wd: first.wd,
+                        seed: None,
+                    },
+                    status: arm.status.clone(),
+                    decay_shrink: arm.shrink,
+                    best_checkpoint: Some(format!("checkpoints/{}/best", arm.name)),
+                    final_checkpoint: finished.then(|| format!("checkpoints/{}/last", arm.name)),
+                },
                 &records,
-                arm.shrink,
-                Some(format!("checkpoints/{}/best", arm.name)),
-                finished.then(|| format!("checkpoints/{}/last", arm.name)),
             )
             .with_equilibrium_progress(arm.progress)
         })

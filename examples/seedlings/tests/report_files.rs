@@ -4,11 +4,12 @@
 use std::fs;
 use std::path::Path;
 
+use burn_weight_decay::DecayMode;
 use seedlings::report::atomic::is_temp_name;
 use seedlings::report::plots::{PLOT_NAMES, PLOT_SIZE, arm_rgb};
 use seedlings::report::{
-    ArmStatus, ArmSummary, EpochRecord, METRICS_HEADER, ReportError, RunInfo, read_metrics_csv,
-    write_atomic, write_metrics_csv, write_plots, write_run, write_summary_json,
+    ArmStatus, ArmSummary, EpochRecord, METRICS_HEADER, ReportError, RunEnd, RunInfo, RunKey,
+    read_metrics_csv, write_atomic, write_metrics_csv, write_plots, write_run, write_summary_json,
 };
 
 #[allow(clippy::too_many_arguments)]
@@ -25,7 +26,7 @@ fn record(
     EpochRecord {
         arm: arm.into(),
         wd,
-        mode: mode.into(),
+        mode: mode.parse().unwrap(),
         epoch,
         lr: 3e-4 * (1.0 - epoch as f64 / 10.0),
         train_loss: train,
@@ -105,38 +106,53 @@ fn sweep() -> (RunInfo, Vec<EpochRecord>, Vec<ArmSummary>) {
     }
     let arms = vec![
         ArmSummary::from_records(
-            "wd0.1-decoupled",
-            0.1,
-            "decoupled",
-            ArmStatus::Finished,
+            RunEnd {
+                name: "wd0.1-decoupled".to_string(),
+                key: RunKey {
+                    mode: DecayMode::Decoupled,
+                    wd: 0.1,
+                    seed: None,
+                },
+                status: ArmStatus::Finished,
+                decay_shrink: 0.9985,
+                best_checkpoint: Some("checkpoints/wd0.1-decoupled/best.mpk".into()),
+                final_checkpoint: Some("checkpoints/wd0.1-decoupled/final.mpk".into()),
+            },
             &records,
-            0.9985,
-            Some("checkpoints/wd0.1-decoupled/best.mpk".into()),
-            Some("checkpoints/wd0.1-decoupled/final.mpk".into()),
         )
         .with_equilibrium_progress(0.0015),
         ArmSummary::from_records(
-            "wd10-decoupled",
-            10.0,
-            "decoupled",
-            ArmStatus::Finished,
-            &records,
-            0.0,
-            Some("checkpoints/wd10-decoupled/best.mpk".into()),
-            Some("checkpoints/wd10-decoupled/final.mpk".into()),
-        ),
-        ArmSummary::from_records(
-            "wd10-coupled",
-            10.0,
-            "coupled",
-            ArmStatus::Diverged {
-                epoch: 4,
-                step: 317,
+            RunEnd {
+                name: "wd10-decoupled".to_string(),
+                key: RunKey {
+                    mode: DecayMode::Decoupled,
+                    wd: 10.0,
+                    seed: None,
+                },
+                status: ArmStatus::Finished,
+                decay_shrink: 0.0,
+                best_checkpoint: Some("checkpoints/wd10-decoupled/best.mpk".into()),
+                final_checkpoint: Some("checkpoints/wd10-decoupled/final.mpk".into()),
             },
             &records,
-            2.5e-7,
-            Some("checkpoints/wd10-coupled/best.mpk".into()),
-            None,
+        ),
+        ArmSummary::from_records(
+            RunEnd {
+                name: "wd10-coupled".to_string(),
+                key: RunKey {
+                    mode: DecayMode::Coupled,
+                    wd: 10.0,
+                    seed: None,
+                },
+                status: ArmStatus::Diverged {
+                    epoch: 4,
+                    step: 317,
+                },
+                decay_shrink: 2.5e-7,
+                best_checkpoint: Some("checkpoints/wd10-coupled/best.mpk".into()),
+                final_checkpoint: None,
+            },
+            &records,
         ),
     ];
     let info = RunInfo {
@@ -204,7 +220,7 @@ fn metrics_csv_round_trips_bit_for_bit() {
     records.push(EpochRecord {
         arm: "odd, \"name\"".into(),
         wd: 1e-7,
-        mode: "coupled".into(),
+        mode: DecayMode::Coupled,
         epoch: 1,
         lr: 0.1 + 0.2,
         train_loss: f64::NEG_INFINITY,

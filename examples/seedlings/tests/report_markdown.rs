@@ -1,8 +1,11 @@
 //! report.md: the sentences under "What the numbers say" for sweeps whose conclusions are known
 //! by construction, and the fixed parts (banner, settings, table, plot links).
 
+use burn_weight_decay::DecayMode;
 use seedlings::report::markdown::findings;
-use seedlings::report::{ArmStatus, ArmSummary, EpochRecord, RunInfo, render_report};
+use seedlings::report::{
+    ArmStatus, ArmSummary, EpochRecord, RunEnd, RunInfo, RunKey, render_report,
+};
 
 const EPOCHS: usize = 8;
 const STEPS_PER_EPOCH: usize = 100;
@@ -35,7 +38,7 @@ fn records_of(a: &Arm) -> Vec<EpochRecord> {
             EpochRecord {
                 arm: arm_name(a),
                 wd: a.wd,
-                mode: a.mode.into(),
+                mode: a.mode.parse().unwrap(),
                 epoch,
                 lr: LR,
                 train_loss: pick(lerp(2.5, a.train_end)),
@@ -74,16 +77,22 @@ fn summarise(arms: &[Arm]) -> (Vec<EpochRecord>, Vec<ArmSummary>) {
         };
         let name = arm_name(a);
         summaries.push(ArmSummary::from_records(
-            &name,
-            a.wd,
-            a.mode,
-            status,
+            RunEnd {
+                name: name.to_string(),
+                key: RunKey {
+                    mode: a.mode.parse().unwrap(),
+                    wd: a.wd,
+                    seed: None,
+                },
+                status,
+                decay_shrink: shrink,
+                best_checkpoint: Some(format!("checkpoints/{name}/best.mpk")),
+                final_checkpoint: a
+                    .diverged_at
+                    .is_none()
+                    .then(|| format!("checkpoints/{name}/final.mpk")),
+            },
             &own,
-            shrink,
-            Some(format!("checkpoints/{name}/best.mpk")),
-            a.diverged_at
-                .is_none()
-                .then(|| format!("checkpoints/{name}/final.mpk")),
         ));
         records.extend(own);
     }
@@ -329,7 +338,7 @@ fn statuses_other_than_finished_are_reported() {
     );
 
     // Both modes, but at different weight decays: said so rather than compared.
-    arms[1].mode = "coupled".into();
+    arms[1].key.mode = DecayMode::Coupled;
     let s = findings(&info(false), &arms, &records);
     assert_has(
         &s,
@@ -343,14 +352,19 @@ fn no_arms_and_no_finite_numbers_do_not_panic() {
     let s = findings(&info(false), &[], &[]);
     assert_has(&s, "no arm results yet");
     let arms = vec![ArmSummary::from_records(
-        "a",
-        0.1,
-        "coupled",
-        ArmStatus::Interrupted,
+        RunEnd {
+            name: "a".to_string(),
+            key: RunKey {
+                mode: DecayMode::Coupled,
+                wd: 0.1,
+                seed: None,
+            },
+            status: ArmStatus::Interrupted,
+            decay_shrink: 1.0,
+            best_checkpoint: None,
+            final_checkpoint: None,
+        },
         &[],
-        1.0,
-        None,
-        None,
     )];
     let s = findings(&info(false), &arms, &[]);
     assert_has(&s, "Coupled: no arm has a finite validation accuracy");
@@ -487,7 +501,7 @@ fn equilibrium_sweep() -> (Vec<EpochRecord>, Vec<ArmSummary>) {
     let arms = arms
         .into_iter()
         .map(|a| {
-            let progress = LR * a.wd * (EPOCHS * STEPS_PER_EPOCH) as f64;
+            let progress = LR * a.key.wd * (EPOCHS * STEPS_PER_EPOCH) as f64;
             a.with_equilibrium_progress(progress)
         })
         .collect();
@@ -626,14 +640,19 @@ fn equilibrium_of_a_run_from_before_the_measurements_is_not_measured() {
     assert!(records.iter().all(|r| r.conv_angle.is_none()));
     let summary = |arm: &str, wd: f64| {
         let mut json = serde_json::to_value(ArmSummary::from_records(
-            arm,
-            wd,
-            "decoupled",
-            ArmStatus::Finished,
+            RunEnd {
+                name: arm.to_string(),
+                key: RunKey {
+                    mode: DecayMode::Decoupled,
+                    wd,
+                    seed: None,
+                },
+                status: ArmStatus::Finished,
+                decay_shrink: 0.99,
+                best_checkpoint: None,
+                final_checkpoint: None,
+            },
             &records,
-            0.99,
-            None,
-            None,
         ))
         .unwrap();
         json.as_object_mut().unwrap().remove("equilibrium_progress");

@@ -11,6 +11,7 @@ use burn_weight_decay::DecayMode;
 use seedlings::data::{SeedlingSet, synthetic};
 use seedlings::interrupt::Interrupt;
 use seedlings::report::{ArmStatus, RunInfo};
+use seedlings::settings::SweepSettings;
 use seedlings::sweep::{Sweep, SweepResult};
 use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings};
 
@@ -19,16 +20,19 @@ use common::metrics_without_seconds;
 fn sweep<'a>(set: &'a SeedlingSet, dir: &Path) -> Sweep<'a> {
     Sweep {
         settings: TrainSettings {
-            epochs: 2,
-            batch_size: 8,
-            lr: 3e-3,
-            optimizer: OptimizerKind::Adam,
-            seed: 11,
-            decay_rank_le_1: false,
+            sweep: SweepSettings {
+                epochs: 2,
+                batch_size: 8,
+                lr: 3e-3,
+                optimizer: OptimizerKind::Adam,
+                seed: 11,
+                decay_rank_le_1: false,
+                block: burn_fused_conv::BlockKernel::Fused,
+                ..SweepSettings::default()
+            },
             loader_workers: 2,
             // A deliberately tiny network, not CnnConfig's default: fast, and enough here.
             channels: vec![8, 16],
-            block: burn_fused_conv::BlockKernel::Fused,
         },
         arms: vec![
             ArmSpec {
@@ -40,7 +44,6 @@ fn sweep<'a>(set: &'a SeedlingSet, dir: &Path) -> Sweep<'a> {
                 mode: DecayMode::Coupled,
             },
         ],
-        seeds: 1,
         set,
         run_dir: dir.to_path_buf(),
         info: RunInfo {
@@ -175,9 +178,10 @@ fn a_run_folder_from_before_the_equilibrium_columns_resumes_and_reports() {
 #[test]
 fn a_sweep_with_two_seeds_resumes_each_run_and_seeds_them_seed_plus_k() {
     let set = synthetic(16, 4, 2, 5);
-    let seeded = |dir: &Path| Sweep {
-        seeds: 2,
-        ..sweep(&set, dir)
+    let seeded = |dir: &Path| {
+        let mut sweep = sweep(&set, dir);
+        sweep.settings.sweep.seeds = 2;
+        sweep
     };
     let whole = tempfile::tempdir().unwrap();
     let result = seeded(whole.path())
@@ -194,7 +198,7 @@ fn a_sweep_with_two_seeds_resumes_each_run_and_seeds_them_seed_plus_k() {
             "coupled-wd0.1-seed12"
         ]
     );
-    assert_eq!(result.arms[2].seed, Some(12));
+    assert_eq!(result.arms[2].key.seed, Some(12));
     for name in &names {
         assert!(
             whole
@@ -234,7 +238,7 @@ fn a_sweep_with_two_seeds_resumes_each_run_and_seeds_them_seed_plus_k() {
     // The seed-12 runs are a one-seed sweep with seed 12.
     let single = tempfile::tempdir().unwrap();
     let mut one = sweep(&set, single.path());
-    one.settings.seed = 12;
+    one.settings.sweep.seed = 12;
     let one = one.run(&Interrupt::new(), &mut |_| {}).unwrap();
     let strip = |r: &seedlings::report::EpochRecord| {
         let mut r = r.clone();

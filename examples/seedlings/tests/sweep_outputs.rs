@@ -7,6 +7,7 @@ use burn_weight_decay::DecayMode;
 use seedlings::data::synthetic;
 use seedlings::interrupt::Interrupt;
 use seedlings::report::{RunInfo, read_metrics_csv};
+use seedlings::settings::SweepSettings;
 use seedlings::sweep::Sweep;
 use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings};
 
@@ -17,16 +18,19 @@ fn run(dir: &std::path::Path) -> Vec<seedlings::report::EpochRecord> {
 fn run_on(dir: &std::path::Path, devices: Vec<Device>) -> Vec<seedlings::report::EpochRecord> {
     let set = synthetic(16, 4, 2, 7);
     let settings = TrainSettings {
-        epochs: 2,
-        batch_size: 8,
-        lr: 3e-3,
-        optimizer: OptimizerKind::Adam,
-        seed: 7,
-        decay_rank_le_1: false,
+        sweep: SweepSettings {
+            epochs: 2,
+            batch_size: 8,
+            lr: 3e-3,
+            optimizer: OptimizerKind::Adam,
+            seed: 7,
+            decay_rank_le_1: false,
+            block: burn_fused_conv::BlockKernel::Fused,
+            ..SweepSettings::default()
+        },
         loader_workers: 2,
         // A deliberately tiny network, not CnnConfig's default: fast, and enough here.
         channels: vec![8, 16],
-        block: burn_fused_conv::BlockKernel::Fused,
     };
     let arms = vec![
         ArmSpec {
@@ -41,7 +45,6 @@ fn run_on(dir: &std::path::Path, devices: Vec<Device>) -> Vec<seedlings::report:
     let sweep = Sweep {
         settings,
         arms,
-        seeds: 1,
         set: &set,
         run_dir: dir.to_path_buf(),
         info: RunInfo {

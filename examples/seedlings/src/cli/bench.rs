@@ -12,6 +12,7 @@ use seedlings::bench::{BenchFigures, EpochContext};
 use seedlings::data;
 use seedlings::devices::device;
 use seedlings::model::CnnConfig;
+use seedlings::settings::SweepSettings;
 use seedlings::train::{ArmSpec, OptimizerKind, TrainSettings};
 
 use super::data::load_data;
@@ -146,15 +147,18 @@ fn bench_size(args: &BenchArgs, size: usize) -> Result<Section> {
     for &block in blocks {
         for &mode in modes {
             let settings = TrainSettings {
-                epochs: 1,
-                batch_size: args.batch_size,
-                lr: 1e-3,
-                optimizer,
-                seed: args.seed,
-                decay_rank_le_1: false,
+                sweep: SweepSettings {
+                    epochs: 1,
+                    batch_size: args.batch_size,
+                    lr: 1e-3,
+                    optimizer,
+                    seed: args.seed,
+                    decay_rank_le_1: false,
+                    block,
+                    ..SweepSettings::default()
+                },
                 loader_workers: args.workers,
                 channels: channels.clone(),
-                block,
             };
             let arm = ArmSpec { wd: args.wd, mode };
             let figures = seedlings::bench::bench_training(

@@ -12,15 +12,14 @@
 //! in `state/sweep.json` (the same text as before they were typed) and compared as such by
 //! `--resume`.
 //!
-//! Adding a sweep flag touches at most 3 files, none of them in this folder:
+//! Adding a sweep flag touches at most 2 files, none of them in this folder:
 //! 1. `src/settings/mod.rs`: the field with its clap attribute (default, value parser: a
 //!    check of `src/settings/checks.rs`, or a closure) and, for run folders written before
-//!    it, its serde default; and, when training reads it, one line of
-//!    `SweepSettings::train_settings`. Saving it, comparing it under `--resume` and reading it
-//!    back need no more code;
-//! 2. `src/train/mod.rs`: the [`TrainSettings`](seedlings::train::TrainSettings) field, when
-//!    training reads it;
-//! 3. the file that uses it (e.g. `src/train/epoch.rs`).
+//!    it, its serde default. Saving it, comparing it under `--resume`, reading it back and
+//!    handing it to training need no more code: training's
+//!    [`TrainSettings`](seedlings::train::TrainSettings) holds the whole `SweepSettings`
+//!    (`settings.sweep`);
+//! 2. the file that uses it (e.g. `src/train/epoch.rs`, reading `settings.sweep.FIELD`).
 //!
 //! A flag the report should print adds its line to `RunInfo` (`src/records/run_info.rs`) and
 //! `src/report/markdown.rs`: a change of the report, not of the flag.

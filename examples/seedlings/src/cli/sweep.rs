@@ -102,7 +102,6 @@ fn run_locked(
     let sweep = Sweep {
         settings: args.settings.train_settings(),
         arms: args.settings.arms(),
-        seeds: args.settings.seeds,
         set: &set,
         run_dir: run_dir.to_path_buf(),
         info,

@@ -57,7 +57,7 @@ pub fn metrics_csv_bytes(records: &[EpochRecord]) -> std::result::Result<Vec<u8>
         [
             r.arm.clone(),
             format_f64(r.wd),
-            r.mode.clone(),
+            r.mode.name().to_string(),
             r.epoch.to_string(),
             format_f64(r.lr),
             format_f64(r.train_loss),

@@ -1,17 +1,22 @@
 //! [`EpochRecord`]: one row of `metrics.csv`, where an arm stood at the end of one epoch.
 
+use burn_weight_decay::DecayMode;
 use serde::{Deserialize, Serialize};
 
 /// One row of `metrics.csv`: where an arm stood at the end of one epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
-    /// The arm's name, unique in a run (e.g. `decoupled-wd0.1`); with several seeds per arm,
-    /// the run's (`decoupled-wd0.1-seed43`), the arm being its `wd` × `mode`.
+    /// The run's name as training wrote it ([`RunKey::name`](super::RunKey::name), e.g.
+    /// `decoupled-wd0.1`, or `decoupled-wd0.1-seed43` with several seeds per arm), unique in a
+    /// run folder: the `arm` column, which joins a row to its run's [`ArmSummary`](super::ArmSummary)
+    /// (whose [`key`](super::ArmSummary::key) holds the seed; `metrics.csv` has no seed column
+    /// and nothing parses the name back).
     pub arm: String,
     /// The arm's weight decay `λ`.
     pub wd: f64,
-    /// The arm's decay mode: `coupled`, `decoupled` or `none`.
-    pub mode: String,
+    /// The arm's decay mode (`coupled`, `decoupled` or `none` in `metrics.csv`).
+    #[serde(with = "super::mode_name")]
+    pub mode: DecayMode,
     /// The epoch, counted from 1.
     pub epoch: usize,
     /// The learning rate at the end of the epoch.

@@ -7,10 +7,11 @@
 //! is written as `null`, and `null` reads back as `NaN` (see [`nullable_f64`]).
 //!
 //! One type per file: [`EpochRecord`] (`epoch.rs`), [`ArmStatus`] and [`DivergedAt`]
-//! (`status.rs`), [`ArmSummary`] (`arm.rs`), [`RunInfo`] (`run_info.rs`) and the
-//! [`nullable_f64`] serde helpers (`nullable_f64.rs`), the confusion matrix (`metrics.rs`);
-//! the names of arms and runs
-//! (a typed [`RunKey`], from which [`arm_name`] and [`run_name`] derive them) in `names.rs`.
+//! (`status.rs`), [`ArmSummary`] and the [`RunEnd`] it is derived from (`arm.rs`), [`RunInfo`]
+//! (`run_info.rs`) and the [`nullable_f64`] serde helpers (`nullable_f64.rs`), the confusion
+//! matrix (`metrics.rs`); the names of arms and runs (a typed [`RunKey`], from which
+//! [`arm_name`] and [`run_name`] derive them) in `names.rs`, with [`mode_name`], where a mode's
+//! text in `metrics.csv` and `summary.json` becomes a `DecayMode` and back.
 
 mod arm;
 pub mod csv;
@@ -21,9 +22,9 @@ pub mod nullable_f64;
 mod run_info;
 mod status;
 
-pub use arm::ArmSummary;
+pub use arm::{ArmSummary, RunEnd};
 pub use epoch::EpochRecord;
 pub use metrics::{ClassMetrics, ClassOutOfRange, ConfusionMatrix};
-pub use names::{RunKey, arm_name, run_name};
+pub use names::{RunKey, arm_name, mode_name, run_name};
 pub use run_info::RunInfo;
 pub use status::{ArmStatus, DivergedAt};

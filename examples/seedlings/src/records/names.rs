@@ -77,3 +77,23 @@ pub fn run_name(mode: &str, wd: f64, seed: Option<u64>) -> String {
         Some(seed) => format!("{}-seed{seed}", arm_name(mode, wd)),
     }
 }
+
+/// [`DecayMode`] as its lower-case name (`coupled`, `decoupled`, `none`): the `mode` of
+/// `metrics.csv` and `summary.json`, the one place a mode's text becomes a [`DecayMode`].
+///
+/// Use with `#[serde(with = "crate::records::mode_name")]`.
+pub mod mode_name {
+    use burn_weight_decay::DecayMode;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the mode's name.
+    pub fn serialize<S: Serializer>(mode: &DecayMode, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(mode.name())
+    }
+
+    /// Reads a mode's name (as `DecayMode`'s `FromStr` does, ignoring case).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DecayMode, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}

@@ -170,7 +170,8 @@ pub(super) mod status_fields {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::records::ArmSummary;
+    use crate::records::{ArmSummary, RunEnd, RunKey};
+    use burn_weight_decay::DecayMode;
 
     #[test]
     fn status_json_round_trip_with_details() {
@@ -186,14 +187,19 @@ mod tests {
             },
         ] {
             let mut s = ArmSummary::from_records(
-                "a",
-                10.0,
-                "coupled",
-                status.clone(),
+                RunEnd {
+                    name: "a".to_string(),
+                    key: RunKey {
+                        mode: DecayMode::Coupled,
+                        wd: 10.0,
+                        seed: None,
+                    },
+                    status: status.clone(),
+                    decay_shrink: 0.0,
+                    best_checkpoint: None,
+                    final_checkpoint: None,
+                },
                 &[],
-                0.0,
-                None,
-                None,
             );
             s.best_valid_accuracy = 0.5;
             let json = serde_json::to_value(&s).unwrap();

@@ -226,8 +226,8 @@ fn results_section(md: &mut String, info: &RunInfo, arms: &[ArmSummary], records
             md,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             cell(&a.arm),
-            a.wd,
-            cell(&a.mode),
+            a.key.wd,
+            cell(a.key.mode.name()),
             cell(&status_cell(
                 &a.status,
                 epochs_recorded(records, &a.arm),
@@ -280,7 +280,7 @@ fn seeds_section(md: &mut String, info: &RunInfo, runs: &[ArmSummary]) {
             "| {} | {} | {} | {} of {} | {} |",
             cell(&a.name),
             a.wd,
-            cell(&a.mode),
+            cell(a.mode.name()),
             a.finished().len(),
             a.runs.len().max(seeds.len()),
             cells.join(" | ")

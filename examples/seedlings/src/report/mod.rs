@@ -37,7 +37,7 @@ pub use markdown::render_report;
 pub use metrics::{ClassMetrics, ClassOutOfRange, ConfusionMatrix};
 pub use plots::{CHARTS, Chart, write_plots, write_plots_seeded};
 pub use records::{
-    ArmStatus, ArmSummary, DivergedAt, EpochRecord, RunInfo, RunKey, arm_name, run_name,
+    ArmStatus, ArmSummary, DivergedAt, EpochRecord, RunEnd, RunInfo, RunKey, arm_name, run_name,
 };
 pub use summary::write_summary_json;
 

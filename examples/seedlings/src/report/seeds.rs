@@ -2,7 +2,7 @@
 //! seeds, and the paired comparisons between arms.
 //!
 //! With `--seeds N > 1` every arm (a `wd` × a `mode`) runs once per seed, and each run is one
-//! [`ArmSummary`] whose [`seed`](ArmSummary::seed) is set. [`arms_of`] groups the runs into
+//! [`ArmSummary`] whose key's seed ([`RunKey::seed`](crate::records::RunKey::seed)) is set. [`arms_of`] groups the runs into
 //! [`ArmRuns`] by `(mode, wd)`, in order of first appearance. An arm's statistics over seeds
 //! ([`ArmRuns::estimate`], see [`stats`](super::stats)) use its **finished** runs with a finite
 //! value: a run still going, interrupted, diverged or failed has partial numbers. A paired
@@ -15,11 +15,13 @@
 use std::collections::BTreeMap;
 
 use super::stats::{Estimate, Paired, paired};
-use crate::records::{ArmStatus, ArmSummary, EpochRecord, arm_name};
+use burn_weight_decay::DecayMode;
+
+use crate::records::{ArmStatus, ArmSummary, EpochRecord, RunKey, arm_name};
 
 /// Whether the runs come from a sweep with several seeds per arm (their `seed` is set).
 pub fn is_seeded(runs: &[ArmSummary]) -> bool {
-    runs.iter().any(|r| r.seed.is_some())
+    runs.iter().any(|r| r.key.seed.is_some())
 }
 
 /// A number of a run that is compared over seeds.
@@ -88,7 +90,7 @@ pub struct ArmRuns<'a> {
     /// The weight decay.
     pub wd: f64,
     /// The decay mode.
-    pub mode: String,
+    pub mode: DecayMode,
     /// The runs.
     pub runs: Vec<&'a ArmSummary>,
 }
@@ -96,7 +98,7 @@ pub struct ArmRuns<'a> {
 impl<'a> ArmRuns<'a> {
     /// The seeds of its runs, in order (a run without a seed is left out).
     pub fn seeds(&self) -> Vec<u64> {
-        self.runs.iter().filter_map(|r| r.seed).collect()
+        self.runs.iter().filter_map(|r| r.key.seed).collect()
     }
 
     /// The runs that finished.
@@ -112,7 +114,7 @@ impl<'a> ArmRuns<'a> {
     pub fn values(&self, metric: Metric) -> Vec<(Option<u64>, f64)> {
         self.finished()
             .into_iter()
-            .map(|r| (r.seed, metric.of(r)))
+            .map(|r| (r.key.seed, metric.of(r)))
             .filter(|(_, v)| v.is_finite())
             .collect()
     }
@@ -140,8 +142,11 @@ impl<'a> ArmRuns<'a> {
         };
         ArmSummary {
             arm: self.name.clone(),
-            wd: self.wd,
-            mode: self.mode.clone(),
+            key: RunKey {
+                mode: self.mode,
+                wd: self.wd,
+                seed: None,
+            },
             status: self
                 .runs
                 .iter()
@@ -161,7 +166,6 @@ impl<'a> ArmRuns<'a> {
             best_checkpoint: None,
             final_checkpoint: None,
             seconds: self.runs.iter().map(|r| r.seconds).sum(),
-            seed: None,
         }
     }
 }
@@ -172,13 +176,13 @@ pub fn arms_of(runs: &[ArmSummary]) -> Vec<ArmRuns<'_>> {
     for run in runs {
         match arms
             .iter_mut()
-            .find(|a| a.mode == run.mode && a.wd.to_bits() == run.wd.to_bits())
+            .find(|a| a.mode == run.key.mode && a.wd.to_bits() == run.key.wd.to_bits())
         {
             Some(arm) => arm.runs.push(run),
             None => arms.push(ArmRuns {
-                name: arm_name(&run.mode, run.wd),
-                wd: run.wd,
-                mode: run.mode.clone(),
+                name: run.key.arm().name(),
+                wd: run.key.wd,
+                mode: run.key.mode,
                 runs: vec![run],
             }),
         }
@@ -242,24 +246,24 @@ pub fn within_mode<'r, 'a>(arms: &'r [ArmRuns<'a>]) -> Vec<Comparison<'r, 'a>> {
 /// The coupled and the decoupled arm of each wd run in both modes, by ascending wd:
 /// `(wd, coupled, decoupled)`.
 pub fn mode_pairs<'r, 'a>(arms: &'r [ArmRuns<'a>]) -> Vec<(f64, &'r ArmRuns<'a>, &'r ArmRuns<'a>)> {
-    pair_by_wd(arms, |a| a.wd, |a| &a.mode)
+    pair_by_wd(arms, |a| a.wd, |a| a.mode)
 }
 
 /// The first coupled and the first decoupled item of each wd present in both modes, by
-/// ascending wd: `(wd, coupled, decoupled)`. Items with a negative wd are left out. Shared by
-/// [`mode_pairs`] (arms of runs) and the one-seed findings (arm summaries).
-pub fn pair_by_wd<T>(
+/// ascending wd: `(wd, coupled, decoupled)`. Items with a negative wd are left out. What
+/// [`mode_pairs`] does with arms of runs, for one seed per arm and several.
+fn pair_by_wd<T>(
     items: &[T],
     wd: impl Fn(&T) -> f64,
-    mode: impl Fn(&T) -> &str,
+    mode: impl Fn(&T) -> DecayMode,
 ) -> Vec<(f64, &T, &T)> {
     let mut by_wd: BTreeMap<u64, (Option<&T>, Option<&T>)> = BTreeMap::new();
     // Non-negative floats sort by their bit patterns.
     for item in items.iter().filter(|item| wd(item) >= 0.0) {
         let slot = by_wd.entry(wd(item).to_bits()).or_default();
         match mode(item) {
-            "coupled" if slot.0.is_none() => slot.0 = Some(item),
-            "decoupled" if slot.1.is_none() => slot.1 = Some(item),
+            DecayMode::Coupled if slot.0.is_none() => slot.0 = Some(item),
+            DecayMode::Decoupled if slot.1.is_none() => slot.1 = Some(item),
             _ => {}
         }
     }
@@ -270,8 +274,8 @@ pub fn pair_by_wd<T>(
 }
 
 pub fn has_both_modes(runs: &[ArmSummary]) -> bool {
-    let has = |m: &str| runs.iter().any(|a| a.mode == m);
-    has("coupled") && has("decoupled")
+    let has = |m: DecayMode| runs.iter().any(|a| a.key.mode == m);
+    has(DecayMode::Coupled) && has(DecayMode::Decoupled)
 }
 
 /// One arm's complete epochs (rows with status `ok`) of all its runs, by epoch.
@@ -282,7 +286,7 @@ pub struct ArmEpochs<'a> {
     /// The weight decay.
     pub wd: f64,
     /// The decay mode.
-    pub mode: String,
+    pub mode: DecayMode,
     /// The distinct run names, in order of first appearance.
     pub runs: Vec<&'a str>,
     /// Epoch → that epoch's rows, one per run that completed it.
@@ -300,9 +304,9 @@ pub fn epochs_by_arm(records: &[EpochRecord]) -> Vec<ArmEpochs<'_>> {
             Some(i) => i,
             None => {
                 arms.push(ArmEpochs {
-                    name: arm_name(&r.mode, r.wd),
+                    name: arm_name(r.mode.name(), r.wd),
                     wd: r.wd,
-                    mode: r.mode.clone(),
+                    mode: r.mode,
                     runs: Vec::new(),
                     epochs: BTreeMap::new(),
                 });
@@ -342,7 +346,7 @@ pub fn mean_records(records: &[EpochRecord]) -> Vec<EpochRecord> {
             out.push(EpochRecord {
                 arm: arm.name.clone(),
                 wd: arm.wd,
-                mode: arm.mode.clone(),
+                mode: arm.mode,
                 epoch,
                 lr: mean(|r| r.lr),
                 train_loss: mean(|r| r.train_loss),
@@ -365,10 +369,25 @@ pub fn mean_records(records: &[EpochRecord]) -> Vec<EpochRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::records::RunEnd;
 
     fn run(mode: &str, wd: f64, seed: u64, best: f64, status: ArmStatus) -> ArmSummary {
-        let mut s = ArmSummary::from_records("x", wd, mode, status, &[], 1.0, None, None)
-            .with_seed(Some(seed));
+        let mut s = ArmSummary::from_records(
+            RunEnd {
+                name: "x".to_string(),
+                key: RunKey {
+                    mode: mode.parse().unwrap(),
+                    wd,
+                    seed: None,
+                },
+                status,
+                decay_shrink: 1.0,
+                best_checkpoint: None,
+                final_checkpoint: None,
+            },
+            &[],
+        )
+        .with_seed(Some(seed));
         s.arm = super::super::records::run_name(mode, wd, Some(seed));
         s.best_valid_accuracy = best;
         s
@@ -402,7 +421,7 @@ mod tests {
         let pairs = mode_pairs(&arms);
         assert_eq!(pairs.len(), 1);
         assert_eq!(
-            (pairs[0].1.mode.as_str(), pairs[0].2.mode.as_str()),
+            (pairs[0].1.mode.name(), pairs[0].2.mode.name()),
             ("coupled", "decoupled")
         );
         let mean = arms[1].mean_summary();
@@ -416,7 +435,7 @@ mod tests {
         let row = |arm: &str| EpochRecord {
             arm: arm.into(),
             wd: 0.1,
-            mode: "decoupled".into(),
+            mode: DecayMode::Decoupled,
             epoch: 1,
             lr: 1e-3,
             train_loss: 1.0,

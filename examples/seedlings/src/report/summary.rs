@@ -5,11 +5,11 @@
 //!   "run": { "name": …, "synthetic": false, "classes": […], … },
 //!   "synthetic": false,
 //!   "arms": [
-//!     { "arm": "wd10-coupled", "wd": 10.0, "mode": "coupled", "status": "diverged",
+//!     { "arm": "coupled-wd10", "wd": 10.0, "mode": "coupled", "status": "diverged",
 //!       "diverged_at": { "epoch": 3, "step": 417 },
 //!       "best_valid_accuracy": 0.41, "best_epoch": 2, …,
 //!       "final_train_loss": null, …, "decay_shrink": 0.0,
-//!       "best_checkpoint": "checkpoints/wd10-coupled/best", "final_checkpoint": null, … }
+//!       "best_checkpoint": "checkpoints/coupled-wd10/best", "final_checkpoint": null, … }
 //!   ]
 //! }
 //! ```
@@ -47,6 +47,7 @@
 
 use std::path::Path;
 
+use burn_weight_decay::DecayMode;
 use serde::Serialize;
 
 use super::seeds::{
@@ -96,7 +97,8 @@ struct ArmStatistics {
     arm: String,
     #[serde(with = "crate::records::nullable_f64")]
     wd: f64,
-    mode: String,
+    #[serde(with = "crate::records::mode_name")]
+    mode: DecayMode,
     seeds: Vec<u64>,
     runs: Vec<String>,
     finished_runs: usize,
@@ -112,7 +114,7 @@ impl From<&ArmRuns<'_>> for ArmStatistics {
         Self {
             arm: arm.name.clone(),
             wd: arm.wd,
-            mode: arm.mode.clone(),
+            mode: arm.mode,
             seeds: arm.seeds(),
             runs: arm.runs.iter().map(|r| r.arm.clone()).collect(),
             finished_runs: arm.finished().len(),

@@ -7,8 +7,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use burn_fused_conv::BlockKernel;
 use burn_weight_decay::DecayMode;
 
+use super::OptimizerKind;
 use crate::model::CnnConfig;
-use crate::train::OptimizerKind;
 
 /// A clap value parser from `parse`, its error (with its causes) as clap's message.
 pub fn typed<T: Clone + Send + Sync + 'static>(
@@ -88,4 +88,19 @@ pub fn image_size(image_size: usize) -> Result<usize> {
         bail!("--image-size {image_size} is below the network's minimum of {cnn_min}");
     }
     Ok(image_size)
+}
+
+/// The seeds of `n` runs per arm: `base`, `base + 1`, …, `base + n − 1`. An error names the
+/// value when `n` is 0 or the last seed overflows 64 bits.
+pub fn seed_list(base: u64, n: usize) -> Result<Vec<u64>> {
+    if n == 0 {
+        bail!("--seeds must be at least 1");
+    }
+    let Some(last) = u64::try_from(n - 1).ok().and_then(|k| base.checked_add(k)) else {
+        bail!(
+            "--seed {base} with --seeds {n}: the last seed, {base} + {}, is above 2^64 − 1",
+            n - 1
+        );
+    };
+    Ok((base..=last).collect())
 }

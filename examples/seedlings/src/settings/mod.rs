@@ -1,15 +1,20 @@
 //! The sweep's settings, typed: [`SweepSettings`] is what the flags parse into (clap, each value
 //! checked once where it enters, by [`checks`]), what `state/sweep.json` saves (serde, the
-//! same text as before the settings were typed, by [`text`]) and what training and the report
-//! are derived from ([`SweepSettings::arms`], [`SweepSettings::train_settings`]).
+//! same text as before the settings were typed, by [`text`]) and what training reads: every
+//! arm's `TrainSettings` holds them whole (`settings.sweep`; `SweepSettings::arms` and
+//! `SweepSettings::train_settings` are defined in `src/train/mod.rs`, so that training imports
+//! this module and this module imports nothing of training).
 //!
 //! A new sweep flag is one field here (its clap attributes, its serde default for run folders
-//! written before it, its check in `checks.rs` if it needs one), read by the code that uses it
-//! (through [`TrainSettings`] when training needs it: a field there, copied in
-//! [`SweepSettings::train_settings`]). `--resume` compares and saves every field by itself.
+//! written before it, its check in `checks.rs` if it needs one), read by the code that uses it.
+//! `--resume` compares and saves every field by itself. [`OptimizerKind`] (the `--optimizer`
+//! value) is defined here too; its hyper-parameters are training's (`src/train/optimizer.rs`).
 
 pub mod checks;
+mod optimizer;
 pub mod text;
+
+pub use optimizer::OptimizerKind;
 
 use anyhow::Result;
 use burn_fused_conv::BlockKernel;
@@ -17,9 +22,7 @@ use burn_weight_decay::DecayMode;
 use clap::{Args, Parser};
 use serde::{Deserialize, Serialize};
 
-use crate::model::CnnConfig;
-use crate::train::{ArmSpec, OptimizerKind, TrainSettings, seed_list};
-use checks::typed;
+use checks::{seed_list, typed};
 
 /// A list of weight decays, one flag value (`--wd 0.01,0.1`): clap takes a named `Vec` as
 /// one value per occurrence, and this alias as one value.
@@ -128,41 +131,5 @@ impl SweepSettings {
         checks::image_size(self.image_size)?;
         seed_list(self.seed, self.seeds)?;
         Ok(())
-    }
-
-    /// The arms: every mode × every weight decay, modes outermost.
-    ///
-    /// ```
-    /// use burn_weight_decay::DecayMode;
-    /// use seedlings::settings::SweepSettings;
-    /// let settings = SweepSettings {
-    ///     modes: vec![DecayMode::Coupled, DecayMode::Decoupled],
-    ///     wd: vec![0.1, 10.0],
-    ///     ..SweepSettings::default()
-    /// };
-    /// let names: Vec<String> = settings.arms().iter().map(|arm| arm.name()).collect();
-    /// assert_eq!(names, ["coupled-wd0.1", "coupled-wd10", "decoupled-wd0.1", "decoupled-wd10"]);
-    /// ```
-    pub fn arms(&self) -> Vec<ArmSpec> {
-        self.modes
-            .iter()
-            .flat_map(|&mode| self.wd.iter().map(move |&wd| ArmSpec { wd, mode }))
-            .collect()
-    }
-
-    /// What every arm trains with: these settings with the default network's widths and two
-    /// batch-making threads.
-    pub fn train_settings(&self) -> TrainSettings {
-        TrainSettings {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            lr: self.lr,
-            optimizer: self.optimizer,
-            seed: self.seed,
-            decay_rank_le_1: self.decay_rank_le_1,
-            loader_workers: 2,
-            channels: CnnConfig::new(1).channels,
-            block: self.block,
-        }
     }
 }

@@ -49,10 +49,10 @@ pub mod mode_list {
     }
 }
 
-/// [`OptimizerKind`](crate::train::OptimizerKind) as `"adam"` or `"sgd"`.
+/// [`OptimizerKind`](crate::settings::OptimizerKind) as `"adam"` or `"sgd"`.
 pub mod optimizer_name {
     use super::*;
-    use crate::train::OptimizerKind;
+    use crate::settings::OptimizerKind;
 
     /// Writes its name.
     pub fn serialize<S: Serializer>(kind: &OptimizerKind, s: S) -> Result<S::Ok, S::Error> {

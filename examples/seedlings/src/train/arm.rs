@@ -59,24 +59,43 @@ impl ArmRun<'_> {
     }
 }
 
-/// Trains one run of `arm` from `initial` (or from its saved state when `resume` holds its
-/// progress), writing checkpoints and state into the run folder under the run's name
-/// (`paths.arm`, also the `arm` of its records); its seed is `settings.seed`. Stops between two batches when `stop` is
-/// set, saving a resumable state. `on_epoch` sees every new epoch record.
-#[allow(clippy::too_many_arguments)]
-pub fn train_arm(
-    settings: &TrainSettings,
-    arm: &ArmSpec,
-    data: &ArmData<'_>,
-    initial: &Cnn,
-    device: &Device,
-    paths: &ArmPaths,
-    stop: &Interrupt,
-    on_epoch: &mut dyn FnMut(&EpochRecord),
-) -> Result<ArmOutcome> {
+/// What [`train_arm`] trains one run with.
+#[derive(Clone, Copy)]
+pub struct ArmJob<'a> {
+    /// The training settings; the run's seed is `settings.seed`.
+    pub settings: &'a TrainSettings,
+    /// The arm (weight decay × mode).
+    pub arm: &'a ArmSpec,
+    /// The images and class names.
+    pub data: &'a ArmData<'a>,
+    /// The weights to start from when there is no saved state.
+    pub initial: &'a Cnn,
+    /// Where to train.
+    pub device: &'a Device,
+    /// The run's folders: its checkpoints and state under the run's name (`paths.arm`, also
+    /// the `arm` of its records).
+    pub paths: &'a ArmPaths,
+    /// Set to stop between two batches, saving a resumable state.
+    pub stop: &'a Interrupt,
+}
+
+/// Trains one run of `job.arm` from `job.initial` (or from its saved state in the run folder),
+/// writing checkpoints and state into the run folder under the run's name. Stops between two
+/// batches when `job.stop` is set, saving a resumable state. `on_epoch` sees every new epoch
+/// record.
+pub fn train_arm(job: ArmJob<'_>, on_epoch: &mut dyn FnMut(&EpochRecord)) -> Result<ArmOutcome> {
+    let ArmJob {
+        settings,
+        arm,
+        data,
+        initial,
+        device,
+        paths,
+        stop,
+    } = job;
     let cnn = CnnConfig::new(data.class_names.len())
         .with_channels(settings.channels.clone())
-        .with_block(settings.block);
+        .with_block(settings.sweep.block);
     let monitor = DecayMonitor::default();
     let mut optim = settings.optimizer_monitored(arm, monitor.clone())?;
     let mut progress = ArmProgress::load(paths)?.unwrap_or_default();
@@ -111,7 +130,7 @@ pub fn train_arm(
         return Ok(run.outcome(&progress));
     }
 
-    while progress.epoch < settings.epochs {
+    while progress.epoch < settings.sweep.epochs {
         let (trained, end) = run_epoch(&run, model, &mut optim, &mut progress, on_epoch)?;
         model = trained;
         let EpochEnd::Trained { started, bar } = end else {
@@ -143,7 +162,7 @@ fn end_epoch(
         data.valid,
         &data.normalization,
         data.class_names.len(),
-        settings.batch_size,
+        settings.sweep.batch_size,
         run.device,
     );
     let weight_norm = decayed_weight_norm(model, &run.decay.clone().with_rate(1.0));
@@ -157,7 +176,7 @@ fn end_epoch(
     let record = EpochRecord {
         arm: run.name.clone(),
         wd: arm.wd,
-        mode: arm.mode.to_string(),
+        mode: arm.mode,
         epoch: epoch + 1,
         lr: run.schedule.lr(progress.step.saturating_sub(1)),
         train_loss: progress.epoch_loss_sum / progress.epoch_images.max(1) as f64,
@@ -220,7 +239,7 @@ fn end_epoch(
         progress.best_valid_accuracy = Some(record.valid_accuracy);
         checkpoint::save(&paths.run_dir.join(paths.best_rel()), model, &meta)?;
     }
-    if progress.epoch == settings.epochs {
+    if progress.epoch == settings.sweep.epochs {
         progress.ended = Some(ArmEnd::Finished);
     }
     save_state(paths, model, optim, progress)?;

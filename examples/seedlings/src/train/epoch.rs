@@ -46,18 +46,18 @@ pub(super) fn run_epoch(
     let started = Instant::now();
     let plan = EpochPlan::shuffled(
         data.train.len(),
-        settings.batch_size,
-        settings.seed,
+        settings.sweep.batch_size,
+        settings.sweep.seed,
         epoch as u64,
     );
     let augment = AugmentSeed {
-        seed: settings.seed,
+        seed: settings.sweep.seed,
         epoch: epoch as u64,
     };
     let bar = epoch_bar(
         &run.name,
         epoch,
-        settings.epochs,
+        settings.sweep.epochs,
         run.steps_per_epoch,
         progress.batch,
     );
@@ -92,7 +92,7 @@ pub(super) fn run_epoch(
             let record = EpochRecord {
                 arm: run.name.clone(),
                 wd: run.arm.wd,
-                mode: run.arm.mode.to_string(),
+                mode: run.arm.mode,
                 epoch: epoch + 1,
                 lr,
                 train_loss: value,

@@ -1,5 +1,6 @@
 //! One arm of the sweep: what it is ([`ArmSpec`]), the settings all arms share
-//! ([`TrainSettings`]; the inner optimizer, [`OptimizerKind`], in `optimizer.rs`), and the
+//! ([`TrainSettings`]: the sweep's [`SweepSettings`] and what the flags do not set; the inner
+//! optimizer's hyper-parameters, [`OptimizerKind::config`], in `optimizer.rs`), and the
 //! training loop ([`train_arm`] in `arm.rs`: a loop over `epoch.rs`'s one-epoch step and the
 //! end-of-epoch step), with per-epoch evaluation (`evaluate.rs`). With several seeds per arm
 //! each arm runs once per seed ([`RunSpec`], `run_spec.rs`). The run folder's paths and the
@@ -13,12 +14,13 @@
 //! [`EpochRecord`](crate::report::EpochRecord).
 
 use burn::optim::ModuleOptimizer;
-use burn_fused_conv::BlockKernel;
 use burn_weight_decay::{ConfigError, DecayConfig, DecayMode, DecayMonitor, LargeDecay};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{ImageStore, Normalization};
+use crate::model::CnnConfig;
 use crate::schedule::OneCycle;
+use crate::settings::SweepSettings;
 
 mod arm;
 mod arm_run;
@@ -30,13 +32,15 @@ pub mod progress;
 mod run_spec;
 
 pub use crate::run::ArmPaths;
-pub use arm::{ArmOutcome, train_arm};
+pub use crate::settings::OptimizerKind;
+pub use crate::settings::checks::seed_list;
+pub use arm::{ArmJob, ArmOutcome, train_arm};
 pub use equilibrium::{EQUILIBRIUM_STEPS_PER_EPOCH, EquilibriumSums, is_measured_batch};
 pub(crate) use evaluate::tensors;
 pub use evaluate::{Evaluation, evaluate};
-pub use optimizer::{InnerConfig, OptimizerKind};
+pub use optimizer::InnerConfig;
 pub use progress::{ArmEnd, ArmProgress};
-pub use run_spec::{RunSpec, runs, seed_list};
+pub use run_spec::{RunSpec, runs};
 
 /// One arm: a weight decay and a mode.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -59,35 +63,20 @@ impl ArmSpec {
     }
 }
 
-/// Settings shared by every arm.
+/// What every arm trains with: the sweep's settings, the one struct the flags, `state/sweep.json`
+/// and training share, and what the flags do not set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainSettings {
-    /// Epochs per arm.
-    pub epochs: usize,
-    /// Images per batch.
-    pub batch_size: usize,
-    /// Peak learning rate of the one-cycle schedule.
-    pub lr: f64,
-    /// The inner optimizer.
-    pub optimizer: OptimizerKind,
-    /// Seed of initial weights, data order and augmentation. In a [`Sweep`](crate::sweep::Sweep)
-    /// the base seed: run `k` of each arm trains with `seed + k` ([`RunSpec`]).
-    pub seed: u64,
-    /// Also decay the parameters of rank ≤ 1, biases and batch-norm scales and shifts
-    /// ([`DecayConfig::decay_rank_le_1`]).
-    pub decay_rank_le_1: bool,
+    /// The sweep's settings ([`SweepSettings`]): training reads the recipe (epochs, batch size,
+    /// peak lr, optimizer, blocks, decay of rank ≤ 1 parameters) from here. `sweep.seed` is
+    /// the seed of initial weights, data order and augmentation: in a
+    /// [`Sweep`](crate::sweep::Sweep) the base seed, run `k` of each arm training with
+    /// `seed + k` ([`RunSpec`]).
+    pub sweep: SweepSettings,
     /// Threads that make batches ahead of the training step.
     pub loader_workers: usize,
     /// The network's block widths.
     pub channels: Vec<usize>,
-    /// Which code runs the conv blocks (run folders from before this setting were fused-free
-    /// and read as `fused`: both train the same network).
-    #[serde(default = "default_block")]
-    pub block: BlockKernel,
-}
-
-fn default_block() -> BlockKernel {
-    BlockKernel::Fused
 }
 
 impl TrainSettings {
@@ -98,7 +87,7 @@ impl TrainSettings {
         DecayConfig::new()
             .with_mode(arm.mode)
             .with_rate(arm.wd)
-            .with_decay_rank_le_1(self.decay_rank_le_1)
+            .with_decay_rank_le_1(self.sweep.decay_rank_le_1)
             .with_large_decay(LargeDecay::Allow)
     }
 
@@ -114,17 +103,57 @@ impl TrainSettings {
         arm: &ArmSpec,
         monitor: DecayMonitor,
     ) -> Result<ModuleOptimizer, ConfigError> {
-        self.optimizer.config().build(self.decay(arm), monitor)
+        self.sweep
+            .optimizer
+            .config()
+            .build(self.decay(arm), monitor)
     }
 
     /// Optimizer steps per epoch for `train_len` images (the last batch may be partial).
     pub fn steps_per_epoch(&self, train_len: usize) -> usize {
-        train_len.div_ceil(self.batch_size)
+        train_len.div_ceil(self.sweep.batch_size)
     }
 
     /// The schedule over the whole run.
     pub fn schedule(&self, train_len: usize) -> OneCycle {
-        OneCycle::new(self.lr, self.epochs * self.steps_per_epoch(train_len))
+        OneCycle::new(
+            self.sweep.lr,
+            self.sweep.epochs * self.steps_per_epoch(train_len),
+        )
+    }
+}
+
+/// What the sweep's settings make of training: the arms and every arm's settings. (Here, not
+/// in [`crate::settings`], which training imports and which imports nothing of training.)
+impl SweepSettings {
+    /// The arms: every mode × every weight decay, modes outermost.
+    ///
+    /// ```
+    /// use burn_weight_decay::DecayMode;
+    /// use seedlings::settings::SweepSettings;
+    /// let settings = SweepSettings {
+    ///     modes: vec![DecayMode::Coupled, DecayMode::Decoupled],
+    ///     wd: vec![0.1, 10.0],
+    ///     ..SweepSettings::default()
+    /// };
+    /// let names: Vec<String> = settings.arms().iter().map(|arm| arm.name()).collect();
+    /// assert_eq!(names, ["coupled-wd0.1", "coupled-wd10", "decoupled-wd0.1", "decoupled-wd10"]);
+    /// ```
+    pub fn arms(&self) -> Vec<ArmSpec> {
+        self.modes
+            .iter()
+            .flat_map(|&mode| self.wd.iter().map(move |&wd| ArmSpec { wd, mode }))
+            .collect()
+    }
+
+    /// What every arm trains with: these settings with the default network's widths and two
+    /// batch-making threads.
+    pub fn train_settings(&self) -> TrainSettings {
+        TrainSettings {
+            sweep: self.clone(),
+            loader_workers: 2,
+            channels: CnnConfig::new(1).channels,
+        }
     }
 }
 

@@ -1,35 +1,11 @@
-//! [`OptimizerKind`]: the inner optimizer of every arm, with its hyper-parameters set in one place
-//! ([`OptimizerKind::config`], an [`InnerConfig`]) that both builds the optimizer and describes it
-//! for the report.
+//! The hyper-parameters of [`OptimizerKind`] (the inner optimizer of every arm, a setting
+//! defined in [`crate::settings`]), set in one place ([`OptimizerKind::config`], an
+//! [`InnerConfig`]) that both builds the optimizer and describes it for the report.
 
 use burn::optim::ModuleOptimizer;
 use burn_weight_decay::{AdamDecayConfig, ConfigError, DecayConfig, DecayMonitor, SgdDecayConfig};
-use serde::{Deserialize, Serialize};
 
-/// The inner optimizer of every arm (`--optimizer adam|sgd`); its hyper-parameters are those of
-/// [`OptimizerKind::config`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum OptimizerKind {
-    /// Adam with fastai's defaults.
-    Adam,
-    /// SGD with momentum.
-    Sgd,
-}
-
-impl std::str::FromStr for OptimizerKind {
-    type Err = ConfigError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "adam" => Ok(Self::Adam),
-            "sgd" => Ok(Self::Sgd),
-            _ => Err(ConfigError::UnknownName {
-                what: "optimizer",
-                value: s.to_string(),
-                expected: "adam or sgd",
-            }),
-        }
-    }
-}
+use crate::settings::OptimizerKind;
 
 impl OptimizerKind {
     /// The configuration every arm's optimizer of this kind is built from, before its decay: the
@@ -60,19 +36,6 @@ impl OptimizerKind {
     /// ```
     pub fn describe(&self) -> String {
         self.config().describe()
-    }
-
-    /// The name `--optimizer` takes and `state/sweep.json` saves: `adam` or `sgd`.
-    ///
-    /// ```
-    /// use seedlings::train::OptimizerKind;
-    /// assert_eq!(OptimizerKind::Sgd.name().parse::<OptimizerKind>().unwrap(), OptimizerKind::Sgd);
-    /// ```
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Adam => "adam",
-            Self::Sgd => "sgd",
-        }
     }
 }
 

@@ -18,10 +18,11 @@
 //! assert_eq!(runs(&[arm], 42, 1).unwrap()[0].name(), "decoupled-wd0.1");
 //! ```
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use super::ArmSpec;
 use crate::records::RunKey;
+use crate::settings::checks::seed_list;
 
 /// One training run: an arm and the seed of its initial weights, data order and augmentation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -54,21 +55,6 @@ impl RunSpec {
     pub fn summary_seed(&self) -> Option<u64> {
         self.seeded.then_some(self.seed)
     }
-}
-
-/// The seeds of `n` runs per arm: `base`, `base + 1`, …, `base + n − 1`. An error names the
-/// value when `n` is 0 or the last seed overflows 64 bits.
-pub fn seed_list(base: u64, n: usize) -> Result<Vec<u64>> {
-    if n == 0 {
-        bail!("--seeds must be at least 1");
-    }
-    let Some(last) = u64::try_from(n - 1).ok().and_then(|k| base.checked_add(k)) else {
-        bail!(
-            "--seed {base} with --seeds {n}: the last seed, {base} + {}, is above 2^64 − 1",
-            n - 1
-        );
-    };
-    Ok((base..=last).collect())
 }
 
 /// Every run of a sweep of `arms` with `seeds` seeds per arm from `base`: for each seed in

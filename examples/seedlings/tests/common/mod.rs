@@ -87,7 +87,7 @@ pub fn fixture_runs(
     Vec<seedlings::report::EpochRecord>,
     Vec<seedlings::report::ArmSummary>,
 ) {
-    use seedlings::report::{ArmStatus, ArmSummary, read_metrics_csv};
+    use seedlings::report::{ArmStatus, ArmSummary, RunEnd, RunKey, read_metrics_csv};
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
@@ -107,14 +107,19 @@ pub fn fixture_runs(
                 .rsplit_once("-seed")
                 .map(|(_, seed)| seed.parse::<u64>().unwrap());
             ArmSummary::from_records(
-                name,
-                first.wd,
-                &first.mode,
-                ArmStatus::Finished,
+                RunEnd {
+                    name: name.to_string(),
+                    key: RunKey {
+                        mode: first.mode,
+                        wd: first.wd,
+                        seed: None,
+                    },
+                    status: ArmStatus::Finished,
+                    decay_shrink: 1.0 - first.wd / 8.0,
+                    best_checkpoint: None,
+                    final_checkpoint: None,
+                },
                 &records,
-                1.0 - first.wd / 8.0,
-                None,
-                None,
             )
             .with_equilibrium_progress(1.25 * first.wd)
             .with_seed(seed)

@@ -6,6 +6,8 @@
 //! arm, the paired comparison over seeds with several; "did not fit" is the fit rule of
 //! `fit.rs`. Any number of seeds takes the same path: one seed is `n = 1`.
 
+use burn_weight_decay::DecayMode;
+
 use super::comparison::optimizer_words;
 use super::fit::did_not_fit;
 use super::{AccuracyTie, best_of, seed_list};
@@ -23,7 +25,10 @@ pub fn title(info: &RunInfo, runs: &[ArmSummary]) -> String {
     let arms = arms_of(runs);
     let (coupled, decoupled, _, _) = optimizer_words(info);
     let mut names = Vec::new();
-    for (mode, name) in [("coupled", coupled), ("decoupled", decoupled)] {
+    for (mode, name) in [
+        (DecayMode::Coupled, coupled),
+        (DecayMode::Decoupled, decoupled),
+    ] {
         if arms.iter().any(|a| a.mode == mode) {
             names.push(name.to_string());
         }
@@ -70,7 +75,10 @@ pub fn answer(info: &RunInfo, runs: &[ArmSummary], size: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut not_fitted = Vec::new();
     let mut diverged = Vec::new();
-    for (mode, name) in [("coupled", coupled), ("decoupled", decoupled)] {
+    for (mode, name) in [
+        (DecayMode::Coupled, coupled),
+        (DecayMode::Decoupled, decoupled),
+    ] {
         let idx: Vec<usize> = (0..arms.len()).filter(|&i| arms[i].mode == mode).collect();
         if idx.is_empty() {
             continue;
@@ -97,15 +105,15 @@ pub fn answer(info: &RunInfo, runs: &[ArmSummary], size: &str) -> Vec<String> {
                 .count();
             if broke > 0 {
                 diverged.push(if n == 1 {
-                    format!("{name} wd {}", means[i].wd)
+                    format!("{name} wd {}", means[i].key.wd)
                 } else {
-                    format!("{name} wd {} ({broke} of {n} runs)", means[i].wd)
+                    format!("{name} wd {} ({broke} of {n} runs)", means[i].key.wd)
                 });
             }
             if did_not_fit(info, &means[i], best) == Some(true) {
                 not_fitted.push(format!(
                     "{name} wd {} (final train loss {})",
-                    means[i].wd,
+                    means[i].key.wd,
                     num(means[i].final_train_loss)
                 ));
             }
@@ -151,7 +159,7 @@ fn tied(
     means: (&ArmSummary, &ArmSummary),
     tie: AccuracyTie,
 ) -> Option<bool> {
-    if a.runs.iter().any(|r| r.seed.is_some()) {
+    if a.runs.iter().any(|r| r.key.seed.is_some()) {
         let result = compare(a, b, Metric::BestValidAccuracy).result?;
         match result.verdict {
             Verdict::Tie => Some(true),
@@ -187,7 +195,7 @@ fn winner_line(
     let rest: Vec<String> = ranked
         .iter()
         .filter(|i| !top.contains(i))
-        .map(|&i| format!("wd {} ({})", means[i].wd, acc(i)))
+        .map(|&i| format!("wd {} ({})", means[i].key.wd, acc(i)))
         .collect();
     let then = if rest.is_empty() {
         String::new()
@@ -203,19 +211,22 @@ fn winner_line(
         let second = ranked[1];
         format!(
             "wd {} is best ({} {mean}best valid accuracy, {} pp ahead of wd {})",
-            means[first].wd,
+            means[first].key.wd,
             acc(first),
             pp((means[first].best_valid_accuracy - means[second].best_valid_accuracy) * 100.0),
-            means[second].wd
+            means[second].key.wd
         )
     } else if top.len() == 1 {
         format!(
             "only wd {} ran ({} {mean}best valid accuracy)",
-            means[first].wd,
+            means[first].key.wd,
             acc(first)
         )
     } else {
-        let names: Vec<String> = top.iter().map(|&i| format!("wd {}", means[i].wd)).collect();
+        let names: Vec<String> = top
+            .iter()
+            .map(|&i| format!("wd {}", means[i].key.wd))
+            .collect();
         let accs: Vec<String> = top.iter().map(|&i| acc(i)).collect();
         format!(
             "{} tie for best ({} {mean}best valid accuracy)",
@@ -241,7 +252,9 @@ fn article_line(
     decoupled: &str,
 ) -> String {
     let claim = "The article's claim (0.1 works best, 0.01 needs more epochs, 10 never fits)";
-    let find = |wd: f64| (0..arms.len()).find(|&i| arms[i].mode == "decoupled" && arms[i].wd == wd);
+    let find = |wd: f64| {
+        (0..arms.len()).find(|&i| arms[i].mode == DecayMode::Decoupled && arms[i].wd == wd)
+    };
     let (Some(a), Some(b), Some(c)) = (
         find(ARTICLE_WDS[0]),
         find(ARTICLE_WDS[1]),

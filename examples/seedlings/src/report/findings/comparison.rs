@@ -140,16 +140,24 @@ pub fn comparison_section(info: &RunInfo, runs: &[ArmSummary]) -> Option<Compari
 
 /// One metric, coupled against decoupled: the two values (means with several seeds), the
 /// table's cells, the verdict and why.
-struct Outcome {
-    metric: Metric,
-    coupled: f64,
-    decoupled: f64,
+pub(super) struct Outcome {
+    /// The metric.
+    pub(super) metric: Metric,
+    /// The coupled arm's value (its run's with one seed, the mean over its finished runs with
+    /// several); NaN when it has none.
+    pub(super) coupled: f64,
+    /// The decoupled arm's value, the same way.
+    pub(super) decoupled: f64,
     row: ComparisonRow,
-    verdict: Verdict,
+    /// The verdict: the tie rules with one seed, the paired comparison with several.
+    pub(super) verdict: Verdict,
     reason: String,
 }
 
-fn outcome(
+/// `metric` of the coupled arm `c` against the decoupled arm `d`: the one place the verdict
+/// of coupled against decoupled is reached, for the section's tables and sentences and the
+/// findings' [`mode_comparison`](super::ranking::mode_comparison).
+pub(super) fn outcome(
     metric: Metric,
     c: &ArmRuns<'_>,
     d: &ArmRuns<'_>,

@@ -3,6 +3,8 @@
 //! matched the prediction ([`PREDICTION_AGREES_WITHIN`]); per mode, whether the arms short of it
 //! turned by the same angle ([`SAME_ANGLE_WITHIN`]).
 
+use burn_weight_decay::DecayMode;
+
 use super::{EQUILIBRIUM_REACHED, PREDICTION_AGREES_WITHIN, SAME_ANGLE_WITHIN, in_mode, modes};
 use crate::records::{ArmSummary, EpochRecord, RunInfo};
 use crate::report::format::{and_list, angle_rad, capitalise, ratio, steps};
@@ -25,9 +27,13 @@ pub fn equilibrium_sentences(
         out.push(equilibrium_sentence(info, a, records, adam));
     }
     for mode in modes(arms) {
-        let known: Vec<&ArmSummary> = in_mode(arms, &mode)
+        let known: Vec<&ArmSummary> = in_mode(arms, mode)
             .into_iter()
-            .filter(|a| a.equilibrium_progress.is_finite() && a.wd > 0.0 && a.mode != "none")
+            .filter(|a| {
+                a.equilibrium_progress.is_finite()
+                    && a.key.wd > 0.0
+                    && a.key.mode != DecayMode::None
+            })
             .collect();
         if known.len() < 2 {
             continue;
@@ -36,11 +42,11 @@ pub fn equilibrium_sentences(
             known
                 .iter()
                 .filter(|a| (a.equilibrium_progress >= EQUILIBRIUM_REACHED) == reached)
-                .map(|a| format!("wd={}", a.wd))
+                .map(|a| format!("wd={}", a.key.wd))
                 .collect()
         };
         let (yes, no) = (list(true), list(false));
-        let m = capitalise(&mode);
+        let m = capitalise(mode.name());
         let mut sentence = match (yes.is_empty(), no.is_empty()) {
             (true, _) => format!(
                 "{m}, by the equilibrium rule: no arm reached equilibrium ({}).",
@@ -90,7 +96,7 @@ fn same_angle_sentence(arms: &[&ArmSummary], records: &[EpochRecord]) -> Option<
     };
     let means: Vec<String> = arms
         .iter()
-        .map(|a| format!("wd={} {}", a.wd, angle_rad(mean(a))))
+        .map(|a| format!("wd={} {}", a.key.wd, angle_rad(mean(a))))
         .collect();
     let over = if epochs.len() == 1 {
         format!("epoch {}", epochs[0])
@@ -110,7 +116,7 @@ fn same_angle_sentence(arms: &[&ArmSummary], records: &[EpochRecord]) -> Option<
         (lo.min(*v), hi.max(*v))
     });
     let apart = hi / lo - 1.0;
-    let names: Vec<String> = short.iter().map(|a| format!("wd={}", a.wd)).collect();
+    let names: Vec<String> = short.iter().map(|a| format!("wd={}", a.key.wd)).collect();
     Some(if apart <= SAME_ANGLE_WITHIN {
         format!(
             "{}, short of equilibrium, turned their conv weights by the same angle per step to within {:.0}% ({listed}): their decay had not changed their effective learning rate.",
@@ -132,14 +138,14 @@ fn equilibrium_sentence(
     records: &[EpochRecord],
     adam: bool,
 ) -> String {
-    let who = format!("wd={} {}", a.wd, a.mode);
-    if a.mode == "none" || a.wd == 0.0 {
+    let who = format!("wd={} {}", a.key.wd, a.key.mode);
+    if a.key.mode == DecayMode::None || a.key.wd == 0.0 {
         return format!("{who}: no decay, so there is no equilibrium to reach.");
     }
     let needed = if info.lr.is_finite() && info.lr > 0.0 {
         format!(
             " (1/(η·λ) ≈ {} steps at the peak rate η = {})",
-            steps(1.0 / (info.lr * a.wd)),
+            steps(1.0 / (info.lr * a.key.wd)),
             info.lr
         )
     } else {
@@ -206,7 +212,7 @@ fn equilibrium_sentence(
             angle_rad(first),
             angle_rad(last)
         );
-        clauses.push(if a.mode == "coupled" && adam {
+        clauses.push(if a.key.mode == DecayMode::Coupled && adam {
             format!(
                 "the paper gives no equilibrium for Adam + L2 (coupled decay is divided by Adam's √v), so there is no predicted angle to compare ({span})"
             )

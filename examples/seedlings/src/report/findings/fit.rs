@@ -2,6 +2,8 @@
 //! ([`NO_FIT_LOSS_RATIO`], [`CHANCE_FRACTION`]), and the train–valid gap, which is only read as
 //! better generalisation for an arm that fitted.
 
+use burn_weight_decay::DecayMode;
+
 use super::{CHANCE_FRACTION, CHANCE_VALID_WITHIN, NO_FIT_LOSS_RATIO, best_of, in_mode, same};
 use crate::records::{ArmSummary, RunInfo};
 use crate::report::format::{capitalise, num};
@@ -33,7 +35,11 @@ pub(super) fn did_not_fit(
     Some(by_ratio || by_chance)
 }
 
-pub(super) fn fit_sentences(info: &RunInfo, arms: &[ArmSummary], modes: &[String]) -> Vec<String> {
+pub(super) fn fit_sentences(
+    info: &RunInfo,
+    arms: &[ArmSummary],
+    modes: &[DecayMode],
+) -> Vec<String> {
     let mut out = Vec::new();
     let chance = chance_threshold(info);
     let rule = match chance {
@@ -48,23 +54,23 @@ pub(super) fn fit_sentences(info: &RunInfo, arms: &[ArmSummary], modes: &[String
     };
     out.push(rule);
     for mode in modes {
-        let all = in_mode(arms, mode);
+        let all = in_mode(arms, *mode);
         let best = best_of(&all);
         let Some(largest) = all
             .iter()
             .copied()
             .fold(None, |m: Option<&ArmSummary>, a| match m {
-                Some(m) if m.wd >= a.wd => Some(m),
+                Some(m) if m.key.wd >= a.key.wd => Some(m),
                 _ => Some(a),
             })
         else {
             continue;
         };
-        let m = capitalise(mode);
+        let m = capitalise(mode.name());
         let who = if all.len() == 1 {
-            format!("the only arm, wd={}", largest.wd)
+            format!("the only arm, wd={}", largest.key.wd)
         } else {
-            format!("the largest decay, wd={}", largest.wd)
+            format!("the largest decay, wd={}", largest.key.wd)
         };
         let loss = largest.final_train_loss;
         let Some(failed) = did_not_fit(info, largest, best) else {
@@ -80,7 +86,7 @@ pub(super) fn fit_sentences(info: &RunInfo, arms: &[ArmSummary], modes: &[String
                     "{:.1}× the {} of the best arm wd={}",
                     loss / b.final_train_loss,
                     num(b.final_train_loss),
-                    b.wd
+                    b.key.wd
                 ));
             }
         } else if best.is_some() {
@@ -125,8 +131,8 @@ pub(super) fn chance_sentences(info: &RunInfo, arms: &[ArmSummary]) -> Vec<Strin
         .map(|a| {
             format!(
                 "wd={} {} (final valid loss {})",
-                a.wd,
-                a.mode,
+                a.key.wd,
+                a.key.mode,
                 num(a.final_valid_loss)
             )
         })
@@ -143,7 +149,11 @@ pub(super) fn chance_sentences(info: &RunInfo, arms: &[ArmSummary]) -> Vec<Strin
     )]
 }
 
-pub(super) fn gap_sentences(info: &RunInfo, arms: &[ArmSummary], modes: &[String]) -> Vec<String> {
+pub(super) fn gap_sentences(
+    info: &RunInfo,
+    arms: &[ArmSummary],
+    modes: &[DecayMode],
+) -> Vec<String> {
     let mut out = Vec::new();
     let finite: Vec<&ArmSummary> = arms
         .iter()
@@ -165,18 +175,18 @@ pub(super) fn gap_sentences(info: &RunInfo, arms: &[ArmSummary], modes: &[String
         (Some(lo), Some(hi), n) if n >= 2 => {
             let mut s = format!(
                 "Train–valid gap (final valid loss − final train loss): smallest for wd={} {} ({}), largest for wd={} {} ({}).",
-                lo.wd,
-                lo.mode,
+                lo.key.wd,
+                lo.key.mode,
                 num(lo.train_valid_gap),
-                hi.wd,
-                hi.mode,
+                hi.key.wd,
+                hi.key.mode,
                 num(hi.train_valid_gap)
             );
-            let best_of_mode = best_of(&in_mode(arms, &lo.mode));
+            let best_of_mode = best_of(&in_mode(arms, lo.key.mode));
             if did_not_fit(info, lo, best_of_mode) == Some(true) {
                 s.push_str(&format!(
                     " wd={} {} did not fit by the rule above, so its small gap reflects underfitting, not better generalisation.",
-                    lo.wd, lo.mode
+                    lo.key.wd, lo.key.mode
                 ));
             }
             out.push(s);
@@ -184,26 +194,26 @@ pub(super) fn gap_sentences(info: &RunInfo, arms: &[ArmSummary], modes: &[String
         (Some(only), _, _) => out.push(format!(
             "Train–valid gap (final valid loss − final train loss): {} for wd={} {}, the only arm with finite final losses.",
             num(only.train_valid_gap),
-            only.wd,
-            only.mode
+            only.key.wd,
+            only.key.mode
         )),
         _ => {
             out.push("No arm has finite final losses, so there is no train–valid gap to compare.".into())
         }
     }
     for mode in modes {
-        let mut by_wd: Vec<&ArmSummary> = in_mode(arms, mode)
+        let mut by_wd: Vec<&ArmSummary> = in_mode(arms, *mode)
             .into_iter()
             .filter(|a| a.train_valid_gap.is_finite())
             .collect();
         if by_wd.len() < 2 {
             continue;
         }
-        by_wd.sort_by(|a, b| a.wd.total_cmp(&b.wd));
+        by_wd.sort_by(|a, b| a.key.wd.total_cmp(&b.key.wd));
         let gaps: Vec<f64> = by_wd.iter().map(|a| a.train_valid_gap).collect();
         let trail: Vec<String> = by_wd
             .iter()
-            .map(|a| format!("{} at wd={}", num(a.train_valid_gap), a.wd))
+            .map(|a| format!("{} at wd={}", num(a.train_valid_gap), a.key.wd))
             .collect();
         let trend = if gaps.windows(2).all(|w| same(w[0], w[1])) {
             "stays the same at every wd"

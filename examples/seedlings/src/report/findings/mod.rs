@@ -33,6 +33,8 @@ mod ranking;
 mod status;
 mod timescale;
 
+use burn_weight_decay::DecayMode;
+
 use super::format::{and_list, num};
 use super::seeds::{ArmRuns, arms_of, is_seeded, mean_records};
 use crate::records::{ArmStatus, ArmSummary, EpochRecord, RunInfo};
@@ -150,14 +152,14 @@ pub fn findings(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord]) ->
     let modes = modes(arms);
     let tie = AccuracyTie::for_valid_images(info.valid_images);
     for mode in &modes {
-        out.push(ranking::best_in_mode(mode, arms, tie));
+        out.push(ranking::best_in_mode(*mode, arms, tie));
     }
     out.extend(fit::fit_sentences(info, arms, &modes));
     out.extend(fit::chance_sentences(info, arms));
     out.extend(equilibrium_sentences(info, arms, records));
     out.extend(timescale::timescale_sentence(info, arms));
     out.extend(fit::gap_sentences(info, arms, &modes));
-    out.extend(ranking::mode_comparison(arms, tie));
+    out.extend(ranking::mode_comparison(&arms_of(arms), false, tie));
     out.extend(status::status_sentences(info, arms, records));
     out
 }
@@ -187,14 +189,15 @@ pub fn seeded_findings(
     ));
     let modes = modes(&means);
     for mode in &modes {
-        out.push(ranking::best_in_mode_seeded(mode, &arms));
+        out.push(ranking::best_in_mode_seeded(*mode, &arms));
     }
     out.extend(fit::fit_sentences(info, &means, &modes));
     out.extend(fit::chance_sentences(info, &means));
     out.extend(equilibrium_sentences(info, &means, &mean_curves));
     out.extend(timescale::timescale_sentence(info, &means));
     out.extend(fit::gap_sentences(info, &means, &modes));
-    out.extend(ranking::mode_comparison_seeded(&arms));
+    let tie = AccuracyTie::for_valid_images(info.valid_images);
+    out.extend(ranking::mode_comparison(&arms, true, tie));
     out.extend(status::status_sentences(info, runs, records));
     out
 }
@@ -234,18 +237,18 @@ fn preamble(info: &RunInfo, arms: &[ArmSummary], out: &mut Vec<String>) -> bool 
 }
 
 /// The modes, in order of first appearance.
-fn modes(arms: &[ArmSummary]) -> Vec<String> {
-    let mut modes: Vec<String> = Vec::new();
+fn modes(arms: &[ArmSummary]) -> Vec<DecayMode> {
+    let mut modes: Vec<DecayMode> = Vec::new();
     for a in arms {
-        if !modes.contains(&a.mode) {
-            modes.push(a.mode.clone());
+        if !modes.contains(&a.key.mode) {
+            modes.push(a.key.mode);
         }
     }
     modes
 }
 
-fn in_mode<'a>(arms: &'a [ArmSummary], mode: &str) -> Vec<&'a ArmSummary> {
-    arms.iter().filter(|a| a.mode == mode).collect()
+fn in_mode(arms: &[ArmSummary], mode: DecayMode) -> Vec<&ArmSummary> {
+    arms.iter().filter(|a| a.key.mode == mode).collect()
 }
 
 /// The arm of `mode` with the highest finite best valid accuracy (the first on a tie).

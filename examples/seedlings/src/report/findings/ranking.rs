@@ -1,19 +1,22 @@
 //! Which weight decay did best: per mode by best validation accuracy, and coupled against
 //! decoupled at each wd run in both modes. With one seed, two accuracies at most
-//! [`AccuracyTie`] apart are a tie; with several ([`best_in_mode_seeded`],
-//! [`mode_comparison_seeded`]) the tie comes from the paired comparison over seeds.
+//! [`AccuracyTie`] apart are a tie; with several ([`best_in_mode_seeded`], and
+//! [`mode_comparison`] with `seeded`) the tie comes from the paired comparison over seeds.
+//! Coupled against decoupled is one function for one seed and several: its verdict is the
+//! "Coupled vs decoupled" section's ([`outcome`]), only the sentence's wording differs.
 
 use std::fmt::Write as _;
 
+use burn_weight_decay::DecayMode;
+
+use super::comparison::{Outcome, outcome};
 use super::{AccuracyTie, caveat, in_mode};
 use crate::records::ArmSummary;
 use crate::report::format::{capitalise, estimate, interval, num, pct, plural, pp, shrink};
-use crate::report::seeds::{
-    ArmRuns, Comparison, Metric, compare, has_both_modes, mode_pairs, pair_by_wd,
-};
+use crate::report::seeds::{ArmRuns, Comparison, Metric, compare, mode_pairs};
 use crate::report::stats::{Estimate, Verdict};
 
-pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary], tie: AccuracyTie) -> String {
+pub(super) fn best_in_mode(mode: DecayMode, arms: &[ArmSummary], tie: AccuracyTie) -> String {
     let all = in_mode(arms, mode);
     let mut ranked: Vec<&ArmSummary> = all
         .iter()
@@ -21,21 +24,21 @@ pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary], tie: AccuracyTie) ->
         .filter(|a| a.best_valid_accuracy.is_finite())
         .collect();
     ranked.sort_by(|a, b| b.best_valid_accuracy.total_cmp(&a.best_valid_accuracy));
-    let m = capitalise(mode);
+    let m = capitalise(mode.name());
     match ranked.as_slice() {
         [] => format!(
             "{m}: no arm has a finite validation accuracy, so there is no best weight decay."
         ),
         [only] if all.len() == 1 => format!(
             "{m}: only wd={} ran, reaching {} best valid accuracy (epoch {}{}).",
-            only.wd,
+            only.key.wd,
             pct(only.best_valid_accuracy),
             only.best_epoch,
             caveat(only)
         ),
         [only] => format!(
             "{m}: only wd={} has a finite validation accuracy ({}, epoch {}{}); the other {} cannot be ranked.",
-            only.wd,
+            only.key.wd,
             pct(only.best_valid_accuracy),
             only.best_epoch,
             caveat(only),
@@ -46,11 +49,11 @@ pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary], tie: AccuracyTie) ->
             let mut s = if tie.holds(diff) {
                 format!(
                     "{m}: by best valid accuracy, wd={} ({}, epoch {}{}) and wd={} ({}{}) are about equal: {} percentage points apart, within {}.",
-                    first.wd,
+                    first.key.wd,
                     pct(first.best_valid_accuracy),
                     first.best_epoch,
                     caveat(first),
-                    second.wd,
+                    second.key.wd,
                     pct(second.best_valid_accuracy),
                     caveat(second),
                     pp(diff),
@@ -59,12 +62,12 @@ pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary], tie: AccuracyTie) ->
             } else {
                 format!(
                     "{m}: the best weight decay by best valid accuracy was wd={} ({}, epoch {}{}), {} percentage points ahead of the runner-up wd={} ({}{}).",
-                    first.wd,
+                    first.key.wd,
                     pct(first.best_valid_accuracy),
                     first.best_epoch,
                     caveat(first),
                     pp(diff),
-                    second.wd,
+                    second.key.wd,
                     pct(second.best_valid_accuracy),
                     caveat(second)
                 )
@@ -79,7 +82,7 @@ pub(super) fn best_in_mode(mode: &str, arms: &[ArmSummary], tie: AccuracyTie) ->
                         } else {
                             format!(" ({note})")
                         };
-                        format!("wd={} {}{note}", a.wd, pct(a.best_valid_accuracy))
+                        format!("wd={} {}{note}", a.key.wd, pct(a.best_valid_accuracy))
                     })
                     .collect();
                 let _ = write!(s, " Then: {}.", others.join(", "));
@@ -103,65 +106,16 @@ fn not_comparable(wd: f64, decoupled_missing: bool, what: &str) -> String {
     format!("At wd={wd}, coupled and decoupled cannot be compared: {missing} has {what}.")
 }
 
-pub(super) fn mode_comparison(arms: &[ArmSummary], tie: AccuracyTie) -> Vec<String> {
-    if !has_both_modes(arms) {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    for (wd, c, d) in pair_by_wd(arms, |a| a.wd, |a| &a.mode) {
-        if !(c.best_valid_accuracy.is_finite() && d.best_valid_accuracy.is_finite()) {
-            out.push(not_comparable(
-                wd,
-                c.best_valid_accuracy.is_finite(),
-                "no finite validation accuracy",
-            ));
-            continue;
-        }
-        let diff = (d.best_valid_accuracy - c.best_valid_accuracy) * 100.0;
-        let verdict = if tie.holds(diff) {
-            format!("about equal ({} pp apart)", pp(diff.abs()))
-        } else if diff > 0.0 {
-            format!("decoupled ahead by {} percentage points", pp(diff))
-        } else {
-            format!("coupled ahead by {} percentage points", pp(-diff))
-        };
-        let mut sentence = format!(
-            "At wd={wd}, decoupled reached {} best valid accuracy and coupled {}: {verdict}. Final train loss {} decoupled vs {} coupled; decay shrink {} vs {}.",
-            pct(d.best_valid_accuracy),
-            pct(c.best_valid_accuracy),
-            num(d.final_train_loss),
-            num(c.final_train_loss),
-            shrink(d.decay_shrink),
-            shrink(c.decay_shrink)
-        );
-        let notes: Vec<String> = [(d, "decoupled"), (c, "coupled")]
-            .iter()
-            .filter_map(|(a, m)| {
-                let note = caveat(a).trim_start_matches("; ");
-                (!note.is_empty()).then(|| format!("{m} {note}"))
-            })
-            .collect();
-        if !notes.is_empty() {
-            let _ = write!(sentence, " Caveat: {}.", notes.join(", "));
-        }
-        out.push(sentence);
-    }
-    if out.is_empty() {
-        out.push(NO_SHARED_WD.into());
-    }
-    out
-}
-
 /// Seeded: the arm of `mode` with the highest mean best valid accuracy over its finished runs,
 /// and how every other arm of the mode compares with it, paired over seeds.
-pub(super) fn best_in_mode_seeded(mode: &str, arms: &[ArmRuns<'_>]) -> String {
+pub(super) fn best_in_mode_seeded(mode: DecayMode, arms: &[ArmRuns<'_>]) -> String {
     let all: Vec<&ArmRuns<'_>> = arms.iter().filter(|a| a.mode == mode).collect();
     let mut ranked: Vec<(&ArmRuns<'_>, Estimate)> = all
         .iter()
         .filter_map(|a| Some((*a, a.estimate(Metric::BestValidAccuracy)?)))
         .collect();
     ranked.sort_by(|x, y| y.1.mean.total_cmp(&x.1.mean));
-    let m = capitalise(mode);
+    let m = capitalise(mode.name());
     match ranked.as_slice() {
         [] => format!(
             "{m}: no arm has a finished run with a finite validation accuracy, so there is no best weight decay."
@@ -232,62 +186,125 @@ fn against_first(c: &Comparison<'_, '_>) -> String {
     }
 }
 
-/// Seeded: coupled against decoupled at each wd run in both modes, paired over seeds on best
-/// valid accuracy.
-pub(super) fn mode_comparison_seeded(arms: &[ArmRuns<'_>]) -> Vec<String> {
-    let has = |m: &str| arms.iter().any(|a| a.mode == m);
-    if !(has("coupled") && has("decoupled")) {
+/// Coupled against decoupled on best valid accuracy at each wd run in both modes, one sentence
+/// per wd, for one seed per arm (each arm one run, `seeded` false) and several alike: the
+/// numbers and the verdict are [`outcome`]'s (the "Coupled vs decoupled" section's), so the
+/// verdict is reached in one place; with one seed the numbers are the run's own and the
+/// accuracy tie rule decides, with several they are means over the finished runs and the
+/// paired comparison over seeds decides.
+pub(super) fn mode_comparison(arms: &[ArmRuns<'_>], seeded: bool, tie: AccuracyTie) -> Vec<String> {
+    let has = |m: DecayMode| arms.iter().any(|a| a.mode == m);
+    if !(has(DecayMode::Coupled) && has(DecayMode::Decoupled)) {
         return Vec::new();
     }
+    let metric = Metric::BestValidAccuracy;
     let mut out = Vec::new();
     for (wd, coupled, decoupled) in mode_pairs(arms) {
-        let metric = Metric::BestValidAccuracy;
-        let (Some(d), Some(c)) = (decoupled.estimate(metric), coupled.estimate(metric)) else {
-            out.push(not_comparable(
-                wd,
-                decoupled.estimate(metric).is_none(),
-                "no finished run with a finite validation accuracy",
-            ));
+        let o = outcome(
+            metric,
+            coupled,
+            decoupled,
+            seeded,
+            tie,
+            ("coupled", "decoupled"),
+        );
+        let (c, d) = (o.coupled, o.decoupled);
+        if !(c.is_finite() && d.is_finite()) {
+            // When neither has a number, one seed has always named coupled, several decoupled.
+            let (decoupled_missing, what) = if seeded {
+                (
+                    !d.is_finite(),
+                    "no finished run with a finite validation accuracy",
+                )
+            } else {
+                (c.is_finite(), "no finite validation accuracy")
+            };
+            out.push(not_comparable(wd, decoupled_missing, what));
             continue;
-        };
-        let cmp = compare(decoupled, coupled, metric);
-        let n = cmp.seeds.len();
-        let verdict = match cmp.result {
-            Some(p) if p.verdict != Verdict::Undecided => {
-                let diff = p.difference;
-                let (low, high) = diff.interval().unwrap_or((diff.mean, diff.mean));
-                let range = interval(low, high, true);
-                match p.verdict {
-                    Verdict::Tie => format!(
-                        "a tie (difference {} pp, 95% interval {range}, which includes 0)",
-                        pp(diff.mean * 100.0)
-                    ),
-                    _ if diff.mean > 0.0 => format!(
-                        "different, decoupled ahead by {} percentage points (95% interval {range}, which excludes 0)",
-                        pp(diff.mean * 100.0)
-                    ),
-                    _ => format!(
-                        "different, coupled ahead by {} percentage points (95% interval {range}, which excludes 0)",
-                        pp(-diff.mean * 100.0)
-                    ),
-                }
-            }
-            _ => "no verdict: fewer than 2 seeds finished in both".to_string(),
-        };
-        let (dm, cm) = (decoupled.mean_summary(), coupled.mean_summary());
-        out.push(format!(
-            "At wd={wd}, paired over {n} seed{}, decoupled's mean best valid accuracy was {} and coupled's {}: {verdict}. Mean final train loss {} decoupled vs {} coupled; decay shrink {} vs {}.",
-            plural(n),
-            pct(d.mean),
-            pct(c.mean),
-            num(dm.final_train_loss),
-            num(cm.final_train_loss),
-            shrink(dm.decay_shrink),
-            shrink(cm.decay_shrink)
-        ));
+        }
+        out.push(if seeded {
+            seeded_mode_sentence(wd, coupled, decoupled, &o)
+        } else {
+            one_seed_mode_sentence(wd, coupled.runs[0], decoupled.runs[0], &o)
+        });
     }
     if out.is_empty() {
         out.push(NO_SHARED_WD.into());
     }
     out
+}
+
+/// [`mode_comparison`]'s sentence at `wd` for one seed per arm: the runs `c` and `d`.
+fn one_seed_mode_sentence(wd: f64, c: &ArmSummary, d: &ArmSummary, o: &Outcome) -> String {
+    let diff = (o.decoupled - o.coupled) * 100.0;
+    let verdict = match o.verdict {
+        Verdict::Tie => format!("about equal ({} pp apart)", pp(diff.abs())),
+        _ if diff > 0.0 => format!("decoupled ahead by {} percentage points", pp(diff)),
+        _ => format!("coupled ahead by {} percentage points", pp(-diff)),
+    };
+    let mut sentence = format!(
+        "At wd={wd}, decoupled reached {} best valid accuracy and coupled {}: {verdict}. Final train loss {} decoupled vs {} coupled; decay shrink {} vs {}.",
+        pct(o.decoupled),
+        pct(o.coupled),
+        num(d.final_train_loss),
+        num(c.final_train_loss),
+        shrink(d.decay_shrink),
+        shrink(c.decay_shrink)
+    );
+    let notes: Vec<String> = [(d, "decoupled"), (c, "coupled")]
+        .iter()
+        .filter_map(|(a, m)| {
+            let note = caveat(a).trim_start_matches("; ");
+            (!note.is_empty()).then(|| format!("{m} {note}"))
+        })
+        .collect();
+    if !notes.is_empty() {
+        let _ = write!(sentence, " Caveat: {}.", notes.join(", "));
+    }
+    sentence
+}
+
+/// [`mode_comparison`]'s sentence at `wd` for several seeds per arm: paired over the seeds
+/// both arms finished.
+fn seeded_mode_sentence(
+    wd: f64,
+    coupled: &ArmRuns<'_>,
+    decoupled: &ArmRuns<'_>,
+    o: &Outcome,
+) -> String {
+    let cmp = compare(decoupled, coupled, o.metric);
+    let n = cmp.seeds.len();
+    let verdict = match cmp.result {
+        Some(p) if p.verdict != Verdict::Undecided => {
+            let diff = p.difference;
+            let (low, high) = diff.interval().unwrap_or((diff.mean, diff.mean));
+            let range = interval(low, high, true);
+            match p.verdict {
+                Verdict::Tie => format!(
+                    "a tie (difference {} pp, 95% interval {range}, which includes 0)",
+                    pp(diff.mean * 100.0)
+                ),
+                _ if diff.mean > 0.0 => format!(
+                    "different, decoupled ahead by {} percentage points (95% interval {range}, which excludes 0)",
+                    pp(diff.mean * 100.0)
+                ),
+                _ => format!(
+                    "different, coupled ahead by {} percentage points (95% interval {range}, which excludes 0)",
+                    pp(-diff.mean * 100.0)
+                ),
+            }
+        }
+        _ => "no verdict: fewer than 2 seeds finished in both".to_string(),
+    };
+    let (dm, cm) = (decoupled.mean_summary(), coupled.mean_summary());
+    format!(
+        "At wd={wd}, paired over {n} seed{}, decoupled's mean best valid accuracy was {} and coupled's {}: {verdict}. Mean final train loss {} decoupled vs {} coupled; decay shrink {} vs {}.",
+        plural(n),
+        pct(o.decoupled),
+        pct(o.coupled),
+        num(dm.final_train_loss),
+        num(cm.final_train_loss),
+        shrink(dm.decay_shrink),
+        shrink(cm.decay_shrink)
+    )
 }

@@ -13,9 +13,9 @@ pub(super) fn status_sentences(
     let mut out = Vec::new();
     for a in arms {
         let n = epochs_recorded(records, &a.arm);
-        let who = match a.seed {
-            None => format!("wd={} {}", a.wd, a.mode),
-            Some(seed) => format!("wd={} {} seed {seed}", a.wd, a.mode),
+        let who = match a.key.seed {
+            None => format!("wd={} {}", a.key.wd, a.key.mode),
+            Some(seed) => format!("wd={} {} seed {seed}", a.key.wd, a.key.mode),
         };
         match &a.status {
             ArmStatus::Finished => {}

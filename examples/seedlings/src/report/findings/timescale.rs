@@ -3,6 +3,7 @@
 //! the paper's guidance (about one epoch to the run's length). The formula and the band are the
 //! crate's (`burn_weight_decay::convert::timescale_epochs`, `timescale_guidance`).
 
+use burn_weight_decay::DecayMode;
 use burn_weight_decay::convert::{TimescaleGuidance, timescale_epochs, timescale_guidance};
 
 use crate::report::format::{num, ratio};
@@ -16,8 +17,9 @@ pub fn timescale_sentence(info: &RunInfo, arms: &[ArmSummary]) -> Option<String>
     if info.epochs == 0 {
         return None;
     }
-    for a in arms.iter().filter(|a| a.mode == "decoupled") {
-        let Ok(tau) = timescale_epochs(a.wd, info.lr, info.batch_size, info.train_images) else {
+    for a in arms.iter().filter(|a| a.key.mode == DecayMode::Decoupled) {
+        let Ok(tau) = timescale_epochs(a.key.wd, info.lr, info.batch_size, info.train_images)
+        else {
             continue;
         };
         let band = timescale_guidance(tau, info.epochs);
@@ -27,7 +29,7 @@ pub fn timescale_sentence(info: &RunInfo, arms: &[ArmSummary]) -> Option<String>
         };
         parts.push(format!(
             "wd={} {} epochs ({}× the run, {place})",
-            a.wd,
+            a.key.wd,
             num(tau),
             ratio(tau / info.epochs as f64)
         ));
@@ -48,13 +50,16 @@ pub fn timescale_sentence(info: &RunInfo, arms: &[ArmSummary]) -> Option<String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::records::ArmStatus;
+    use crate::report::records::{ArmStatus, RunKey};
 
     fn arm(mode: &str, wd: f64) -> ArmSummary {
         ArmSummary {
             arm: format!("{mode}-wd{wd}"),
-            wd,
-            mode: mode.into(),
+            key: RunKey {
+                mode: mode.parse().unwrap(),
+                wd,
+                seed: None,
+            },
             status: ArmStatus::Finished,
             best_valid_accuracy: 0.9,
             best_epoch: 1,
@@ -69,7 +74,6 @@ mod tests {
             best_checkpoint: None,
             final_checkpoint: None,
             seconds: 1.0,
-            seed: None,
         }
     }
 

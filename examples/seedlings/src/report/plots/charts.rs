@@ -5,6 +5,9 @@
 //! entry's alt text and lists the SVGs. This file also holds the palette: each arm keeps one
 //! colour on every chart, arms in order of first appearance in the records.
 
+use std::borrow::Cow;
+
+use burn_weight_decay::DecayMode;
 use plotters::prelude::*;
 
 use super::chart::{Chart, Series, YScale};
@@ -133,35 +136,60 @@ fn bands(records: &[EpochRecord], value: fn(&EpochRecord) -> Option<f64>) -> Vec
         .collect()
 }
 
-/// The specification of each of [`CHARTS`], in order, drawn from the records. With several
-/// seeds per arm (`seeded`, which the caller knows from the run's settings or its summaries;
-/// nothing here reads it from a name) each arm's line is its mean curve ([`mean_records`]) and
-/// its solid series gets a band spanning its runs.
-pub(super) fn chart_specs(all_records: &[EpochRecord], seeded: bool) -> Vec<ChartSpec> {
-    let means = if seeded {
-        mean_records(all_records)
-    } else {
-        Vec::new()
-    };
-    let records: &[EpochRecord] = if seeded { &means } else { all_records };
-    let band = |value: fn(&EpochRecord) -> Option<f64>| {
+/// What a chart draws for each arm: one line per arm, and with several seeds per arm a band
+/// spanning the arm's runs under its solid line.
+struct Curves<'a> {
+    /// The rows the lines are drawn from, one line per `arm`: the runs' own rows with one seed
+    /// per arm (an arm is its one run), each arm's mean curve ([`mean_records`]) with several.
+    lines: Cow<'a, [EpochRecord]>,
+    /// The rows the bands span (every run's), with several seeds per arm; `None` with one.
+    spread: Option<&'a [EpochRecord]>,
+}
+
+impl<'a> Curves<'a> {
+    /// The curves of `records`, of a sweep with several seeds per arm when `seeded` (which the
+    /// caller knows from the run's settings or its summaries; nothing here reads it from a
+    /// name).
+    fn of(records: &'a [EpochRecord], seeded: bool) -> Self {
         if seeded {
-            bands(all_records, value)
+            Self {
+                lines: Cow::Owned(mean_records(records)),
+                spread: Some(records),
+            }
         } else {
-            Vec::new()
+            Self {
+                lines: Cow::Borrowed(records),
+                spread: None,
+            }
         }
-    };
+    }
+
+    /// The bands of `value`: none with one seed per arm.
+    fn bands(&self, value: fn(&EpochRecord) -> Option<f64>) -> Vec<Band> {
+        self.spread.map_or_else(Vec::new, |all| bands(all, value))
+    }
+
+    /// What the legend says about lines and bands: nothing with one seed per arm.
+    fn note(&self) -> Vec<&'static str> {
+        self.spread.map_or_else(Vec::new, |_| SEEDED_NOTE.to_vec())
+    }
+}
+
+/// The specification of each of [`CHARTS`], in order, drawn from the records: one path for
+/// one seed per arm and several ([`Curves`]); with several seeds each arm's line is its mean
+/// curve and its solid series gets a band spanning its runs.
+pub(super) fn chart_specs(all_records: &[EpochRecord], seeded: bool) -> Vec<ChartSpec> {
+    let curves = Curves::of(all_records, seeded);
+    let records: &[EpochRecord] = &curves.lines;
+    let band = |value: fn(&EpochRecord) -> Option<f64>| curves.bands(value);
     let arms = arm_order(records);
     // With both modes, coupled arms' lines carry circles: same-colour pairs stay apart.
-    let mode_of = |arm: &str| {
-        records
+    let mode_of = |arm: &str| records.iter().find(|r| r.arm == arm).map(|r| r.mode);
+    let both_modes = arms.iter().any(|a| mode_of(a) == Some(DecayMode::Coupled))
+        && arms
             .iter()
-            .find(|r| r.arm == arm)
-            .map(|r| r.mode.as_str())
-    };
-    let both_modes = arms.iter().any(|a| mode_of(a) == Some("coupled"))
-        && arms.iter().any(|a| mode_of(a) == Some("decoupled"));
-    let marked = |arm: &str| both_modes && mode_of(arm) == Some("coupled");
+            .any(|a| mode_of(a) == Some(DecayMode::Decoupled));
+    let marked = |arm: &str| both_modes && mode_of(arm) == Some(DecayMode::Coupled);
     let series = |arm: &str, value: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
         let mut points: Vec<(f64, f64)> = records
             .iter()
@@ -256,11 +284,7 @@ pub(super) fn chart_specs(all_records: &[EpochRecord], seeded: bool) -> Vec<Char
                 lines,
                 bands,
                 legend,
-                note: if seeded {
-                    SEEDED_NOTE.to_vec()
-                } else {
-                    Vec::new()
-                },
+                note: curves.note(),
                 empty,
             }
         })
