@@ -33,6 +33,8 @@ mod ranking;
 mod status;
 mod timescale;
 
+use std::borrow::Cow;
+
 use burn_weight_decay::DecayMode;
 
 use super::format::{and_list, num};
@@ -140,66 +142,70 @@ pub const SAME_LOSS_WITHIN: f64 = 0.1;
 pub const SAME_NORM_WITHIN: f64 = 0.1;
 
 /// The sentences under "What the numbers say", each derived from the numbers, with the rule
-/// used stated in the sentence. With several seeds per arm, see [`seeded_findings`].
-pub fn findings(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord]) -> Vec<String> {
-    if is_seeded(arms) {
-        return seeded_findings(info, arms, records);
-    }
-    let mut out = Vec::new();
-    if !preamble(info, arms, &mut out) {
-        return out;
-    }
-    let modes = modes(arms);
-    let tie = AccuracyTie::for_valid_images(info.valid_images);
-    for mode in &modes {
-        out.push(ranking::best_in_mode(*mode, arms, tie));
-    }
-    out.extend(fit::fit_sentences(info, arms, &modes));
-    out.extend(fit::chance_sentences(info, arms));
-    out.extend(equilibrium_sentences(info, arms, records));
-    out.extend(timescale::timescale_sentence(info, arms));
-    out.extend(fit::gap_sentences(info, arms, &modes));
-    out.extend(ranking::mode_comparison(&arms_of(arms), false, tie));
-    out.extend(status::status_sentences(info, arms, records));
-    out
-}
-
-/// The findings of a sweep with several seeds per arm (`runs` one per arm and seed): the rule,
-/// each mode's ranking and coupled against decoupled by paired comparisons over seeds; fit,
-/// equilibrium and the train–valid gap from each arm's means over its finished runs (and mean
-/// curves); the status of each run.
-pub fn seeded_findings(
-    info: &RunInfo,
-    runs: &[ArmSummary],
-    records: &[EpochRecord],
-) -> Vec<String> {
+/// used stated in the sentence: one path for one seed per arm and several (`runs` one per arm
+/// and seed).
+///
+/// The per-arm sentences (fit, chance, equilibrium, timescale, the train–valid gap) read each
+/// arm's numbers over its runs: with one seed the run's own, with several
+/// the means over its finished runs and mean curves. Ranking and coupled against decoupled
+/// pick their rule from the number of seeds: with one, the [`AccuracyTie`]; with several, a
+/// paired comparison over seeds, whose rule is stated first. The status sentences name each run.
+pub fn findings(info: &RunInfo, runs: &[ArmSummary], records: &[EpochRecord]) -> Vec<String> {
     let mut out = Vec::new();
     if !preamble(info, runs, &mut out) {
         return out;
     }
     let arms = arms_of(runs);
-    let means: Vec<ArmSummary> = arms.iter().map(ArmRuns::mean_summary).collect();
-    let mean_curves = mean_records(records);
-    let seeds: Vec<String> = seed_list(info, &arms).iter().map(u64::to_string).collect();
-    out.push(format!(
+    let seeded = is_seeded(runs);
+    let (per_arm, curves) = arm_numbers(runs, &arms, records, seeded);
+    if seeded {
+        out.push(seeds_rule(info, &arms));
+    }
+    let modes = modes(&per_arm);
+    let tie = AccuracyTie::for_valid_images(info.valid_images);
+    for mode in &modes {
+        out.push(ranking::best_in_mode(*mode, &arms, seeded, tie));
+    }
+    out.extend(fit::fit_sentences(info, &per_arm, &modes));
+    out.extend(fit::chance_sentences(info, &per_arm));
+    out.extend(equilibrium_sentences(info, &per_arm, &curves));
+    out.extend(timescale::timescale_sentence(info, &per_arm));
+    out.extend(fit::gap_sentences(info, &per_arm, &modes));
+    out.extend(ranking::mode_comparison(&arms, seeded, tie));
+    out.extend(status::status_sentences(info, runs, records));
+    out
+}
+
+/// Each arm's numbers and curves as the per-arm sentences read them. With one seed per arm
+/// (`seeded` false) an arm's statistics over its one run are that run: its own numbers (its
+/// best epoch, its partial numbers with their caveat) and its own epochs. With several, each
+/// arm's means over its finished runs ([`ArmRuns::mean_summary`]) and the mean curves
+/// ([`mean_records`]).
+fn arm_numbers<'a>(
+    runs: &'a [ArmSummary],
+    arms: &[ArmRuns<'_>],
+    records: &'a [EpochRecord],
+    seeded: bool,
+) -> (Cow<'a, [ArmSummary]>, Cow<'a, [EpochRecord]>) {
+    if seeded {
+        (
+            Cow::Owned(arms.iter().map(ArmRuns::mean_summary).collect()),
+            Cow::Owned(mean_records(records)),
+        )
+    } else {
+        (Cow::Borrowed(runs), Cow::Borrowed(records))
+    }
+}
+
+/// The rule of a report with several seeds per arm: the seeds, and how two arms tie or differ.
+fn seeds_rule(info: &RunInfo, arms: &[ArmRuns<'_>]) -> String {
+    let seeds: Vec<String> = seed_list(info, arms).iter().map(u64::to_string).collect();
+    format!(
         "Seeds rule used here: every arm ran with {} seed{} ({}); an arm's numbers below are means over its finished runs, and two arms are a tie or different by a paired comparison over the seeds both finished: different when the 95% interval of the mean per-seed difference (Student's t, n − 1 degrees of freedom) excludes 0, a tie when it includes 0.",
         seeds.len(),
         super::format::plural(seeds.len()),
         and_list(&seeds)
-    ));
-    let modes = modes(&means);
-    for mode in &modes {
-        out.push(ranking::best_in_mode_seeded(*mode, &arms));
-    }
-    out.extend(fit::fit_sentences(info, &means, &modes));
-    out.extend(fit::chance_sentences(info, &means));
-    out.extend(equilibrium_sentences(info, &means, &mean_curves));
-    out.extend(timescale::timescale_sentence(info, &means));
-    out.extend(fit::gap_sentences(info, &means, &modes));
-    let tie = AccuracyTie::for_valid_images(info.valid_images);
-    out.extend(ranking::mode_comparison(&arms, true, tie));
-    out.extend(status::status_sentences(info, runs, records));
-    out
+    )
 }
 
 /// Every arm's seeds: those of the run's settings, else those of the runs so far, ascending.

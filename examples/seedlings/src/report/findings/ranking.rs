@@ -1,23 +1,47 @@
 //! Which weight decay did best: per mode by best validation accuracy, and coupled against
 //! decoupled at each wd run in both modes. With one seed, two accuracies at most
-//! [`AccuracyTie`] apart are a tie; with several ([`best_in_mode_seeded`], and
-//! [`mode_comparison`] with `seeded`) the tie comes from the paired comparison over seeds.
-//! Coupled against decoupled is one function for one seed and several: its verdict is the
-//! "Coupled vs decoupled" section's ([`outcome`]), only the sentence's wording differs.
+//! [`AccuracyTie`] apart are a tie; with several (`seeded`) the tie comes from the paired
+//! comparison over seeds. [`best_in_mode`] and [`mode_comparison`] are each one function for
+//! one seed and several, which picks its wording from the number of seeds; coupled against
+//! decoupled reaches its verdict where the "Coupled vs decoupled" section does ([`outcome`]).
 
 use std::fmt::Write as _;
 
 use burn_weight_decay::DecayMode;
 
 use super::comparison::{Outcome, outcome};
-use super::{AccuracyTie, caveat, in_mode};
+use super::{AccuracyTie, caveat};
 use crate::records::ArmSummary;
 use crate::report::format::{capitalise, estimate, interval, num, pct, plural, pp, shrink};
 use crate::report::seeds::{ArmRuns, Comparison, Metric, compare, mode_pairs};
 use crate::report::stats::{Estimate, Verdict};
 
-pub(super) fn best_in_mode(mode: DecayMode, arms: &[ArmSummary], tie: AccuracyTie) -> String {
-    let all = in_mode(arms, mode);
+/// The best weight decay of `mode` by best valid accuracy, and how the others rank against it,
+/// for one seed per arm (each arm one run, `seeded` false) and several alike. With one seed
+/// the runs' own accuracies rank the arms and two within `tie` are about equal; with several
+/// the means over each arm's finished runs rank them and each other arm is compared with the
+/// first paired over seeds.
+pub(super) fn best_in_mode(
+    mode: DecayMode,
+    arms: &[ArmRuns<'_>],
+    seeded: bool,
+    tie: AccuracyTie,
+) -> String {
+    if seeded {
+        best_over_seeds(mode, arms)
+    } else {
+        let runs: Vec<&ArmSummary> = arms.iter().flat_map(|a| a.runs.iter().copied()).collect();
+        best_of_runs(mode, &runs, tie)
+    }
+}
+
+/// [`best_in_mode`] for one seed per arm: the runs of `mode` ranked by their best valid accuracy.
+fn best_of_runs(mode: DecayMode, runs: &[&ArmSummary], tie: AccuracyTie) -> String {
+    let all: Vec<&ArmSummary> = runs
+        .iter()
+        .copied()
+        .filter(|a| a.key.mode == mode)
+        .collect();
     let mut ranked: Vec<&ArmSummary> = all
         .iter()
         .copied()
@@ -106,9 +130,10 @@ fn not_comparable(wd: f64, decoupled_missing: bool, what: &str) -> String {
     format!("At wd={wd}, coupled and decoupled cannot be compared: {missing} has {what}.")
 }
 
-/// Seeded: the arm of `mode` with the highest mean best valid accuracy over its finished runs,
-/// and how every other arm of the mode compares with it, paired over seeds.
-pub(super) fn best_in_mode_seeded(mode: DecayMode, arms: &[ArmRuns<'_>]) -> String {
+/// [`best_in_mode`] for several seeds per arm: the arm of `mode` with the highest mean best
+/// valid accuracy over its finished runs, and how every other arm of the mode compares with it,
+/// paired over seeds.
+fn best_over_seeds(mode: DecayMode, arms: &[ArmRuns<'_>]) -> String {
     let all: Vec<&ArmRuns<'_>> = arms.iter().filter(|a| a.mode == mode).collect();
     let mut ranked: Vec<(&ArmRuns<'_>, Estimate)> = all
         .iter()
