@@ -349,9 +349,8 @@ pub fn time_phases(shape: BlockShape, reps: usize) -> PhaseTiming {
         timed(rep, "product forward, stats in it", s);
         let affine =
             norm_pool::Affine::new(&mean, &var, 1e-5, vec![1.0; g.cout], vec![0.0; g.cout]);
-        let mut winners = norm_pool::Winners::new(&g);
         let s = Instant::now();
-        let _pooled = norm_pool::forward(&y, &g, &affine, Some(&mut winners));
+        let (_pooled, winners) = norm_pool::forward(&y, &g, &affine, true);
         timed(rep, "norm+relu+pool", s);
         let s = Instant::now();
         let dp_rows = strided::PixelRows::contiguous(&dp, [g.hp(), g.wp(), g.cout]);

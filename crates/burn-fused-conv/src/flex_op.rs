@@ -99,12 +99,7 @@ pub(crate) fn forward(
         }
     };
     let affine = Affine::new(&mean, &var, epsilon, values(gamma), values(beta));
-    let mut winners = if save {
-        Winners::new(&g)
-    } else {
-        Winners::default()
-    };
-    let pooled = norm_pool::forward(&y, &g, &affine, save.then_some(&mut winners));
+    let (pooled, winners) = norm_pool::forward(&y, &g, &affine, save);
     let (hp, wp, c) = (g.hp(), g.wp(), g.cout);
     let output = channels_last(pooled, [n, c, hp, wp], wp);
     let stats = batch.then(|| {

@@ -58,17 +58,38 @@ multiversion! {
     }
 }
 
-/// One image row's Σ(y − p) and Σ(y − p)² per channel, in f32, over its samples in order.
+/// One image row's Σ(y − p) and Σ(y − p)² per channel, in f32, over its samples in order
+/// (each channel's sums start at 0 and add the samples one by one). Eight channels at a time
+/// keep their sums in registers across the row.
 #[inline(always)]
 fn row_sums(row: &[f32], pivot: &[f32], rs: &mut [f32], rq: &mut [f32]) {
-    rs.iter_mut().for_each(|v| *v = 0.0);
-    rq.iter_mut().for_each(|v| *v = 0.0);
-    for px in row.chunks_exact(pivot.len()) {
-        for (((rs, rq), &v), &p) in rs.iter_mut().zip(rq.iter_mut()).zip(px).zip(pivot) {
-            let d = v - p;
-            *rs += d;
-            *rq += d * d;
+    const L: usize = 8;
+    let c = pivot.len();
+    let mut ch = 0;
+    while ch + L <= c {
+        let p: [f32; L] = pivot[ch..ch + L].try_into().expect("8 channels");
+        let (mut s, mut q) = ([0.0f32; L], [0.0f32; L]);
+        for px in row.chunks_exact(c) {
+            let v: &[f32; L] = px[ch..ch + L].try_into().expect("8 channels");
+            for l in 0..L {
+                let d = v[l] - p[l];
+                s[l] += d;
+                q[l] += d * d;
+            }
         }
+        rs[ch..ch + L].copy_from_slice(&s);
+        rq[ch..ch + L].copy_from_slice(&q);
+        ch += L;
+    }
+    for ch in ch..c {
+        let (mut s, mut q) = (0.0f32, 0.0f32);
+        for px in row.chunks_exact(c) {
+            let d = px[ch] - pivot[ch];
+            s += d;
+            q += d * d;
+        }
+        rs[ch] = s;
+        rq[ch] = q;
     }
 }
 
@@ -217,49 +238,49 @@ pub struct Winners {
     pub y: Vec<f32>,
 }
 
-impl Winners {
-    /// Room for the windows of `g`.
-    pub fn new(g: &Geometry) -> Self {
-        let len = g.n * g.hp() * g.wp() * g.cout;
-        Self {
-            argmax: vec![0; len],
-            y: vec![0.0; len],
-        }
-    }
-}
-
 /// Normalize, ReLU and 2×2 max-pool: the pooled output `[N, H/2, W/2, C]` (channels-last), and
-/// each window's winner when `winners` is given.
-pub fn forward(y: &[f32], g: &Geometry, a: &Affine, winners: Option<&mut Winners>) -> Vec<f32> {
+/// each window's winner when `keep_winners` (else empty [`Winners`]).
+pub fn forward(y: &[f32], g: &Geometry, a: &Affine, keep_winners: bool) -> (Vec<f32>, Winners) {
     let c = g.cout;
     let per_image = g.hp() * g.wp() * c;
-    let mut out = vec![0.0f32; g.n * per_image];
-    if per_image == 0 {
-        return out;
+    let len = g.n * per_image;
+    // Every element is written below (each window of each channel), so nothing is zeroed first.
+    let mut out = Vec::<f32>::with_capacity(len);
+    let mut winners = Winners::default();
+    if per_image > 0 {
+        let images = y[..g.rows() * c].par_chunks(g.rows_per_image() * c);
+        let outs = out.spare_capacity_mut()[..len].par_chunks_mut(per_image);
+        if keep_winners {
+            winners.argmax.reserve_exact(len);
+            winners.y.reserve_exact(len);
+            outs.zip(winners.argmax.spare_capacity_mut()[..len].par_chunks_mut(per_image))
+                .zip(winners.y.spare_capacity_mut()[..len].par_chunks_mut(per_image))
+                .zip(images)
+                .for_each(|(((o, arg), yat), image)| pool_image(image, g, a, o, Some((arg, yat))));
+        } else {
+            outs.zip(images)
+                .for_each(|(o, image)| pool_image(image, g, a, o, None));
+        }
     }
-    let images = y[..g.rows() * c].par_chunks(g.rows_per_image() * c);
-    match winners {
-        Some(w) => out
-            .par_chunks_mut(per_image)
-            .zip(w.argmax.par_chunks_mut(per_image))
-            .zip(w.y.par_chunks_mut(per_image))
-            .zip(images)
-            .for_each(|(((o, arg), yat), image)| pool_image(image, g, a, o, Some((arg, yat)))),
-        None => out
-            .par_chunks_mut(per_image)
-            .zip(images)
-            .for_each(|(o, image)| pool_image(image, g, a, o, None)),
+    // SAFETY: `pool_image` wrote every element of every image (and there are none when the
+    // pooled map is empty); likewise the winners when they are kept.
+    unsafe {
+        out.set_len(len);
+        if keep_winners && per_image > 0 {
+            winners.argmax.set_len(len);
+            winners.y.set_len(len);
+        }
     }
-    out
+    (out, winners)
 }
 
 /// One image's winners: the argmax and the conv output there.
-type ImageWinners<'a> = (&'a mut [u8], &'a mut [f32]);
+type ImageWinners<'a> = (&'a mut [MaybeUninit<u8>], &'a mut [MaybeUninit<f32>]);
 
 multiversion! {
     /// One image of [`forward`]: branch-free over the channels, the first maximum winning (as in
     /// `MaxPool2d`).
-    fn pool_image(image: &[f32], g: &Geometry, a: &Affine, out: &mut [f32], arg: Option<ImageWinners<'_>>) {
+    fn pool_image(image: &[f32], g: &Geometry, a: &Affine, out: &mut [MaybeUninit<f32>], arg: Option<ImageWinners<'_>>) {
         let c = g.cout;
         let (wp, wp2) = (g.wp(), g.wp2());
         let (scale, shift) = (&a.scale[..c], &a.shift[..c]);
@@ -284,9 +305,9 @@ multiversion! {
                                 if z3 > z2 { (z3, 3u8, y3[ch]) } else { (z2, 2u8, y2[ch]) };
                             let (m, i, yv) =
                                 if m23 > m01 { (m23, i23, y23) } else { (m01, i01, y01) };
-                            out[ch] = m.max(0.0);
-                            arg[ch] = i;
-                            yat[ch] = yv;
+                            out[ch].write(m.max(0.0));
+                            arg[ch].write(i);
+                            yat[ch].write(yv);
                         }
                     }
                     None => {
@@ -296,7 +317,7 @@ multiversion! {
                                 .max(y1[ch] * s + t)
                                 .max(y2[ch] * s + t)
                                 .max(y3[ch] * s + t);
-                            out[ch] = m.max(0.0);
+                            out[ch].write(m.max(0.0));
                         }
                     }
                 }
@@ -344,11 +365,13 @@ pub struct Routed {
 pub fn route(g: &Geometry, a: &Affine, winners: &Winners, dp: PixelRows<'_>) -> Routed {
     let c = g.cout;
     let per_image = g.hp() * g.wp() * c;
-    let mut routed = vec![0.0f32; g.n * per_image];
+    let len = g.n * per_image;
+    // Every element is written by `route_image`, so nothing is zeroed first.
+    let mut routed = Vec::<f32>::with_capacity(len);
     let partials: Vec<(Vec<f64>, Vec<f64>)> = if per_image == 0 {
         Vec::new()
     } else {
-        routed
+        routed.spare_capacity_mut()[..len]
             .par_chunks_mut(per_image)
             .zip(winners.y.par_chunks(per_image))
             .enumerate()
@@ -358,6 +381,8 @@ pub fn route(g: &Geometry, a: &Affine, winners: &Winners, dp: PixelRows<'_>) -> 
             })
             .collect()
     };
+    // SAFETY: `route_image` wrote every element of every image (none when the map is empty).
+    unsafe { routed.set_len(len) };
     let (mut dbeta, mut dgamma) = (vec![0.0f64; c], vec![0.0f64; c]);
     for (sb, sg) in &partials {
         for ch in 0..c {
@@ -487,7 +512,7 @@ multiversion! {
         a: &Affine,
         dp: &[f32],
         dp_row_pitch: usize,
-        routed: &mut [f32],
+        routed: &mut [MaybeUninit<f32>],
     ) -> (Vec<f64>, Vec<f64>) {
         let c = g.cout;
         let (mut sb, mut sg) = (vec![0.0f64; c], vec![0.0f64; c]);
@@ -506,7 +531,7 @@ multiversion! {
                     let yv = yat[ch];
                     let yhat = (yv - mean[ch]) * inv_std[ch];
                     let d = if yv * scale[ch] + shift[ch] > 0.0 { dp[ch] } else { 0.0 };
-                    routed[ch] = d;
+                    routed[ch].write(d);
                     rb[ch] += d;
                     rg[ch] += d * yhat;
                 }
@@ -603,6 +628,42 @@ fn grad_row(
             for ch in 0..len {
                 dst[ch].write(k0[ch] + k1[ch] * src[ch]);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sums as the definition takes them: channel by channel, sample after sample, from 0.
+    fn row_sums_reference(row: &[f32], pivot: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let c = pivot.len();
+        let (mut rs, mut rq) = (vec![0.0f32; c], vec![0.0f32; c]);
+        for px in row.chunks_exact(c) {
+            for ch in 0..c {
+                let d = px[ch] - pivot[ch];
+                rs[ch] += d;
+                rq[ch] += d * d;
+            }
+        }
+        (rs, rq)
+    }
+
+    /// Eight channels at a time in registers give the definition's bits, remainder included.
+    #[test]
+    fn row_sums_equal_the_definition_bit_for_bit() {
+        for (c, w) in [(32, 64), (13, 7), (7, 5), (8, 1), (40, 33)] {
+            let row: Vec<f32> = (0..c * w)
+                .map(|i| ((i * 7919 % 1009) as f32 - 504.0) / 37.0 + 11.0)
+                .collect();
+            let pivot: Vec<f32> = (0..c).map(|i| i as f32 * 0.3 + 10.0).collect();
+            let (mut rs, mut rq) = (vec![f32::NAN; c], vec![f32::NAN; c]);
+            row_sums(&row, &pivot, &mut rs, &mut rq);
+            let (ws, wq) = row_sums_reference(&row, &pivot);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&rs), bits(&ws), "Σ, C = {c}, W = {w}");
+            assert_eq!(bits(&rq), bits(&wq), "Σ², C = {c}, W = {w}");
         }
     }
 }
