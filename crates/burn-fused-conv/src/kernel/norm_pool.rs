@@ -526,8 +526,29 @@ multiversion! {
             let span = ph * row..(ph + 1) * row;
             let (yat, dp) = (&yat[span.clone()], &dp[ph * dp_row_pitch..][..row]);
             let routed = &mut routed[span];
+            // Eight channels at a time, their sums in registers across the row; each channel
+            // adds its windows in order, as one channel at a time would.
+            const L: usize = 8;
+            let mut ch0 = 0;
+            while ch0 + L <= c {
+                let (mut b, mut gsum) = ([0.0f32; L], [0.0f32; L]);
+                for ((yat, dp), routed) in yat.chunks_exact(c).zip(dp.chunks_exact(c)).zip(routed.chunks_exact_mut(c)) {
+                    for l in 0..L {
+                        let ch = ch0 + l;
+                        let yv = yat[ch];
+                        let yhat = (yv - mean[ch]) * inv_std[ch];
+                        let d = if yv * scale[ch] + shift[ch] > 0.0 { dp[ch] } else { 0.0 };
+                        routed[ch].write(d);
+                        b[l] += d;
+                        gsum[l] += d * yhat;
+                    }
+                }
+                rb[ch0..ch0 + L].copy_from_slice(&b);
+                rg[ch0..ch0 + L].copy_from_slice(&gsum);
+                ch0 += L;
+            }
             for ((yat, dp), routed) in yat.chunks_exact(c).zip(dp.chunks_exact(c)).zip(routed.chunks_exact_mut(c)) {
-                for ch in 0..c {
+                for ch in ch0..c {
                     let yv = yat[ch];
                     let yhat = (yv - mean[ch]) * inv_std[ch];
                     let d = if yv * scale[ch] + shift[ch] > 0.0 { dp[ch] } else { 0.0 };
@@ -664,6 +685,83 @@ mod tests {
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&rs), bits(&ws), "Σ, C = {c}, W = {w}");
             assert_eq!(bits(&rq), bits(&wq), "Σ², C = {c}, W = {w}");
+        }
+    }
+
+    /// The backward's first pass gives the definition's bits: per image and pooled row, each
+    /// channel's sums in window order (f32), then rows (f64), then images in order.
+    #[test]
+    fn routing_equals_the_definition_bit_for_bit() {
+        for (n, c, h, w) in [(2, 32, 8, 6), (3, 13, 6, 10), (1, 40, 4, 4)] {
+            let g = Geometry {
+                n,
+                cin: 3,
+                cout: c,
+                h,
+                w,
+            };
+            let len = n * g.hp() * g.wp() * c;
+            let val = |i: usize, k: usize| ((i * k % 1013) as f32 - 506.0) / 97.0;
+            let winners = Winners {
+                argmax: vec![0; len],
+                y: (0..len).map(|i| val(i, 7919)).collect(),
+            };
+            let dp: Vec<f32> = (0..len).map(|i| val(i, 104_729)).collect();
+            let mean: Vec<f64> = (0..c).map(|i| i as f64 * 0.01 - 0.1).collect();
+            let var: Vec<f64> = (0..c).map(|i| 0.5 + i as f64 * 0.02).collect();
+            let gamma: Vec<f32> = (0..c).map(|i| 1.0 + i as f32 * 0.01).collect();
+            let beta: Vec<f32> = (0..c).map(|i| i as f32 * 0.02 - 0.2).collect();
+            let a = Affine::new(&mean, &var, 1e-5, gamma, beta);
+            let got = route(
+                &g,
+                &a,
+                &winners,
+                PixelRows::contiguous(&dp, [g.hp(), g.wp(), c]),
+            );
+            // The definition, channel by channel.
+            let (mut sb, mut sg) = (vec![0.0f64; c], vec![0.0f64; c]);
+            let mut routed = vec![0.0f32; len];
+            let row = g.wp() * c;
+            for ni in 0..n {
+                let (mut ib, mut ig) = (vec![0.0f64; c], vec![0.0f64; c]);
+                for ph in 0..g.hp() {
+                    let (mut rb, mut rg) = (vec![0.0f32; c], vec![0.0f32; c]);
+                    for pw in 0..g.wp() {
+                        for ch in 0..c {
+                            let at = ni * g.hp() * row + ph * row + pw * c + ch;
+                            let yv = winners.y[at];
+                            let yhat = (yv - a.mean[ch]) * a.inv_std[ch];
+                            let d = if yv * a.scale[ch] + a.shift[ch] > 0.0 {
+                                dp[at]
+                            } else {
+                                0.0
+                            };
+                            routed[at] = d;
+                            rb[ch] += d;
+                            rg[ch] += d * yhat;
+                        }
+                    }
+                    for ch in 0..c {
+                        ib[ch] += rb[ch] as f64;
+                        ig[ch] += rg[ch] as f64;
+                    }
+                }
+                for ch in 0..c {
+                    sb[ch] += ib[ch];
+                    sg[ch] += ig[ch];
+                }
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&got.routed),
+                bits(&routed),
+                "routed {:?}",
+                (n, c, h, w)
+            );
+            let want_b: Vec<f32> = sb.iter().map(|&v| v as f32).collect();
+            let want_g: Vec<f32> = sg.iter().map(|&v| v as f32).collect();
+            assert_eq!(bits(&got.dbeta), bits(&want_b), "∂β {:?}", (n, c, h, w));
+            assert_eq!(bits(&got.dgamma), bits(&want_g), "∂γ {:?}", (n, c, h, w));
         }
     }
 }
