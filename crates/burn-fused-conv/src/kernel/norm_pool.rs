@@ -526,29 +526,8 @@ multiversion! {
             let span = ph * row..(ph + 1) * row;
             let (yat, dp) = (&yat[span.clone()], &dp[ph * dp_row_pitch..][..row]);
             let routed = &mut routed[span];
-            // Eight channels at a time, their sums in registers across the row; each channel
-            // adds its windows in order, as one channel at a time would.
-            const L: usize = 8;
-            let mut ch0 = 0;
-            while ch0 + L <= c {
-                let (mut b, mut gsum) = ([0.0f32; L], [0.0f32; L]);
-                for ((yat, dp), routed) in yat.chunks_exact(c).zip(dp.chunks_exact(c)).zip(routed.chunks_exact_mut(c)) {
-                    for l in 0..L {
-                        let ch = ch0 + l;
-                        let yv = yat[ch];
-                        let yhat = (yv - mean[ch]) * inv_std[ch];
-                        let d = if yv * scale[ch] + shift[ch] > 0.0 { dp[ch] } else { 0.0 };
-                        routed[ch].write(d);
-                        b[l] += d;
-                        gsum[l] += d * yhat;
-                    }
-                }
-                rb[ch0..ch0 + L].copy_from_slice(&b);
-                rg[ch0..ch0 + L].copy_from_slice(&gsum);
-                ch0 += L;
-            }
             for ((yat, dp), routed) in yat.chunks_exact(c).zip(dp.chunks_exact(c)).zip(routed.chunks_exact_mut(c)) {
-                for ch in ch0..c {
+                for ch in 0..c {
                     let yv = yat[ch];
                     let yhat = (yv - mean[ch]) * inv_std[ch];
                     let d = if yv * scale[ch] + shift[ch] > 0.0 { dp[ch] } else { 0.0 };
