@@ -66,6 +66,23 @@ impl View4<'_> {
         self.strides[1] == 1 || self.dims[1] == 1
     }
 
+    /// Image `n` into `out` (`[H, W, C]`, uninitialised), one channel at a time: each row of a
+    /// channel read at its stride, the values written `C` floats apart.
+    fn planes_into(&self, n: usize, out: &mut [MaybeUninit<f32>]) {
+        let [_, c, h, w] = self.dims;
+        let [sn, sc, sh, sw] = self.strides;
+        for ch in 0..c {
+            let plane = self.offset as isize + n as isize * sn + ch as isize * sc;
+            for hh in 0..h {
+                let row = plane + hh as isize * sh;
+                let dst = &mut out[hh * w * c + ch..];
+                for ww in 0..w {
+                    dst[ww * c].write(self.data[(row + ww as isize * sw) as usize]);
+                }
+            }
+        }
+    }
+
     /// The `C` values of pixel `(n, h, w)` into `out` (uninitialised memory): 8 floats at a time
     /// where the channels are adjacent, so that no call to `memcpy` is made per pixel.
     #[inline(always)]
@@ -91,7 +108,9 @@ impl View4<'_> {
         }
     }
 
-    /// A channels-last copy `[N, H, W, C]`.
+    /// A channels-last copy `[N, H, W, C]`: pixel by pixel where the channels are adjacent,
+    /// else channel by channel (each channel's rows read in order, written `C` floats apart),
+    /// as for an NCHW tensor or a broadcast one.
     pub fn to_nhwc(&self) -> Vec<f32> {
         let [n, c, h, w] = self.dims;
         let len = n * h * w * c;
@@ -101,8 +120,12 @@ impl View4<'_> {
                 .par_chunks_mut(h * w * c)
                 .enumerate()
                 .for_each(|(ni, image)| {
-                    for (p, px) in image.chunks_mut(c).enumerate() {
-                        self.pixel_into(ni, p / w, p % w, px);
+                    if self.channels_adjacent() {
+                        for (p, px) in image.chunks_mut(c).enumerate() {
+                            self.pixel_into(ni, p / w, p % w, px);
+                        }
+                    } else {
+                        self.planes_into(ni, image);
                     }
                 });
         }
@@ -193,8 +216,25 @@ mod tests {
                 }
             }
         }
-        // A channels-last copy reads the same values.
-        assert_eq!(view.to_nhwc()[..4], [0.0, 100.0, 1.0, 101.0]);
+        // A channels-last copy reads the same values, every one of them.
+        let nhwc = view.to_nhwc();
+        for hh in 0..h {
+            for ww in 0..w {
+                for ci in 0..c {
+                    let want = (100 * ci + 10 * hh + ww) as f32;
+                    assert_eq!(nhwc[(hh * w + ww) * c + ci], want, "({hh}, {ww}, {ci})");
+                }
+            }
+        }
+        // A broadcast (every stride 0) copies its one value everywhere.
+        let one = [7.0f32];
+        let broadcast = View4 {
+            data: &one,
+            dims: [2, 3, 2, 2],
+            strides: [0; 4],
+            offset: 0,
+        };
+        assert_eq!(broadcast.to_nhwc(), vec![7.0; 24]);
         // NCHW is not channels-last: no rows in place.
         assert!(view.pixel_rows().is_none());
     }
