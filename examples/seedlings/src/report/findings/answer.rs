@@ -13,7 +13,7 @@ use super::fit::did_not_fit;
 use super::{AccuracyTie, best_of, seed_list};
 use crate::records::{ArmStatus, ArmSummary, RunInfo};
 use crate::report::format::{and_list, duration, num, or_dash, pct, plural, pp};
-use crate::report::seeds::{ArmRuns, Metric, arms_of, compare, is_seeded};
+use crate::report::seeds::{ArmRuns, Metric, ReportPlan, arms_of, compare};
 use crate::report::stats::Verdict;
 
 /// The weight decays the article compares, with decoupled decay (fastai's).
@@ -21,7 +21,9 @@ const ARTICLE_WDS: [f64; 3] = [0.01, 0.1, 10.0];
 
 /// The title: what was swept, on what, at which size, e.g. "Weight decay on plant seedlings:
 /// AdamW, wd 0.01 / 0.1 / 10, 32 px, 32 epochs".
-pub fn title(info: &RunInfo, runs: &[ArmSummary]) -> String {
+///
+/// `plan` is the report's ([`ReportPlan::of`] these runs).
+pub fn title(plan: ReportPlan, info: &RunInfo, runs: &[ArmSummary]) -> String {
     let arms = arms_of(runs);
     let (coupled, decoupled, _, _) = optimizer_words(info);
     let mut names = Vec::new();
@@ -42,7 +44,7 @@ pub fn title(info: &RunInfo, runs: &[ArmSummary]) -> String {
     } else {
         "plant seedlings"
     };
-    let seeds = if is_seeded(runs) {
+    let seeds = if plan.seeded {
         let n = seed_list(info, &arms).len();
         format!(", {n} seed{}", plural(n))
     } else {
