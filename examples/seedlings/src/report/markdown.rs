@@ -91,7 +91,7 @@ pub(crate) fn planned_report(
     if arms.is_empty() {
         let _ = writeln!(md, "- No arm has results yet: {size}");
     } else {
-        for line in answer(info, arms, &size) {
+        for line in answer(plan, info, arms, &size) {
             let _ = writeln!(md, "- {line}");
         }
     }

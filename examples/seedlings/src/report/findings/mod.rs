@@ -189,24 +189,37 @@ pub(crate) fn planned_findings(
     out
 }
 
-/// Each arm's numbers and curves as the per-arm sentences read them. With one seed per arm
-/// (`seeded` false) an arm's statistics over its one run are that run: its own numbers (its
-/// best epoch, its partial numbers with their caveat) and its own epochs. With several, each
-/// arm's means over its finished runs ([`ArmRuns::mean_summary`]) and the mean curves
-/// ([`mean_records`]).
+/// Each arm's numbers and curves as the per-arm sentences read them: the numbers of
+/// [`arm_summaries`], and with one seed per arm (`seeded` false) each arm's own epochs, with
+/// several the mean curves ([`mean_records`]).
 fn arm_numbers<'a>(
     runs: &'a [ArmSummary],
     arms: &[ArmRuns<'_>],
     records: &'a [EpochRecord],
     seeded: bool,
 ) -> (Cow<'a, [ArmSummary]>, Cow<'a, [EpochRecord]>) {
-    if seeded {
-        (
-            Cow::Owned(arms.iter().map(ArmRuns::mean_summary).collect()),
-            Cow::Owned(mean_records(records)),
-        )
+    let curves = if seeded {
+        Cow::Owned(mean_records(records))
     } else {
-        (Cow::Borrowed(runs), Cow::Borrowed(records))
+        Cow::Borrowed(records)
+    };
+    (arm_summaries(runs, arms, seeded), curves)
+}
+
+/// Each arm's numbers, one summary per arm of `arms` (the groups of `runs`), in their order:
+/// the one place the report's parts (the findings, the Answer) take them from. With one seed
+/// per arm (`seeded` false) an arm's statistics over its one run are that run: its own numbers
+/// (its best epoch, its partial numbers with their caveat). With several, each arm's means over
+/// its finished runs ([`ArmRuns::mean_summary`]), however many of its runs there are so far.
+pub(super) fn arm_summaries<'a>(
+    runs: &'a [ArmSummary],
+    arms: &[ArmRuns<'_>],
+    seeded: bool,
+) -> Cow<'a, [ArmSummary]> {
+    if seeded {
+        Cow::Owned(arms.iter().map(ArmRuns::mean_summary).collect())
+    } else {
+        Cow::Borrowed(runs)
     }
 }
 
