@@ -434,7 +434,7 @@ fn a_summary_json_with_the_older_decay_norm_and_bias_reads_back() {
 fn plots_are_written_as_readable_png_and_svg() {
     let (_, records, _) = sweep();
     let dir = tempfile::tempdir().unwrap();
-    let written = write_plots(dir.path(), &records).unwrap();
+    let written = write_plots(dir.path(), &records, false).unwrap();
     assert_eq!(written.len(), 2 * PLOT_NAMES.len());
     for name in PLOT_NAMES {
         let png = dir.path().join(format!("{name}.png"));
@@ -508,7 +508,7 @@ fn plots_without_any_finite_value_are_still_written() {
         f64::NAN,
         f64::NAN,
     );
-    let written = write_plots(dir.path(), &[nan]).unwrap();
+    let written = write_plots(dir.path(), &[nan], false).unwrap();
     assert_eq!(written.len(), 2 * PLOT_NAMES.len());
     let svg = fs::read_to_string(dir.path().join("loss.svg")).unwrap();
     assert!(svg.contains("no finite values to plot yet"));
@@ -517,7 +517,7 @@ fn plots_without_any_finite_value_are_still_written() {
         svg.contains("not measured in this run"),
         "a row without measurements"
     );
-    let written = write_plots(dir.path(), &[]).unwrap();
+    let written = write_plots(dir.path(), &[], false).unwrap();
     assert_eq!(written.len(), 2 * PLOT_NAMES.len());
     assert_eq!(image::open(&written[0]).unwrap().width(), PLOT_SIZE.0);
 }

@@ -688,7 +688,7 @@ fn equilibrium_of_a_run_from_before_the_measurements_is_not_measured() {
     );
 
     // The chart is still written, and says so.
-    seedlings::report::write_plots(dir.path(), &records).unwrap();
+    seedlings::report::write_plots(dir.path(), &records, false).unwrap();
     let svg = std::fs::read_to_string(dir.path().join("equilibrium.svg")).unwrap();
     assert!(svg.contains("not measured in this run"));
 }

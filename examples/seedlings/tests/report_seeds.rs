@@ -210,7 +210,7 @@ fn charts_draw_each_arms_mean_with_a_min_max_band() {
     );
     assert!((means[3].valid_accuracy - 0.82).abs() < 1e-12);
     let dir = tempfile::tempdir().unwrap();
-    write_plots(dir.path(), &records).unwrap();
+    write_plots(dir.path(), &records, true).unwrap();
     let svg = std::fs::read_to_string(dir.path().join("accuracy.svg")).unwrap();
     assert!(svg.contains("band: min–max over seeds") && svg.contains("lines: mean over seeds"));
     assert!(svg.contains("<polygon"), "the bands are drawn");

@@ -10,12 +10,14 @@
 
 use std::fmt::Write as _;
 
-use super::findings::{answer, comparison_section, epochs_recorded, seed_list, title};
+use super::findings::{
+    answer, epochs_recorded, planned_comparison_section, planned_findings, seed_list, title,
+};
 use super::format::{
     and_list, cell, code, difference, estimate, inline, num, or_dash, pct, plural, progress, shrink,
 };
 use super::plots::CHARTS;
-use super::seeds::{Metric, arms_of, is_seeded, within_mode};
+use super::seeds::{Metric, ReportPlan, arms_of, within_mode};
 use super::stats::Verdict;
 use crate::records::{ArmStatus, ArmSummary, EpochRecord, RunInfo};
 
@@ -32,9 +34,22 @@ const SKIPPED_SHOWN: usize = 5;
 ///
 /// The records give the per-arm epoch counts; the charts it links ([`CHARTS`]) are written next
 /// to it by [`write_plots`](super::write_plots).
+///
+/// The report's [`ReportPlan::of`] these runs says whether they have several seeds per arm.
 pub fn render_report(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord]) -> String {
+    planned_report(ReportPlan::of(info, arms), info, arms, records)
+}
+
+/// [`render_report`] under a plan decided by the caller, which the charts it links were drawn
+/// under too.
+pub(crate) fn planned_report(
+    plan: ReportPlan,
+    info: &RunInfo,
+    arms: &[ArmSummary],
+    records: &[EpochRecord],
+) -> String {
     let mut md = String::new();
-    let _ = writeln!(md, "# {}\n", inline(&title(info, arms)));
+    let _ = writeln!(md, "# {}\n", inline(&title(plan, info, arms)));
     if info.synthetic {
         md.push_str(
             "> **⚠ These numbers come from the built-in SYNTHETIC images, not real photos.** \
@@ -42,7 +57,7 @@ pub fn render_report(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord
              decay behaves on plant seedlings.\n\n",
         );
     }
-    let seeded = is_seeded(arms);
+    let seeded = plan.seeded;
     let count = if seeded {
         let seeds = seed_list(info, &arms_of(arms)).len();
         // the sweep's plan when it says one (a report written while runs are still to start),
@@ -76,7 +91,7 @@ pub fn render_report(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord
     if arms.is_empty() {
         let _ = writeln!(md, "- No arm has results yet: {size}");
     } else {
-        for line in answer(info, arms, &size) {
+        for line in answer(plan, info, arms, &size) {
             let _ = writeln!(md, "- {line}");
         }
     }
@@ -86,15 +101,15 @@ pub fn render_report(info: &RunInfo, arms: &[ArmSummary], records: &[EpochRecord
     md.push('\n');
 
     data_section(&mut md, info);
-    settings_section(&mut md, info, arms);
+    settings_section(&mut md, plan, info, arms);
     results_section(&mut md, info, arms, records);
     if seeded {
         seeds_section(&mut md, info, arms);
     }
-    comparison(&mut md, info, arms);
+    comparison(&mut md, plan, info, arms);
 
     md.push_str("## What the numbers say\n\n");
-    for sentence in findings(info, arms, records) {
+    for sentence in planned_findings(plan, info, arms, records) {
         let _ = writeln!(md, "- {sentence}");
     }
     md.push('\n');
@@ -154,9 +169,9 @@ fn data_section(md: &mut String, info: &RunInfo) {
     md.push('\n');
 }
 
-fn settings_section(md: &mut String, info: &RunInfo, arms: &[ArmSummary]) {
+fn settings_section(md: &mut String, plan: ReportPlan, info: &RunInfo, arms: &[ArmSummary]) {
     md.push_str("## Settings\n\n| setting | value |\n|---|---|\n");
-    let seed = if is_seeded(arms) {
+    let seed = if plan.seeded {
         let seeds: Vec<String> = seed_list(info, &arms_of(arms))
             .iter()
             .map(u64::to_string)
@@ -313,8 +328,8 @@ fn seeds_section(md: &mut String, info: &RunInfo, runs: &[ArmSummary]) {
 }
 
 /// "Coupled vs decoupled", when both modes ran.
-fn comparison(md: &mut String, info: &RunInfo, arms: &[ArmSummary]) {
-    let Some(section) = comparison_section(info, arms) else {
+fn comparison(md: &mut String, plan: ReportPlan, info: &RunInfo, arms: &[ArmSummary]) {
+    let Some(section) = planned_comparison_section(plan, info, arms) else {
         return;
     };
     md.push_str("## Coupled vs decoupled\n\n");

@@ -35,10 +35,11 @@ pub use csv::{METRICS_HEADER, read_metrics_csv, write_metrics_csv};
 pub use findings::findings;
 pub use markdown::render_report;
 pub use metrics::{ClassMetrics, ClassOutOfRange, ConfusionMatrix};
-pub use plots::{CHARTS, Chart, write_plots, write_plots_seeded};
+pub use plots::{CHARTS, Chart, write_plots};
 pub use records::{
     ArmStatus, ArmSummary, DivergedAt, EpochRecord, RunEnd, RunInfo, RunKey, arm_name, run_name,
 };
+pub use seeds::ReportPlan;
 pub use summary::write_summary_json;
 
 /// Why a report file could not be read or written. Every variant names the file.
@@ -128,12 +129,13 @@ pub fn write_run(
     let metrics_csv = dir.join("metrics.csv");
     write_metrics_csv(&metrics_csv, records)?;
     let summary_json = dir.join("summary.json");
-    write_summary_json(&summary_json, info, arms)?;
-    // Seeded by the settings (`seeds` is set with several), or by the runs' summaries.
-    let seeded = !info.seeds.is_empty() || seeds::is_seeded(arms);
-    let plots = write_plots_seeded(dir, records, seeded)?;
+    // Decided once, here, and read by every file: seeded by the settings (`seeds` is set with
+    // several) or by the runs' summaries.
+    let plan = ReportPlan::of(info, arms);
+    summary::write_planned_summary_json(&summary_json, plan, info, arms)?;
+    let plots = write_plots(dir, records, plan.seeded)?;
     let report_md = dir.join("report.md");
-    let report = render_report(info, arms, records);
+    let report = markdown::planned_report(plan, info, arms, records);
     write_atomic_str(&report_md, &report)
         .map_err(|source| ReportError::write(&report_md, source))?;
     Ok(Written {

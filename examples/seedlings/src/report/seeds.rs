@@ -17,11 +17,31 @@ use std::collections::BTreeMap;
 use super::stats::{Estimate, Paired, paired};
 use burn_weight_decay::DecayMode;
 
-use crate::records::{ArmStatus, ArmSummary, EpochRecord, RunKey, arm_name};
+use crate::records::{ArmStatus, ArmSummary, EpochRecord, RunInfo, RunKey, arm_name};
 
 /// Whether the runs come from a sweep with several seeds per arm (their `seed` is set).
 pub fn is_seeded(runs: &[ArmSummary]) -> bool {
     runs.iter().any(|r| r.key.seed.is_some())
+}
+
+/// What a report decides once about its runs, before any of its parts is written: `report.md`,
+/// `summary.json`, the findings and the charts all read this one decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportPlan {
+    /// Whether the sweep has several seeds per arm: its settings say so
+    /// ([`RunInfo::seeds`](crate::records::RunInfo::seeds) is set), or its runs' summaries do
+    /// ([`is_seeded`]). A seeded sweep is reported as one from its start, before any of its runs
+    /// has a summary.
+    pub seeded: bool,
+}
+
+impl ReportPlan {
+    /// The plan of a report on `runs` (one per arm and seed) with the settings `info`.
+    pub fn of(info: &RunInfo, runs: &[ArmSummary]) -> Self {
+        Self {
+            seeded: !info.seeds.is_empty() || is_seeded(runs),
+        }
+    }
 }
 
 /// A number of a run that is compared over seeds.

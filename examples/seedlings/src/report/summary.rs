@@ -51,7 +51,7 @@ use burn_weight_decay::DecayMode;
 use serde::Serialize;
 
 use super::seeds::{
-    ArmRuns, Comparison, Metric, arms_of, compare, is_seeded, mode_pairs, within_mode,
+    ArmRuns, Comparison, Metric, ReportPlan, arms_of, compare, mode_pairs, within_mode,
 };
 use super::stats::{Estimate, Verdict};
 use super::{ReportError, Result};
@@ -156,10 +156,21 @@ impl From<&Comparison<'_, '_>> for PairedComparison {
     }
 }
 
-/// The text of `summary.json` (pretty-printed, ending in a newline).
+/// The text of `summary.json` (pretty-printed, ending in a newline), with the report's
+/// [`ReportPlan::of`] these runs.
 pub fn summary_json(info: &RunInfo, arms: &[ArmSummary]) -> serde_json::Result<String> {
+    planned_summary_json(ReportPlan::of(info, arms), info, arms)
+}
+
+/// [`summary_json`] under a plan decided by the caller: the statistics over seeds and the
+/// paired comparisons are listed when it is seeded.
+pub(crate) fn planned_summary_json(
+    plan: ReportPlan,
+    info: &RunInfo,
+    arms: &[ArmSummary],
+) -> serde_json::Result<String> {
     let (mut arm_statistics, mut paired_comparisons) = (Vec::new(), Vec::new());
-    if is_seeded(arms) {
+    if plan.seeded {
         let grouped = arms_of(arms);
         arm_statistics = grouped.iter().map(ArmStatistics::from).collect();
         paired_comparisons = within_mode(&grouped)
@@ -187,7 +198,17 @@ pub fn summary_json(info: &RunInfo, arms: &[ArmSummary]) -> serde_json::Result<S
 
 /// Writes `summary.json` to `path`, atomically.
 pub fn write_summary_json(path: &Path, info: &RunInfo, arms: &[ArmSummary]) -> Result<()> {
-    let text = summary_json(info, arms).map_err(|e| ReportError::Format {
+    write_planned_summary_json(path, ReportPlan::of(info, arms), info, arms)
+}
+
+/// [`write_summary_json`] under a plan decided by the caller.
+pub(crate) fn write_planned_summary_json(
+    path: &Path,
+    plan: ReportPlan,
+    info: &RunInfo,
+    arms: &[ArmSummary],
+) -> Result<()> {
+    let text = planned_summary_json(plan, info, arms).map_err(|e| ReportError::Format {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;

@@ -10,10 +10,10 @@ use burn_weight_decay::DecayMode;
 
 use super::comparison::optimizer_words;
 use super::fit::did_not_fit;
-use super::{AccuracyTie, best_of, seed_list};
+use super::{AccuracyTie, arm_summaries, best_of, seed_list};
 use crate::records::{ArmStatus, ArmSummary, RunInfo};
 use crate::report::format::{and_list, duration, num, or_dash, pct, plural, pp};
-use crate::report::seeds::{ArmRuns, Metric, arms_of, compare, is_seeded};
+use crate::report::seeds::{ArmRuns, Metric, ReportPlan, arms_of, compare};
 use crate::report::stats::Verdict;
 
 /// The weight decays the article compares, with decoupled decay (fastai's).
@@ -21,7 +21,9 @@ const ARTICLE_WDS: [f64; 3] = [0.01, 0.1, 10.0];
 
 /// The title: what was swept, on what, at which size, e.g. "Weight decay on plant seedlings:
 /// AdamW, wd 0.01 / 0.1 / 10, 32 px, 32 epochs".
-pub fn title(info: &RunInfo, runs: &[ArmSummary]) -> String {
+///
+/// `plan` is the report's ([`ReportPlan::of`] these runs).
+pub fn title(plan: ReportPlan, info: &RunInfo, runs: &[ArmSummary]) -> String {
     let arms = arms_of(runs);
     let (coupled, decoupled, _, _) = optimizer_words(info);
     let mut names = Vec::new();
@@ -42,7 +44,7 @@ pub fn title(info: &RunInfo, runs: &[ArmSummary]) -> String {
     } else {
         "plant seedlings"
     };
-    let seeds = if is_seeded(runs) {
+    let seeds = if plan.seeded {
         let n = seed_list(info, &arms).len();
         format!(", {n} seed{}", plural(n))
     } else {
@@ -60,16 +62,13 @@ pub fn title(info: &RunInfo, runs: &[ArmSummary]) -> String {
 
 /// The Answer's lines (at most five), for `runs` (one per arm and seed); `size` is the run's
 /// size in words ("3 arms, up to 32 epochs each."), which the last line starts with.
-pub fn answer(info: &RunInfo, runs: &[ArmSummary], size: &str) -> Vec<String> {
+///
+/// `plan` is the report's ([`ReportPlan::of`] these runs); each arm's numbers are those the
+/// findings read (with several seeds, the means over its finished runs).
+pub fn answer(plan: ReportPlan, info: &RunInfo, runs: &[ArmSummary], size: &str) -> Vec<String> {
     let arms = arms_of(runs);
-    // An arm's numbers: its one run's, or the means over its finished runs.
-    let means: Vec<ArmSummary> = arms
-        .iter()
-        .map(|a| match a.runs.as_slice() {
-            [one] => (*one).clone(),
-            _ => a.mean_summary(),
-        })
-        .collect();
+    let seeded = plan.seeded;
+    let means = arm_summaries(runs, &arms, seeded);
     let tie = AccuracyTie::for_valid_images(info.valid_images);
     let (coupled, decoupled, _, _) = optimizer_words(info);
     let mut out = Vec::new();
@@ -93,7 +92,7 @@ pub fn answer(info: &RunInfo, runs: &[ArmSummary], size: &str) -> Vec<String> {
                 .best_valid_accuracy
                 .total_cmp(&means[a].best_valid_accuracy)
         });
-        out.push(winner_line(name, &arms, &means, &ranked, tie));
+        out.push(winner_line(name, &arms, &means, &ranked, (seeded, tie)));
         let in_mode: Vec<&ArmSummary> = idx.iter().map(|&i| &means[i]).collect();
         let best = best_of(&in_mode);
         for &i in &idx {
@@ -134,7 +133,7 @@ pub fn answer(info: &RunInfo, runs: &[ArmSummary], size: &str) -> Vec<String> {
     } else {
         fit.join(" ")
     });
-    out.push(article_line(info, &arms, &means, tie, decoupled));
+    out.push(article_line(info, &arms, &means, (seeded, tie), decoupled));
     let resumed = match info.resumed {
         0 => String::new(),
         1 => " in all, over 2 parts: interrupted and resumed once".to_string(),
@@ -151,15 +150,15 @@ pub fn answer(info: &RunInfo, runs: &[ArmSummary], size: &str) -> Vec<String> {
     out
 }
 
-/// Whether arms `a` and `b` tie on best valid accuracy: by the paired comparison with seeds
-/// (`None` while it is undecided), else by `tie`.
+/// Whether arms `a` and `b` tie on best valid accuracy: by the paired comparison with several
+/// seeds per arm (`seeded`; `None` while it is undecided), else by `tie`.
 fn tied(
     a: &ArmRuns<'_>,
     b: &ArmRuns<'_>,
     means: (&ArmSummary, &ArmSummary),
-    tie: AccuracyTie,
+    (seeded, tie): (bool, AccuracyTie),
 ) -> Option<bool> {
-    if a.runs.iter().any(|r| r.key.seed.is_some()) {
+    if seeded {
         let result = compare(a, b, Metric::BestValidAccuracy).result?;
         match result.verdict {
             Verdict::Tie => Some(true),
@@ -177,7 +176,7 @@ fn winner_line(
     arms: &[ArmRuns<'_>],
     means: &[ArmSummary],
     ranked: &[usize],
-    tie: AccuracyTie,
+    tie: (bool, AccuracyTie),
 ) -> String {
     let acc = |i: usize| pct(means[i].best_valid_accuracy);
     let Some(&first) = ranked.first() else {
@@ -202,11 +201,8 @@ fn winner_line(
     } else {
         format!("; behind: {}", rest.join(", "))
     };
-    let mean = if arms[first].runs.len() > 1 {
-        "mean "
-    } else {
-        ""
-    };
+    // the numbers are means over seeds when the report is seeded
+    let mean = if tie.0 { "mean " } else { "" };
     let head = if top.len() == 1 && ranked.len() > 1 {
         let second = ranked[1];
         format!(
@@ -248,7 +244,7 @@ fn article_line(
     info: &RunInfo,
     arms: &[ArmRuns<'_>],
     means: &[ArmSummary],
-    tie: AccuracyTie,
+    tie: (bool, AccuracyTie),
     decoupled: &str,
 ) -> String {
     let claim = "The article's claim (0.1 works best, 0.01 needs more epochs, 10 never fits)";

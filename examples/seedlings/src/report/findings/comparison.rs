@@ -24,7 +24,7 @@ use crate::report::format::{
     capitalise, difference, estimate, interval, num, pct, plural, pp, ratio,
 };
 use crate::report::seeds::{
-    ArmRuns, Metric, arms_of, compare, has_both_modes, is_seeded, mode_pairs,
+    ArmRuns, Metric, ReportPlan, arms_of, compare, has_both_modes, mode_pairs,
 };
 use crate::report::stats::{Estimate, Verdict};
 
@@ -92,13 +92,23 @@ pub(super) fn optimizer_words(
     }
 }
 
-/// The "Coupled vs decoupled" section of `runs`, or `None` unless both modes ran.
+/// The "Coupled vs decoupled" section of `runs`, or `None` unless both modes ran, with the
+/// report's [`ReportPlan::of`] these runs.
 pub fn comparison_section(info: &RunInfo, runs: &[ArmSummary]) -> Option<ComparisonSection> {
+    planned_comparison_section(ReportPlan::of(info, runs), info, runs)
+}
+
+/// [`comparison_section`] under a plan decided by the caller.
+pub(crate) fn planned_comparison_section(
+    plan: ReportPlan,
+    info: &RunInfo,
+    runs: &[ArmSummary],
+) -> Option<ComparisonSection> {
     if !has_both_modes(runs) {
         return None;
     }
     let (coupled, decoupled, before, after) = optimizer_words(info);
-    let seeded = is_seeded(runs);
+    let seeded = plan.seeded;
     let norm_and_bias = if info.decay_rank_le_1 {
         "are decayed too"
     } else {

@@ -38,10 +38,11 @@ use std::borrow::Cow;
 use burn_weight_decay::DecayMode;
 
 use super::format::{and_list, num};
-use super::seeds::{ArmRuns, arms_of, is_seeded, mean_records};
+use super::seeds::{ArmRuns, ReportPlan, arms_of, mean_records};
 use crate::records::{ArmStatus, ArmSummary, EpochRecord, RunInfo};
 
 pub use answer::{answer, title};
+pub(crate) use comparison::planned_comparison_section;
 pub use comparison::{ComparisonRow, ComparisonSection, WdComparison, comparison_section};
 pub use equilibrium::equilibrium_sentences;
 
@@ -150,13 +151,25 @@ pub const SAME_NORM_WITHIN: f64 = 0.1;
 /// the means over its finished runs and mean curves. Ranking and coupled against decoupled
 /// pick their rule from the number of seeds: with one, the [`AccuracyTie`]; with several, a
 /// paired comparison over seeds, whose rule is stated first. The status sentences name each run.
+///
+/// The report's [`ReportPlan::of`] these runs says whether they have several seeds per arm.
 pub fn findings(info: &RunInfo, runs: &[ArmSummary], records: &[EpochRecord]) -> Vec<String> {
+    planned_findings(ReportPlan::of(info, runs), info, runs, records)
+}
+
+/// [`findings`] under a plan decided by the caller.
+pub(crate) fn planned_findings(
+    plan: ReportPlan,
+    info: &RunInfo,
+    runs: &[ArmSummary],
+    records: &[EpochRecord],
+) -> Vec<String> {
     let mut out = Vec::new();
     if !preamble(info, runs, &mut out) {
         return out;
     }
     let arms = arms_of(runs);
-    let seeded = is_seeded(runs);
+    let seeded = plan.seeded;
     let (per_arm, curves) = arm_numbers(runs, &arms, records, seeded);
     if seeded {
         out.push(seeds_rule(info, &arms));
@@ -176,24 +189,37 @@ pub fn findings(info: &RunInfo, runs: &[ArmSummary], records: &[EpochRecord]) ->
     out
 }
 
-/// Each arm's numbers and curves as the per-arm sentences read them. With one seed per arm
-/// (`seeded` false) an arm's statistics over its one run are that run: its own numbers (its
-/// best epoch, its partial numbers with their caveat) and its own epochs. With several, each
-/// arm's means over its finished runs ([`ArmRuns::mean_summary`]) and the mean curves
-/// ([`mean_records`]).
+/// Each arm's numbers and curves as the per-arm sentences read them: the numbers of
+/// [`arm_summaries`], and with one seed per arm (`seeded` false) each arm's own epochs, with
+/// several the mean curves ([`mean_records`]).
 fn arm_numbers<'a>(
     runs: &'a [ArmSummary],
     arms: &[ArmRuns<'_>],
     records: &'a [EpochRecord],
     seeded: bool,
 ) -> (Cow<'a, [ArmSummary]>, Cow<'a, [EpochRecord]>) {
-    if seeded {
-        (
-            Cow::Owned(arms.iter().map(ArmRuns::mean_summary).collect()),
-            Cow::Owned(mean_records(records)),
-        )
+    let curves = if seeded {
+        Cow::Owned(mean_records(records))
     } else {
-        (Cow::Borrowed(runs), Cow::Borrowed(records))
+        Cow::Borrowed(records)
+    };
+    (arm_summaries(runs, arms, seeded), curves)
+}
+
+/// Each arm's numbers, one summary per arm of `arms` (the groups of `runs`), in their order:
+/// the one place the report's parts (the findings, the Answer) take them from. With one seed
+/// per arm (`seeded` false) an arm's statistics over its one run are that run: its own numbers
+/// (its best epoch, its partial numbers with their caveat). With several, each arm's means over
+/// its finished runs ([`ArmRuns::mean_summary`]), however many of its runs there are so far.
+pub(super) fn arm_summaries<'a>(
+    runs: &'a [ArmSummary],
+    arms: &[ArmRuns<'_>],
+    seeded: bool,
+) -> Cow<'a, [ArmSummary]> {
+    if seeded {
+        Cow::Owned(arms.iter().map(ArmRuns::mean_summary).collect())
+    } else {
+        Cow::Borrowed(runs)
     }
 }
 

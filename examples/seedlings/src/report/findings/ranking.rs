@@ -184,31 +184,69 @@ fn best_over_seeds(mode: DecayMode, arms: &[ArmRuns<'_>]) -> String {
 /// How the second arm of `c` (`first − other`) stands against the first, in words.
 fn against_first(c: &Comparison<'_, '_>) -> String {
     let n = c.seeds.len();
-    match c.result {
-        Some(p) if p.verdict != Verdict::Undecided => {
-            let d = p.difference;
-            let (low, high) = d.interval().unwrap_or((d.mean, d.mean));
-            let range = interval(low, high, true);
-            match p.verdict {
-                Verdict::Tie => format!(
-                    "is a tie with it: difference {} pp, 95% interval {range}, which includes 0 ({n} seeds)",
-                    pp(d.mean * 100.0)
-                ),
-                _ if d.mean > 0.0 => format!(
-                    "is behind it: {} pp lower, 95% interval of the difference {range}, which excludes 0 ({n} seeds)",
-                    pp(d.mean * 100.0)
-                ),
-                _ => format!(
-                    "is ahead of it seed for seed: {} pp higher, 95% interval of the difference {range}, which excludes 0 ({n} seeds)",
-                    pp(-d.mean * 100.0)
-                ),
-            }
-        }
-        _ => format!(
+    match paired_outcome(c) {
+        Some(PairedOutcome {
+            side,
+            mean_pp,
+            range,
+        }) => match side {
+            Side::Tie => format!(
+                "is a tie with it: difference {} pp, 95% interval {range}, which includes 0 ({n} seeds)",
+                pp(mean_pp)
+            ),
+            Side::FirstAhead => format!(
+                "is behind it: {} pp lower, 95% interval of the difference {range}, which excludes 0 ({n} seeds)",
+                pp(mean_pp)
+            ),
+            Side::SecondAhead => format!(
+                "is ahead of it seed for seed: {} pp higher, 95% interval of the difference {range}, which excludes 0 ({n} seeds)",
+                pp(-mean_pp)
+            ),
+        },
+        None => format!(
             "cannot be told apart from it: {n} seed{} finished in both, fewer than the 2 an interval needs",
             plural(n)
         ),
     }
+}
+
+/// Which way a decided paired comparison `a − b` went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// The interval includes 0.
+    Tie,
+    /// The interval excludes 0 and the mean difference is positive: `a` is ahead.
+    FirstAhead,
+    /// The interval excludes 0 and the mean difference is not positive: `b` is ahead.
+    SecondAhead,
+}
+
+/// A decided paired comparison as the sentences state it, whatever their words.
+struct PairedOutcome {
+    side: Side,
+    /// The mean per-seed difference `a − b`, in percentage points (signed).
+    mean_pp: f64,
+    /// Its 95% interval, formatted as a percentage-point range.
+    range: String,
+}
+
+/// The outcome of the paired comparison `c`, or `None` while it is undecided (fewer than 2
+/// seeds both arms finished): the one place the report turns a comparison's interval into a
+/// verdict and a range for a sentence.
+fn paired_outcome(c: &Comparison<'_, '_>) -> Option<PairedOutcome> {
+    let p = c.result.filter(|p| p.verdict != Verdict::Undecided)?;
+    let d = p.difference;
+    let (low, high) = d.interval().unwrap_or((d.mean, d.mean));
+    let side = match p.verdict {
+        Verdict::Tie => Side::Tie,
+        _ if d.mean > 0.0 => Side::FirstAhead,
+        _ => Side::SecondAhead,
+    };
+    Some(PairedOutcome {
+        side,
+        mean_pp: d.mean * 100.0,
+        range: interval(low, high, true),
+    })
 }
 
 /// Coupled against decoupled on best valid accuracy at each wd run in both modes, one sentence
@@ -299,27 +337,26 @@ fn seeded_mode_sentence(
 ) -> String {
     let cmp = compare(decoupled, coupled, o.metric);
     let n = cmp.seeds.len();
-    let verdict = match cmp.result {
-        Some(p) if p.verdict != Verdict::Undecided => {
-            let diff = p.difference;
-            let (low, high) = diff.interval().unwrap_or((diff.mean, diff.mean));
-            let range = interval(low, high, true);
-            match p.verdict {
-                Verdict::Tie => format!(
-                    "a tie (difference {} pp, 95% interval {range}, which includes 0)",
-                    pp(diff.mean * 100.0)
-                ),
-                _ if diff.mean > 0.0 => format!(
-                    "different, decoupled ahead by {} percentage points (95% interval {range}, which excludes 0)",
-                    pp(diff.mean * 100.0)
-                ),
-                _ => format!(
-                    "different, coupled ahead by {} percentage points (95% interval {range}, which excludes 0)",
-                    pp(-diff.mean * 100.0)
-                ),
-            }
-        }
-        _ => "no verdict: fewer than 2 seeds finished in both".to_string(),
+    let verdict = match paired_outcome(&cmp) {
+        Some(PairedOutcome {
+            side,
+            mean_pp,
+            range,
+        }) => match side {
+            Side::Tie => format!(
+                "a tie (difference {} pp, 95% interval {range}, which includes 0)",
+                pp(mean_pp)
+            ),
+            Side::FirstAhead => format!(
+                "different, decoupled ahead by {} percentage points (95% interval {range}, which excludes 0)",
+                pp(mean_pp)
+            ),
+            Side::SecondAhead => format!(
+                "different, coupled ahead by {} percentage points (95% interval {range}, which excludes 0)",
+                pp(-mean_pp)
+            ),
+        },
+        None => "no verdict: fewer than 2 seeds finished in both".to_string(),
     };
     let (dm, cm) = (decoupled.mean_summary(), coupled.mean_summary());
     format!(

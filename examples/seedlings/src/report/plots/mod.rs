@@ -6,7 +6,7 @@
 //! drawn across; on a log axis values ≤ 0 are skipped the same way. The legend sits beside the
 //! plot, never over the curves, and says how many values were skipped.
 //!
-//! With several seeds per arm (some arm's records come from more than one run) each arm is one
+//! With several seeds per arm (the report says so, see [`write_plots`]) each arm is one
 //! line, its mean over the runs that completed the epoch ([`mean_records`](super::seeds::mean_records)),
 //! and its solid series is shaded from the lowest to the highest run (min–max); the legend says
 //! so. With one seed nothing of this is drawn and the charts are what they were.
@@ -27,7 +27,6 @@ use std::path::{Path, PathBuf};
 pub use chart::Chart;
 pub use charts::{ACCURACY, CHARTS, EQUILIBRIUM, LOSS, WEIGHT_NORM, arm_order, arm_rgb};
 
-use super::seeds::epochs_by_arm;
 use super::{ReportError, Result};
 use crate::records::EpochRecord;
 use crate::run::atomic::write_atomic;
@@ -52,23 +51,14 @@ pub const PLOT_NAMES: [&str; CHARTS.len()] = {
 /// Writes the [`CHARTS`] of `records` into `dir`, each as PNG ([`PLOT_SIZE`] pixels) and SVG,
 /// atomically. Returns the paths written, PNG before SVG.
 ///
+/// `seeded` says whether the records are those of a sweep with several seeds per arm (each
+/// arm drawn as its mean with a min–max band) or one; the report decides it once
+/// ([`ReportPlan::seeded`](super::seeds::ReportPlan::seeded)), so that the charts never
+/// disagree with the page that shows them (e.g. while only the first seed's runs have rows).
+///
 /// With no drawable value a chart still gets written, saying so, so that links in the report
 /// never break.
-///
-/// The records are taken as those of a sweep with several seeds per arm when some arm (a `wd` ×
-/// a `mode`) has rows of more than one run; [`write_plots_seeded`] is told instead.
-pub fn write_plots(dir: &Path, records: &[EpochRecord]) -> Result<Vec<PathBuf>> {
-    let seeded = epochs_by_arm(records).iter().any(|arm| arm.runs.len() > 1);
-    write_plots_seeded(dir, records, seeded)
-}
-
-/// [`write_plots`] for records of a sweep with several seeds per arm (`seeded`, e.g. while
-/// only the first seed's runs have rows) or with one.
-pub fn write_plots_seeded(
-    dir: &Path,
-    records: &[EpochRecord],
-    seeded: bool,
-) -> Result<Vec<PathBuf>> {
+pub fn write_plots(dir: &Path, records: &[EpochRecord], seeded: bool) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for spec in chart_specs(records, seeded) {
         let png_path = dir.join(spec.chart.png());
