@@ -66,19 +66,25 @@ impl View4<'_> {
         self.strides[1] == 1 || self.dims[1] == 1
     }
 
-    /// Image `n` into `out` (`[H, W, C]`, uninitialised), one channel at a time: each row of a
-    /// channel read at its stride, the values written `C` floats apart.
-    fn planes_into(&self, n: usize, out: &mut [MaybeUninit<f32>]) {
-        let [_, c, h, w] = self.dims;
+    /// Row `h` of image `n` into `out` (`W` pixels of `C` values, uninitialised): pixel by pixel
+    /// where the channels are adjacent, else channel by channel, each channel's row read at its
+    /// stride and written `C` floats apart (an NCHW tensor, a broadcast one).
+    #[inline(always)]
+    fn row_into(&self, n: usize, h: usize, out: &mut [MaybeUninit<f32>]) {
+        let [_, c, _, w] = self.dims;
+        if self.channels_adjacent() {
+            for (ww, px) in out[..w * c].chunks_exact_mut(c.max(1)).enumerate() {
+                self.pixel_into(n, h, ww, px);
+            }
+            return;
+        }
         let [sn, sc, sh, sw] = self.strides;
+        let row = self.offset as isize + n as isize * sn + h as isize * sh;
         for ch in 0..c {
-            let plane = self.offset as isize + n as isize * sn + ch as isize * sc;
-            for hh in 0..h {
-                let row = plane + hh as isize * sh;
-                let dst = &mut out[hh * w * c + ch..];
-                for ww in 0..w {
-                    dst[ww * c].write(self.data[(row + ww as isize * sw) as usize]);
-                }
+            let plane = row + ch as isize * sc;
+            let dst = &mut out[ch..];
+            for ww in 0..w {
+                dst[ww * c].write(self.data[(plane + ww as isize * sw) as usize]);
             }
         }
     }
@@ -108,9 +114,8 @@ impl View4<'_> {
         }
     }
 
-    /// A channels-last copy `[N, H, W, C]`: pixel by pixel where the channels are adjacent,
-    /// else channel by channel (each channel's rows read in order, written `C` floats apart),
-    /// as for an NCHW tensor or a broadcast one.
+    /// A channels-last copy `[N, H, W, C]`, a row at a time: pixel by pixel where the channels
+    /// are adjacent, else one channel after another (an NCHW tensor, a broadcast one).
     pub fn to_nhwc(&self) -> Vec<f32> {
         let [n, c, h, w] = self.dims;
         let len = n * h * w * c;
@@ -120,12 +125,8 @@ impl View4<'_> {
                 .par_chunks_mut(h * w * c)
                 .enumerate()
                 .for_each(|(ni, image)| {
-                    if self.channels_adjacent() {
-                        for (p, px) in image.chunks_mut(c).enumerate() {
-                            self.pixel_into(ni, p / w, p % w, px);
-                        }
-                    } else {
-                        self.planes_into(ni, image);
+                    for (hh, row) in image.chunks_exact_mut(w * c).enumerate() {
+                        self.row_into(ni, hh, row);
                     }
                 });
         }
@@ -167,9 +168,7 @@ multiversion! {
         zero(&mut image[..(wp2 + 1) * c]);
         for hh in 0..h {
             let row = &mut image[((hh + 1) * wp2 + 1) * c..((hh + 2) * wp2 + 1) * c];
-            for (ww, px) in row[..w * c].chunks_exact_mut(c.max(1)).enumerate() {
-                x.pixel_into(ni, hh, ww, px);
-            }
+            x.row_into(ni, hh, &mut row[..w * c]);
             // The right border of this row and the left one of the next.
             zero(&mut row[w * c..]);
         }
