@@ -317,17 +317,7 @@ pub fn time_phases(shape: BlockShape, reps: usize) -> PhaseTiming {
     let x = random(g.n * g.cin * g.h * g.w);
     let weight = random(g.cout * g.cin * 9);
     let dp = random(g.n * g.hp() * g.wp() * g.cout);
-    let view = strided::View4 {
-        data: &x,
-        dims: [g.n, g.cin, g.h, g.w],
-        strides: [
-            (g.h * g.w * g.cin) as isize,
-            1,
-            (g.w * g.cin) as isize,
-            g.cin as isize,
-        ],
-        offset: 0,
-    };
+    let view = strided::View4::nhwc(&x, [g.n, g.cin, g.h, g.w]);
     let mut times: Vec<(&'static str, Vec<f64>)> = Vec::new();
     let mut timed = |rep: usize, name: &'static str, started: Instant| {
         let t = started.elapsed().as_secs_f64();

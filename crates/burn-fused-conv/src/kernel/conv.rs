@@ -264,17 +264,7 @@ mod tests {
         let w: Vec<f32> = (0..g.cout * g.cin * 9)
             .map(|i| ((i * 13 % 17) as f32 - 8.0) / 9.0)
             .collect();
-        let view = View4 {
-            data: &x,
-            dims: [g.n, g.cin, g.h, g.w],
-            strides: [
-                (g.cin * g.h * g.w) as isize,
-                (g.h * g.w) as isize,
-                g.w as isize,
-                1,
-            ],
-            offset: 0,
-        };
+        let view = View4::nchw(&x, [g.n, g.cin, g.h, g.w]);
         let xp = pad(&view, &g);
         let y = conv_pixels(&xp, g.cin, &repack_forward(&w, g.cin, g.cout), g.cout, &g);
         let expected = direct(&x, &w, &g);
@@ -310,12 +300,7 @@ mod tests {
             let wt: Vec<f32> = (0..cout * cin * 9)
                 .map(|i| ((i * 13 % 17) as f32 - 8.0) / 9.0)
                 .collect();
-            let view = View4 {
-                data: &x,
-                dims: [n, cin, h, w],
-                strides: [(cin * h * w) as isize, (h * w) as isize, w as isize, 1],
-                offset: 0,
-            };
+            let view = View4::nchw(&x, [n, cin, h, w]);
             let xp = pad(&view, &g);
             let wr = repack_forward(&wt, cin, cout);
             let y = conv_pixels(&xp, cin, &wr, cout, &g);

@@ -18,7 +18,6 @@
 //! depend on the number of threads.
 
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use rayon::prelude::*;
 
@@ -114,20 +113,30 @@ multiversion! {
 #[derive(Debug)]
 pub struct StatsCollector {
     pivot: Vec<f32>,
-    /// Per segment (image row): `[Σ(y − p); C]` then `[Σ(y − p)²; C]`, as f32 bits.
-    sums: Vec<AtomicU32>,
+    /// Per segment (image row): `[Σ(y − p); C]` then `[Σ(y − p)²; C]`, written in place by
+    /// [`StatsCollector::segments_done`] (each segment by the one call that covers it).
+    sums: Vec<f32>,
+    out: SharedSums,
     w: usize,
     pitch: usize,
 }
+
+/// The sums' buffer, written by the product's tasks at disjoint segments.
+#[derive(Debug)]
+struct SharedSums(*mut f32);
+// SAFETY: the product calls `segments_done` once per segment, so no two threads write the same
+// floats, and every write is done before `finish` reads (the product's tasks join first).
+unsafe impl Send for SharedSums {}
+unsafe impl Sync for SharedSums {}
 
 impl StatsCollector {
     /// For the conv output of `g`, around `pivot` (its first sample's `C` values).
     pub fn new(pivot: Vec<f32>, g: &Geometry) -> Self {
         assert_eq!(pivot.len(), g.cout, "one pivot per channel");
+        let mut sums = vec![0.0f32; g.n * g.h * 2 * g.cout];
         Self {
-            sums: (0..g.n * g.h * 2 * g.cout)
-                .map(|_| AtomicU32::new(0))
-                .collect(),
+            out: SharedSums(sums.as_mut_ptr()),
+            sums,
             pivot,
             w: g.w,
             pitch: g.wp2(),
@@ -135,31 +144,24 @@ impl StatsCollector {
     }
 
     /// Segments `first..end` are final; `rows` holds them from segment `first`'s first row.
+    /// Each segment must be passed once (as [`rows_product_then`](super::tile::rows_product_then)
+    /// does).
     pub fn segments_done(&self, (first, end): (usize, usize), rows: &[f32]) {
         let c = self.pivot.len();
-        let mut sums = vec![0.0f32; (end - first) * 2 * c];
-        segment_sums(
-            rows,
-            &self.pivot,
-            self.w,
-            self.pitch,
-            end - first,
-            &mut sums,
-        );
-        for (slot, v) in self.sums[first * 2 * c..end * 2 * c].iter().zip(&sums) {
-            slot.store(v.to_bits(), Ordering::Relaxed);
-        }
+        assert!(end * 2 * c <= self.sums.len(), "segments beyond the output");
+        // SAFETY: inside `sums` (checked above); segments first..end are written by this call
+        // only (each segment is passed once), and nothing reads `sums` until `finish`.
+        let out = unsafe {
+            std::slice::from_raw_parts_mut(self.out.0.add(first * 2 * c), (end - first) * 2 * c)
+        };
+        segment_sums(rows, &self.pivot, self.w, self.pitch, end - first, out);
     }
 
     /// The batch mean and biased variance, once every segment is done.
     pub fn finish(self, g: &Geometry) -> (Vec<f64>, Vec<f64>) {
         let c = g.cout;
-        let sums: Vec<f32> = self
+        let partials: Vec<(Vec<f64>, Vec<f64>)> = self
             .sums
-            .into_iter()
-            .map(|v| f32::from_bits(v.into_inner()))
-            .collect();
-        let partials: Vec<(Vec<f64>, Vec<f64>)> = sums
             .chunks(g.h * 2 * c)
             .map(|image| {
                 let (mut s, mut q) = (vec![0.0f64; c], vec![0.0f64; c]);
@@ -490,7 +492,7 @@ impl Routed {
         let src = &y[segment * g.wp2() * c..][..g.w * c];
         // SAFETY: f32 and MaybeUninit<f32> have one layout; only initialised values are written.
         let out = unsafe { &mut *(&mut out[..g.w * c] as *mut [f32] as *mut [MaybeUninit<f32>]) };
-        grad_row_any(
+        grad_row(
             src,
             h,
             g,
@@ -552,32 +554,35 @@ struct Coefficients<'a> {
     scale: &'a [f32],
 }
 
-multiversion! {
-    /// One image of pass 2, written once into `dy` (the image's GEMM rows, uninitialised):
-    /// `k0 + k1·y + γ·inv_std·d` where `d` is the routed gradient at its window's argmax and 0
-    /// elsewhere (outside every window too), and 0 in the scratch columns.
-    fn input_grad_image(
-        image: &[f32],
-        g: &Geometry,
-        coef: &Coefficients<'_>,
-        windows: (&[f32], &[u8]),
-        dy: &mut [MaybeUninit<f32>],
-    ) {
-        let c = g.cout;
-        let row = g.wp2() * c;
-        for h in 0..g.h {
-            let (src, dst) = (&image[h * row..(h + 1) * row], &mut dy[h * row..(h + 1) * row]);
-            grad_row(src, h, g, coef, windows, (0, c), dst);
-            for d in &mut dst[g.w * c..] {
-                d.write(0.0);
-            }
+/// One image of pass 2, written once into `dy` (the image's GEMM rows, uninitialised):
+/// `k0 + k1·y + γ·inv_std·d` where `d` is the routed gradient at its window's argmax and 0
+/// elsewhere (outside every window too), and 0 in the scratch columns.
+fn input_grad_image(
+    image: &[f32],
+    g: &Geometry,
+    coef: &Coefficients<'_>,
+    windows: (&[f32], &[u8]),
+    dy: &mut [MaybeUninit<f32>],
+) {
+    let c = g.cout;
+    let row = g.wp2() * c;
+    for h in 0..g.h {
+        let (src, dst) = (
+            &image[h * row..(h + 1) * row],
+            &mut dy[h * row..(h + 1) * row],
+        );
+        grad_row(src, h, g, coef, windows, (0, c), dst);
+        for d in &mut dst[g.w * c..] {
+            d.write(0.0);
         }
     }
 }
 
 multiversion! {
-    /// [`grad_row`] compiled for the processor, for callers outside a multiversioned loop.
-    fn grad_row_any(
+    /// Image row `h` of `∂y`, its `W` samples `C` floats apart in `src` and `dst`, channels
+    /// `cols.0..cols.1`: `k0 + k1·y + γ·inv_std·d`, `d` the routed gradient at the window's argmax
+    /// and 0 elsewhere (outside every window too).
+    fn grad_row(
         src: &[f32],
         h: usize,
         g: &Geometry,
@@ -586,47 +591,31 @@ multiversion! {
         cols: (usize, usize),
         dst: &mut [MaybeUninit<f32>],
     ) {
-        grad_row(src, h, g, coef, windows, cols, dst)
-    }
-}
-
-/// Image row `h` of `∂y`, its `W` samples `C` floats apart in `src` and `dst`, channels
-/// `cols.0..cols.1`: `k0 + k1·y + γ·inv_std·d`, `d` the routed gradient at the window's argmax
-/// and 0 elsewhere (outside every window too).
-#[inline(always)]
-fn grad_row(
-    src: &[f32],
-    h: usize,
-    g: &Geometry,
-    coef: &Coefficients<'_>,
-    windows: (&[f32], &[u8]),
-    cols: (usize, usize),
-    dst: &mut [MaybeUninit<f32>],
-) {
-    let c = g.cout;
-    let (j0, j1) = cols;
-    let len = j1 - j0;
-    let (k0, k1, scale) = (&coef.k0[j0..j1], &coef.k1[j0..j1], &coef.scale[j0..j1]);
-    let (routed, arg) = windows;
-    let (hp, wp) = (g.hp(), g.wp());
-    for w in 0..g.w {
-        let src = &src[w * c + j0..][..len];
-        let dst = &mut dst[w * c + j0..][..len];
-        if h < 2 * hp && w < 2 * wp && !arg.is_empty() {
-            let lo = ((h / 2) * wp + w / 2) * c + j0;
-            let at = ((h % 2) * 2 + w % 2) as u8;
-            let (routed, arg) = (&routed[lo..lo + len], &arg[lo..lo + len]);
-            for ch in 0..len {
-                let d = if arg[ch] == at {
-                    scale[ch] * routed[ch]
-                } else {
-                    0.0
-                };
-                dst[ch].write(k0[ch] + k1[ch] * src[ch] + d);
-            }
-        } else {
-            for ch in 0..len {
-                dst[ch].write(k0[ch] + k1[ch] * src[ch]);
+        let c = g.cout;
+        let (j0, j1) = cols;
+        let len = j1 - j0;
+        let (k0, k1, scale) = (&coef.k0[j0..j1], &coef.k1[j0..j1], &coef.scale[j0..j1]);
+        let (routed, arg) = windows;
+        let (hp, wp) = (g.hp(), g.wp());
+        for w in 0..g.w {
+            let src = &src[w * c + j0..][..len];
+            let dst = &mut dst[w * c + j0..][..len];
+            if h < 2 * hp && w < 2 * wp && !arg.is_empty() {
+                let lo = ((h / 2) * wp + w / 2) * c + j0;
+                let at = ((h % 2) * 2 + w % 2) as u8;
+                let (routed, arg) = (&routed[lo..lo + len], &arg[lo..lo + len]);
+                for ch in 0..len {
+                    let d = if arg[ch] == at {
+                        scale[ch] * routed[ch]
+                    } else {
+                        0.0
+                    };
+                    dst[ch].write(k0[ch] + k1[ch] * src[ch] + d);
+                }
+            } else {
+                for ch in 0..len {
+                    dst[ch].write(k0[ch] + k1[ch] * src[ch]);
+                }
             }
         }
     }

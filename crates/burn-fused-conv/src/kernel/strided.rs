@@ -38,6 +38,28 @@ impl<'a> PixelRows<'a> {
     }
 }
 
+impl<'a> View4<'a> {
+    /// `[N, C, H, W]` stored contiguously in that order (NCHW).
+    pub fn nchw(data: &'a [f32], [n, c, h, w]: [usize; 4]) -> Self {
+        Self {
+            data,
+            dims: [n, c, h, w],
+            strides: [(c * h * w) as isize, (h * w) as isize, w as isize, 1],
+            offset: 0,
+        }
+    }
+
+    /// `[N, C, H, W]` stored channels-last, `[N, H, W, C]` contiguously (NHWC).
+    pub fn nhwc(data: &'a [f32], [n, c, h, w]: [usize; 4]) -> Self {
+        Self {
+            data,
+            dims: [n, c, h, w],
+            strides: [(h * w * c) as isize, 1, (w * c) as isize, c as isize],
+            offset: 0,
+        }
+    }
+}
+
 impl View4<'_> {
     /// The view's memory as [`PixelRows`], without a copy, when it is channels-last: channels
     /// adjacent, pixels `C` floats apart, rows and images at non-negative strides (the layout
@@ -187,12 +209,7 @@ mod tests {
         let data: Vec<f32> = (0..c * h * w)
             .map(|i| (100 * (i / (h * w)) + 10 * ((i / w) % h) + i % w) as f32)
             .collect();
-        let view = View4 {
-            data: &data,
-            dims: [1, c, h, w],
-            strides: [(c * h * w) as isize, (h * w) as isize, w as isize, 1],
-            offset: 0,
-        };
+        let view = View4::nchw(&data, [1, c, h, w]);
         let g = Geometry {
             n: 1,
             cin: c,
