@@ -16,11 +16,24 @@ use burn::backend::{AutodiffBackend, Backend, Flex, backend_extension, tensor::F
 use std::sync::Arc;
 
 use crate::flex_op::{self, Saved, Stats};
+use crate::kernel::conv::Products;
+
+/// The op's settings besides its tensors.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OpOptions {
+    /// Batch norm's ε.
+    pub epsilon: f64,
+    /// How the convolution's forward and input-gradient products run: direct, or Winograd
+    /// F(2×2, 3×3) where the shape allows.
+    pub products: Products,
+}
 
 /// conv 3×3 (padding 1, no bias) → batch norm → ReLU → 2×2 max-pool (stride 2), as one op.
 ///
 /// Shapes: `x [N, C_in, H, W]`, `weight [C_out, C_in, 3, 3]`, `gamma`, `beta`, `mean`, `var`
-/// `[C_out]`; the output is `[N, C_out, ⌊H/2⌋, ⌊W/2⌋]`.
+/// `[C_out]`; the output is `[N, C_out, ⌊H/2⌋, ⌊W/2⌋]`. [`OpOptions`] holds batch norm's ε
+/// and how the convolution's products run (the default implementation of
+/// `conv_bn_relu_pool_eval`, Burn's own ops, uses ε only).
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedConvBackend: Backend {
     /// Training: batch norm with the batch's own statistics. Returns the output, the batch mean
@@ -30,7 +43,7 @@ pub trait FusedConvBackend: Backend {
         weight: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
-        epsilon: f64,
+        options: OpOptions,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
     /// Inference: batch norm with the given (running) statistics.
@@ -41,11 +54,11 @@ pub trait FusedConvBackend: Backend {
         beta: FloatTensor<Self>,
         mean: FloatTensor<Self>,
         var: FloatTensor<Self>,
-        epsilon: f64,
+        options: OpOptions,
     ) -> FloatTensor<Self> {
         // Burn's own ops, differentiable wherever `Self` is: used on autodiff.
         let y = Self::conv2d(x, weight, None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
-        let z = Self::relu(Self::batch_norm(y, gamma, beta, mean, var, epsilon));
+        let z = Self::relu(Self::batch_norm(y, gamma, beta, mean, var, options.epsilon));
         Self::max_pool2d(z, [2, 2], [2, 2], [0, 0], [1, 1], false)
     }
 }
@@ -56,9 +69,9 @@ impl FusedConvBackend for Flex {
         weight: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
-        epsilon: f64,
+        options: OpOptions,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let out = flex_op::forward(&x, &weight, &gamma, &beta, Stats::Batch, epsilon, false);
+        let out = flex_op::forward(&x, &weight, &gamma, &beta, Stats::Batch, options, false);
         let (mean, var) = out.stats.expect("batch statistics in training");
         (out.output, mean, var)
     }
@@ -70,13 +83,13 @@ impl FusedConvBackend for Flex {
         beta: FloatTensor<Self>,
         mean: FloatTensor<Self>,
         var: FloatTensor<Self>,
-        epsilon: f64,
+        options: OpOptions,
     ) -> FloatTensor<Self> {
         let stats = Stats::Given {
             mean: &mean,
             var: &var,
         };
-        flex_op::forward(&x, &weight, &gamma, &beta, stats, epsilon, false).output
+        flex_op::forward(&x, &weight, &gamma, &beta, stats, options, false).output
     }
 }
 
@@ -112,7 +125,7 @@ impl<C: CheckpointStrategy> FusedConvBackend for Autodiff<Flex, C> {
         weight: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
-        epsilon: f64,
+        options: OpOptions,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         let prep = FusedBlockBackward
             .prepare::<C>([x.node(), weight.node(), gamma.node(), beta.node()])
@@ -125,7 +138,7 @@ impl<C: CheckpointStrategy> FusedConvBackend for Autodiff<Flex, C> {
             gamma.primitive(),
             beta.primitive(),
             Stats::Batch,
-            epsilon,
+            options,
             tracked,
         );
         let (mean, var) = out.stats.expect("batch statistics in training");

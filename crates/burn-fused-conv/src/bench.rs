@@ -19,6 +19,7 @@ use burn::tensor::{Device, Tensor};
 
 use serde::Serialize;
 
+use crate::isa::Isa;
 use crate::{BlockKernel, FusedConvBlockConfig};
 
 /// One block call: batch, channels in and out, square side, and whether the input needs a
@@ -114,7 +115,7 @@ pub fn pool_threads() -> usize {
 }
 
 /// The machine's fused-multiply-add peak in GFLOP/s: every thread of rayon's pool runs a loop of
-/// independent vector FMAs (AVX-512 or AVX2 where the processor has them, detected at run time)
+/// independent vector FMAs (AVX-512 or AVX2 as the kernels run them, [`Isa::active`])
 /// for about `seconds`.
 pub fn fma_peak_gflops(seconds: f64) -> f64 {
     // Calibrate the iteration count on one thread, then run it everywhere at once.
@@ -136,14 +137,12 @@ pub fn fma_peak_gflops(seconds: f64) -> f64 {
 fn fma_loop(iters: u64) -> (f32, f64) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the processor has AVX-512F (checked just above).
-            return unsafe { fma_avx512(iters) };
-        }
-        if std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx")
-        {
-            // SAFETY: the processor has FMA and AVX (checked just above).
-            return unsafe { fma_avx2(iters) };
+        match Isa::active() {
+            // SAFETY: the processor has AVX-512F (`Isa::active` never exceeds what it detected).
+            Isa::Avx512 => return unsafe { fma_avx512(iters) },
+            // SAFETY: the processor has AVX2 and FMA (as above).
+            Isa::Avx2 => return unsafe { fma_avx2(iters) },
+            Isa::Plain => {}
         }
     }
     fma_scalar(iters)
@@ -200,8 +199,10 @@ fn fma_scalar(iters: u64) -> (f32, f64) {
 /// peak measured in the same run.
 #[derive(Debug, Clone, Serialize)]
 pub struct BlockTimingTable {
-    /// FMA peak of rayon's threads, GFLOP/s.
+    /// FMA peak of rayon's threads, GFLOP/s, with the instruction set the kernels ran.
     pub peak_gflops: f64,
+    /// The instruction set the kernels and the peak ran with ([`Isa::active`]).
+    pub isa: Isa,
     /// One row per block and kernel.
     pub rows: Vec<BlockTimingRow>,
 }
@@ -248,14 +249,19 @@ pub fn time_network(
         cin = cout;
         side /= 2;
     }
-    BlockTimingTable { peak_gflops, rows }
+    BlockTimingTable {
+        peak_gflops,
+        isa: Isa::active(),
+        rows,
+    }
 }
 
 impl BlockTimingTable {
     /// The table as text.
     pub fn render(&self) -> String {
         let mut out = format!(
-            "conv blocks, forward + backward (FMA peak of {} threads measured now: {:.0} GFLOP/s)\n{:<18} {:<6} {:>9} {:>9} {:>9} {:>8}\n",
+            "conv blocks, forward + backward ({}; FMA peak of {} threads measured now: {:.0} GFLOP/s)\n{:<18} {:<6} {:>9} {:>9} {:>9} {:>8}\n",
+            self.isa,
             pool_threads(),
             self.peak_gflops,
             "block",
@@ -268,7 +274,7 @@ impl BlockTimingTable {
         for r in &self.rows {
             let s = &r.shape;
             out += &format!(
-                "{:<18} {:<6} {:>9.2} {:>9.2} {:>9.1} {:>7.1}%\n",
+                "{:<18} {:<8} {:>9.2} {:>9.2} {:>9.1} {:>7.1}%\n",
                 format!("{}→{} @{}²", s.cin, s.cout, s.side),
                 r.kernel,
                 1e3 * r.timing.forward_seconds,
@@ -295,7 +301,7 @@ pub struct PhaseTiming {
 /// random inputs. The product phases are named `product …`; their GFLOP/s follow from
 /// [`BlockShape::conv_flops`].
 pub fn time_phases(shape: BlockShape, reps: usize) -> PhaseTiming {
-    use crate::kernel::{conv, geometry::Geometry, norm_pool, strided};
+    use crate::kernel::{conv, conv::Products, geometry::Geometry, norm_pool, strided};
     let g = Geometry {
         n: shape.batch,
         cin: shape.cin,
@@ -337,6 +343,12 @@ pub fn time_phases(shape: BlockShape, reps: usize) -> PhaseTiming {
         let s = Instant::now();
         let (y, mean, var) = conv::conv_pixels_stats(&xp, g.cin, &wr, g.cout, &g);
         timed(rep, "product forward, stats in it", s);
+        if Products::Winograd.winograd(g.cin, &g) {
+            let s = Instant::now();
+            let out = conv::conv_pixels_stats_by(&xp, g.cin, &wr, g.cout, &g, Products::Winograd);
+            timed(rep, "product forward Winograd, stats", s);
+            std::hint::black_box(out);
+        }
         let affine =
             norm_pool::Affine::new(&mean, &var, 1e-5, vec![1.0; g.cout], vec![0.0; g.cout]);
         let s = Instant::now();
@@ -361,6 +373,12 @@ pub fn time_phases(shape: BlockShape, reps: usize) -> PhaseTiming {
             let dx = conv::conv_pixels(&dy, g.cout, &wt, g.cin, &g);
             timed(rep, "product input grad", s);
             std::hint::black_box(dx);
+            if Products::Winograd.winograd(g.cout, &g) {
+                let s = Instant::now();
+                let dx = conv::conv_pixels_by(&dy, g.cout, &wt, g.cin, &g, Products::Winograd);
+                timed(rep, "product input grad Winograd", s);
+                std::hint::black_box(dx);
+            }
         } else {
             let s = Instant::now();
             let fill = |segment: usize, cols: (usize, usize), out: &mut [f32]| {

@@ -15,17 +15,41 @@ pub enum BlockKernel {
     Fused,
     /// Always Burn's stock `Conv2d`, `BatchNorm`, ReLU and `MaxPool2d`.
     Stock,
+    /// The fused op with its forward and input-gradient products as Winograd F(2×2, 3×3)
+    /// (2.25× fewer multiply-adds) where the shape allows (even sides, at least 16 input
+    /// channels: [`crate::kernel::winograd`]), the direct products elsewhere; the stock layers
+    /// where [`BlockKernel::Fused`] would use them.
+    Winograd,
 }
 
 impl BlockKernel {
     /// Every kernel, in the order benchmarks list them.
-    pub const ALL: [BlockKernel; 2] = [BlockKernel::Stock, BlockKernel::Fused];
+    pub const ALL: [BlockKernel; 3] = [
+        BlockKernel::Stock,
+        BlockKernel::Fused,
+        BlockKernel::Winograd,
+    ];
 
-    /// The kernel's name on a command line: `fused` or `stock`.
+    /// The kernel's name on a command line: `fused`, `stock` or `winograd`.
     pub fn name(self) -> &'static str {
         match self {
             BlockKernel::Fused => "fused",
             BlockKernel::Stock => "stock",
+            BlockKernel::Winograd => "winograd",
+        }
+    }
+
+    /// Whether the fused op runs (where it exists): every kernel but [`BlockKernel::Stock`].
+    pub fn is_fused(self) -> bool {
+        self != BlockKernel::Stock
+    }
+
+    /// How the fused op's forward and input-gradient products run.
+    #[cfg(feature = "flex")]
+    pub fn products(self) -> crate::kernel::conv::Products {
+        match self {
+            BlockKernel::Winograd => crate::kernel::conv::Products::Winograd,
+            _ => crate::kernel::conv::Products::Direct,
         }
     }
 }
@@ -33,21 +57,22 @@ impl BlockKernel {
 impl std::str::FromStr for BlockKernel {
     type Err = String;
 
-    /// `fused` or `stock` (any case).
+    /// A [`BlockKernel::name`] (any case).
     ///
     /// ```
     /// use burn_fused_conv::BlockKernel;
     /// assert_eq!("fused".parse(), Ok(BlockKernel::Fused));
-    /// assert!("fast".parse::<BlockKernel>().unwrap_err().contains("fused, stock"));
+    /// assert_eq!("Winograd".parse(), Ok(BlockKernel::Winograd));
+    /// assert!("fast".parse::<BlockKernel>().unwrap_err().contains("fused, stock, winograd"));
     /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "fused" => Ok(BlockKernel::Fused),
-            "stock" => Ok(BlockKernel::Stock),
-            other => Err(format!(
-                "unknown block kernel {other:?} (expected one of: fused, stock)"
-            )),
-        }
+        let wanted = s.trim().to_ascii_lowercase();
+        BlockKernel::ALL
+            .into_iter()
+            .find(|kernel| kernel.name() == wanted)
+            .ok_or_else(|| {
+                format!("unknown block kernel {wanted:?} (expected one of: fused, stock, winograd)")
+            })
     }
 }
 
@@ -155,7 +180,7 @@ impl FusedConvBlock {
             && self.conv.bias.is_none()
             && matches!(self.conv.padding, PaddingConfig2d::Same);
         let eligible = cfg!(feature = "flex")
-            && self.kernel == BlockKernel::Fused
+            && self.kernel.is_fused()
             && own_conv
             && x.dtype() == DType::F32
             && is_flex(&device);
@@ -177,6 +202,15 @@ impl FusedConvBlock {
             .forward(z)
     }
 
+    /// The fused op's ε and products.
+    #[cfg(feature = "flex")]
+    fn op_options(&self) -> crate::backend::OpOptions {
+        crate::backend::OpOptions {
+            epsilon: self.bn.epsilon,
+            products: self.kernel.products(),
+        }
+    }
+
     #[cfg(feature = "flex")]
     fn forward_fused_train(&self, x: Tensor<4>) -> Tensor<4> {
         use crate::backend::FusedConvBackend;
@@ -187,7 +221,7 @@ impl FusedConvBlock {
             self.conv.weight.val().into_dispatch(),
             self.bn.gamma.val().into_dispatch(),
             self.bn.beta.val().into_dispatch(),
-            self.bn.epsilon,
+            self.op_options(),
         );
         let mean = Tensor::<1>::from_dispatch(mean);
         let var = Tensor::<1>::from_dispatch(var);
@@ -220,7 +254,7 @@ impl FusedConvBlock {
             self.bn.beta.val().into_dispatch(),
             mean.into_dispatch(),
             var.into_dispatch(),
-            self.bn.epsilon,
+            self.op_options(),
         ))
     }
 }

@@ -16,8 +16,9 @@ use std::sync::Arc;
 use burn::backend::flex::{FlexTensor, Layout};
 use burn::tensor::{Shape, TensorData};
 
+use crate::backend::OpOptions;
 use crate::kernel::conv::{
-    conv_pixels, conv_pixels_stats, repack_forward, repack_transposed, weight_grad,
+    Products, conv_pixels_by, conv_pixels_stats_by, repack_forward, repack_transposed, weight_grad,
     weight_grad_computed,
 };
 use crate::kernel::geometry::Geometry;
@@ -43,6 +44,8 @@ pub(crate) struct Saved {
     winners: Winners,
     affine: Affine,
     weight: Vec<f32>,
+    /// How the forward product ran; the input gradient's runs the same way.
+    products: Products,
 }
 
 /// What the forward pass returns.
@@ -62,9 +65,10 @@ pub(crate) fn forward(
     gamma: &FlexTensor,
     beta: &FlexTensor,
     stats: Stats<'_>,
-    epsilon: f64,
+    options: OpOptions,
     save: bool,
 ) -> Forward {
+    let OpOptions { epsilon, products } = options;
     let xv = view4(x);
     let [n, cin, h, w] = xv.dims;
     let wdims = weight.layout().shape().to_vec();
@@ -85,13 +89,13 @@ pub(crate) fn forward(
     let (y, mean, var, batch) = match stats {
         Stats::Batch => {
             // The statistics from each group of output rows while the product has it in cache.
-            let (y, mean, var) = conv_pixels_stats(&xp, cin, &wr, g.cout, &g);
+            let (y, mean, var) = conv_pixels_stats_by(&xp, cin, &wr, g.cout, &g, products);
             (y, mean, var, true)
         }
         Stats::Given { mean, var } => {
             let f = |t: &FlexTensor| values(t).iter().map(|&v| v as f64).collect::<Vec<_>>();
             (
-                conv_pixels(&xp, cin, &wr, g.cout, &g),
+                conv_pixels_by(&xp, cin, &wr, g.cout, &g, products),
                 f(mean),
                 f(var),
                 false,
@@ -114,6 +118,7 @@ pub(crate) fn forward(
             winners,
             affine,
             weight,
+            products,
         })
     });
     Forward {
@@ -151,7 +156,7 @@ pub(crate) fn backward(saved: &Saved, output_grad: &FlexTensor, need_x: bool) ->
         let dw = weight_grad(&saved.xp, &dy, g);
         // dy is padded like the input: the transposed convolution reads it in place.
         let wt = repack_transposed(&saved.weight, g.cin, g.cout);
-        let dx = conv_pixels(&dy, g.cout, &wt, g.cin, g);
+        let dx = conv_pixels_by(&dy, g.cout, &wt, g.cin, g, saved.products);
         (dw, Some(channels_last(dx, [g.n, g.cin, g.h, g.w], g.wp2())))
     } else {
         // Only the weight gradient reads ∂y: each row is computed where the product uses it

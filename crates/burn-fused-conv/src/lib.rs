@@ -58,6 +58,9 @@
 //!   number of threads (tested on 1 and 2 threads) and of the instruction set: each output of a
 //!   product is one chain of fused multiply-adds in the same order with AVX-512, AVX2 + FMA or
 //!   plain Rust (tested), so processors with either give the same bits.
+//! - The instruction set is the widest the processor has unless the environment variable
+//!   `BURN_FUSED_CONV_MAX_ISA` (`avx512`, `avx2`, `plain`) caps it ([`isa`]): one host can time
+//!   another's code path.
 //!
 //! Training frees and reallocates the same large buffers every step; [`alloc::keep_freed_memory`]
 //! (glibc) keeps them in the heap rather than page-faulting through fresh ones;
@@ -80,6 +83,8 @@ pub mod bench;
 mod block;
 #[cfg(feature = "flex")]
 mod flex_op;
+#[cfg(feature = "flex")]
+pub mod isa;
 #[cfg(feature = "flex")]
 pub mod kernel;
 #[cfg(feature = "flex")]

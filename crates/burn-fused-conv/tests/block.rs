@@ -53,7 +53,19 @@ fn tensor4(dims: [usize; 4], seed: u64, device: &Device) -> Tensor<4> {
 
 /// A fused block with non-trivial γ and β, and the stock block with the same record.
 fn pair(cin: usize, cout: usize, device: &Device) -> (FusedConvBlock, FusedConvBlock) {
-    let mut fused = FusedConvBlockConfig::new([cin, cout]).init(device);
+    pair_with(BlockKernel::Fused, cin, cout, device)
+}
+
+/// A block run by `kernel` and the stock block with the same parameters.
+fn pair_with(
+    kernel: BlockKernel,
+    cin: usize,
+    cout: usize,
+    device: &Device,
+) -> (FusedConvBlock, FusedConvBlock) {
+    let mut fused = FusedConvBlockConfig::new([cin, cout])
+        .with_kernel(kernel)
+        .init(device);
     // Explicit weights (Kaiming-uniform's scale): the flex seed is process-wide, shared with the
     // tests running beside this one.
     let bound = (1.0 / (9.0 * cin as f32)).sqrt() * 3f32.sqrt();
@@ -114,45 +126,45 @@ fn step(b: &FusedConvBlock, dims: [usize; 4], seed: u64, device: &Device) -> Ste
     }
 }
 
-/// The largest relative error of a fused step against the stock one, by quantity.
-fn compare(dims: [usize; 4], cout: usize) -> Vec<(&'static str, f64)> {
+/// The largest relative error of a step of each fused kernel (direct and Winograd products)
+/// against the stock one, by quantity.
+fn compare(dims: [usize; 4], cout: usize) -> Vec<(BlockKernel, &'static str, f64)> {
     let device = Device::flex().autodiff();
-    let (fused, stock) = pair(dims[1], cout, &device);
+    let (_, stock) = pair(dims[1], cout, &device);
     let x = tensor4(dims, 1, &device);
-    assert_eq!(fused.route(&x), Route::FusedTrain);
     assert_eq!(stock.route(&x), Route::Stock);
-    let (f, s) = (
-        step(&fused, dims, 1, &device),
-        step(&stock, dims, 1, &device),
-    );
-    vec![
-        ("output", rel_err(&f.out, &s.out)),
-        ("input grad", rel_err(&f.dx, &s.dx)),
-        ("weight grad", rel_err(&f.dw, &s.dw)),
-        ("gamma grad", rel_err(&f.dgamma, &s.dgamma)),
-        ("beta grad", rel_err(&f.dbeta, &s.dbeta)),
-        ("running mean", rel_err(&f.running_mean, &s.running_mean)),
-        ("running var", rel_err(&f.running_var, &s.running_var)),
-        ("eval output", rel_err(&f.eval_out, &s.eval_out)),
-    ]
+    let s = step(&stock, dims, 1, &device);
+    let mut errors = Vec::new();
+    for kernel in [BlockKernel::Fused, BlockKernel::Winograd] {
+        let (fused, _) = pair_with(kernel, dims[1], cout, &device);
+        assert_eq!(fused.route(&x), Route::FusedTrain);
+        let f = step(&fused, dims, 1, &device);
+        errors.extend(
+            [
+                ("output", rel_err(&f.out, &s.out)),
+                ("input grad", rel_err(&f.dx, &s.dx)),
+                ("weight grad", rel_err(&f.dw, &s.dw)),
+                ("gamma grad", rel_err(&f.dgamma, &s.dgamma)),
+                ("beta grad", rel_err(&f.dbeta, &s.dbeta)),
+                ("running mean", rel_err(&f.running_mean, &s.running_mean)),
+                ("running var", rel_err(&f.running_var, &s.running_var)),
+                ("eval output", rel_err(&f.eval_out, &s.eval_out)),
+            ]
+            .map(|(what, err)| (kernel, what, err)),
+        );
+    }
+    errors
 }
 
 const TOLERANCE: f64 = 1e-4;
 
 fn check(dims: [usize; 4], cout: usize) {
-    let errors = compare(dims, cout);
-    let worst = errors
-        .iter()
-        .cloned()
-        .fold(("", 0.0), |a, b| if b.1 > a.1 { b } else { a });
-    println!(
-        "{dims:?} → {cout}: worst relative error {:.1e} ({})",
-        worst.1, worst.0
-    );
-    for (what, err) in errors {
+    for (kernel, what, err) in compare(dims, cout) {
+        println!("{dims:?} → {cout}, {}: {what} {err:.1e}", kernel.name());
         assert!(
             err <= TOLERANCE,
-            "{dims:?} → {cout}: {what} off by {err:.2e}"
+            "{dims:?} → {cout}, {}: {what} off by {err:.2e}",
+            kernel.name()
         );
     }
 }
@@ -275,17 +287,24 @@ fn odd_shapes_match_the_stock_chain() {
     check([3, 5, 7, 9], 13); // odd sides, channels not multiples of 16
     check([2, 3, 5, 6], 7);
     check([2, 17, 2, 3], 19); // the smallest pool
+    check([1, 20, 6, 4], 13); // Winograd forward with channels not multiples of 16, batch 1
+    check([3, 16, 4, 2], 24); // Winograd both ways, the smallest tile grid
 }
 
 /// One fused training step's bits.
 fn step_bits(threads: usize) -> Vec<Vec<u32>> {
+    step_bits_with(BlockKernel::Fused, threads)
+}
+
+/// One training step's bits with `kernel`.
+fn step_bits_with(kernel: BlockKernel, threads: usize) -> Vec<Vec<u32>> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .unwrap();
     pool.install(|| {
         let device = Device::flex().autodiff();
-        let (b, _) = pair(32, 64, &device);
+        let (b, _) = pair_with(kernel, 32, 64, &device);
         let s = step(&b, [8, 32, 16, 16], 5, &device);
         [
             s.out,
@@ -347,6 +366,16 @@ fn repeated_runs_are_bit_identical_on_one_and_two_threads() {
         differing(&one, &two),
         Vec::<&str>::new(),
         "1 and 2 threads differ"
+    );
+    // The same with Winograd products, which group their tiles by the thread count.
+    let (one, two) = (
+        step_bits_with(BlockKernel::Winograd, 1),
+        step_bits_with(BlockKernel::Winograd, 2),
+    );
+    assert_eq!(
+        differing(&one, &two),
+        Vec::<&str>::new(),
+        "Winograd: 1 and 2 threads differ"
     );
 }
 

@@ -84,9 +84,11 @@ def main():
         results[layout] = args.batch_size / statistics.median(times)
     if args.json:
         print(json.dumps({"torch": torch.__version__, "threads": args.threads,
+                          "cpu_capability": torch.backends.cpu.get_cpu_capability(),
                           "images_per_second": results}))
     else:
-        print(f"PyTorch {torch.__version__}, {args.threads} threads, batch {args.batch_size}, "
+        print(f"PyTorch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()}), "
+              f"{args.threads} threads, batch {args.batch_size}, "
               f"{args.image_size}x{args.image_size}, median of {args.steps} steps after {args.warmup}")
         for layout, ips in results.items():
             print(f"  {layout:<14} {ips:8.1f} images/s")

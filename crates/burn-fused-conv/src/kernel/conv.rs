@@ -22,6 +22,7 @@ use super::norm_pool;
 use super::tile::{
     Left, RowMap, Rows, Span, grad_product, grad_product_computed, rows_product, rows_product_then,
 };
+use super::winograd;
 
 /// Output channels moved together by the transposes between the weight's `[C_out, C_in, 3, 3]`
 /// order and the products' `[k][C_out]` order: 16 rows of the one are read while 16 adjacent
@@ -153,6 +154,76 @@ pub fn conv_pixels_stats(
     let y = rows_product_then(&left, b, n, pixel_rows(g), &|segments, rows| {
         stats.segments_done(segments, rows)
     });
+    let (mean, var) = stats.finish(g);
+    (y, mean, var)
+}
+
+/// How the forward and input-gradient products run: the direct products of this module, or
+/// Winograd F(2×2, 3×3) ([`winograd`]) where it applies (even sides, at least
+/// [`winograd::MIN_CHANNELS`] input channels), the direct products elsewhere. The weight
+/// gradient is always direct.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Products {
+    /// [`conv_pixels`], [`conv_pixels_stats`].
+    #[default]
+    Direct,
+    /// [`winograd::conv_pixels`] where [`winograd::applies`].
+    Winograd,
+}
+
+impl Products {
+    /// Whether a product of `c` input channels over the maps of `g` runs as Winograd.
+    pub fn winograd(self, c: usize, g: &Geometry) -> bool {
+        self == Products::Winograd && winograd::applies(c, g)
+    }
+}
+
+/// [`conv_pixels`] run as `products` says.
+pub fn conv_pixels_by(
+    xp: &[f32],
+    c: usize,
+    b: &[f32],
+    n: usize,
+    g: &Geometry,
+    products: Products,
+) -> Vec<f32> {
+    if products.winograd(c, g) {
+        winograd::conv_pixels(xp, c, &winograd::Weights::new(b, c, n), g, None)
+    } else {
+        conv_pixels(xp, c, b, n, g)
+    }
+}
+
+/// [`conv_pixels_stats`] run as `products` says. With Winograd the statistics are gathered from
+/// each group of image rows as it is final, around the direct product's first sample, in the
+/// same order as [`norm_pool::batch_stats`] sums (equal to it within f64 rounding, as the pivot
+/// differs from the output's first sample in the last bits).
+pub fn conv_pixels_stats_by(
+    xp: &[f32],
+    c: usize,
+    b: &[f32],
+    n: usize,
+    g: &Geometry,
+    products: Products,
+) -> (Vec<f32>, Vec<f64>, Vec<f64>) {
+    if !products.winograd(c, g) || n == 0 {
+        return conv_pixels_stats(xp, c, b, n, g);
+    }
+    assert_eq!(n, g.cout, "the output has C_out channels");
+    let pieces = pieces(c, g);
+    let first = rows_product(
+        &padded_left(xp, c, &pieces, g),
+        b,
+        n,
+        Rows {
+            count: 1,
+            len: 1,
+            pitch: 1,
+        },
+    );
+    let stats = norm_pool::StatsCollector::new(first[..n].to_vec(), g);
+    let done = |segments: Span, rows: &[f32]| stats.segments_done(segments, rows);
+    let y = winograd::conv_pixels(xp, c, &winograd::Weights::new(b, c, n), g, Some(&done));
     let (mean, var) = stats.finish(g);
     (y, mean, var)
 }

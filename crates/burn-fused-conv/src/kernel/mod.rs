@@ -1,5 +1,5 @@
 //! The fused block's kernels on plain f32 buffers, independent of Burn's types: the padded
-//! layout ([`geometry`]), reading strided tensors ([`strided`]), the GEMMs ([`conv`]) and batch
+//! layout ([`geometry`]), reading strided tensors ([`strided`]), the GEMMs ([`conv`], [`winograd`]) and batch
 //! norm + ReLU + pool forward and backward ([`norm_pool`]).
 //!
 //! The per-channel loops index several per-channel arrays at once (`scale[ch]`, `shift[ch]`,
@@ -13,3 +13,4 @@ pub mod norm_pool;
 mod simd;
 pub mod strided;
 pub mod tile;
+pub mod winograd;

@@ -1,5 +1,5 @@
 //! Per-image loops compiled twice: for the processor the crate is built for, and with AVX2 + FMA,
-//! chosen at run time. Rust builds for baseline x86-64 (SSE2) unless told otherwise; the loops
+//! chosen at run time ([`crate::isa::Isa::active`]). Rust builds for baseline x86-64 (SSE2) unless told otherwise; the loops
 //! of [`super::norm_pool`] and [`super::strided`] run several times faster with 256-bit vectors.
 //! No fused multiply-add is formed (Rust does not contract `a·b + c`), so both versions give the
 //! same bits.
@@ -21,10 +21,9 @@ macro_rules! multiversion {
                 fn avx2($($arg: $ty),*) $(-> $ret)? {
                     imp($($arg),*)
                 }
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    // SAFETY: the processor has AVX2 and FMA (checked just above).
+                if $crate::isa::Isa::active() >= $crate::isa::Isa::Avx2 {
+                    // SAFETY: the processor has AVX2 and FMA (`Isa::active` never exceeds
+                    // what it detected).
                     return unsafe { avx2($($arg),*) };
                 }
             }

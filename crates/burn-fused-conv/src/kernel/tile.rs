@@ -33,33 +33,21 @@ use rayon::prelude::*;
 #[cfg(target_arch = "x86_64")]
 use super::lanes::{Avx2, Avx512};
 use super::lanes::{Lanes, Plain};
+use crate::isa::Isa;
 
-/// The instruction set the products run with, detected once per call (the detection is cached
-/// by std).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Isa {
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-    Plain,
-}
-
+/// The instruction set the products run with ([`Isa::active`]).
 fn isa() -> Isa {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            return Isa::Avx512;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            return Isa::Avx2;
-        }
-    }
-    Isa::Plain
+    Isa::active()
 }
 
-impl Isa {
+/// The products' block sizes for each instruction set.
+trait Blocking {
+    fn lanes(self) -> usize;
+    fn kc(self) -> usize;
+    fn tile(self) -> usize;
+}
+
+impl Blocking for Isa {
     /// Floats per vector.
     fn lanes(self) -> usize {
         match self {
@@ -67,7 +55,7 @@ impl Isa {
             Isa::Avx512 => Avx512::W,
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => Avx2::W,
-            Isa::Plain => Plain::W,
+            _ => Plain::W,
         }
     }
 
@@ -78,7 +66,7 @@ impl Isa {
             Isa::Avx512 => Avx512::KC,
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => Avx2::KC,
-            Isa::Plain => Plain::KC,
+            _ => Plain::KC,
         }
     }
 
@@ -89,7 +77,7 @@ impl Isa {
             Isa::Avx512 => Avx512::TILE,
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => Avx2::TILE,
-            Isa::Plain => Plain::TILE,
+            _ => Plain::TILE,
         }
     }
 }
@@ -312,7 +300,7 @@ fn rows_product_with(
                     Isa::Avx512 => rows_task_avx512(&job, g0, g1),
                     #[cfg(target_arch = "x86_64")]
                     Isa::Avx2 => rows_task_avx2(&job, g0, g1),
-                    Isa::Plain => rows_task::<Plain>(&job, g0, g1),
+                    _ => rows_task::<Plain>(&job, g0, g1),
                 }
             }
         });
@@ -320,6 +308,89 @@ fn rows_product_with(
     // column of its rows (the first K block stores each tile's columns 0..n) and zeros the gaps.
     unsafe { out.set_len(len) };
     out
+}
+
+/// A right operand `b` (`K × n`) packed once for many [`small_product`]s on the calling thread,
+/// for the instruction set the products run with.
+#[derive(Debug, Clone)]
+pub struct Packed {
+    data: Vec<f32>,
+    k: usize,
+    n: usize,
+    passes: Vec<Pass>,
+    isa: Isa,
+}
+
+impl Packed {
+    /// `b`, `K × n` row-major.
+    pub fn new(b: &[f32], k: usize, n: usize) -> Self {
+        assert_eq!(b.len(), k * n, "right operand of the wrong size");
+        let isa = isa();
+        Self {
+            data: pack_panels(b, k, n, 2 * isa.lanes()),
+            k,
+            n,
+            passes: passes(&[(0, k)], isa.kc()),
+            isa,
+        }
+    }
+}
+
+/// `out[i·n + j] = Σ_{k<K} a[i·lda + k]·b[k][j]` for `i < m`, `j < n`, on the calling thread
+/// (no tasks): the register tiles of [`rows_product`], for products too small to split, run
+/// inside a caller's own parallel loop. Each output is the same chain of multiply-adds as in
+/// [`rows_product`] over the same rows.
+///
+/// ```
+/// use burn_fused_conv::kernel::tile::{Packed, small_product};
+/// let b = Packed::new(&[1.0, 0.0, 0.0, 1.0, 1.0, 0.0], 3, 2); // 3 × 2
+/// let mut out = [0.0; 4];
+/// small_product(&[1.0, 2.0, 3.0, 9.0, 2.0, 3.0, 4.0], 4, 2, &b, &mut out);
+/// assert_eq!(out, [4.0, 2.0, 6.0, 3.0]);
+/// ```
+pub fn small_product(a: &[f32], lda: usize, m: usize, b: &Packed, out: &mut [f32]) {
+    let (k, n) = (b.k, b.n);
+    assert!(lda >= k, "rows of the left operand shorter than K");
+    assert!(out.len() >= m * n, "output too short");
+    if m == 0 || n == 0 {
+        return;
+    }
+    let pieces = [(0, k)];
+    let left = Left {
+        data: a,
+        s: lda,
+        pieces: &pieces,
+        map: RowMap::linear(m),
+    };
+    let rows = Rows::all(m);
+    left.check(rows);
+    if k == 0 {
+        out[..m * n].fill(0.0);
+        return;
+    }
+    let job = RowsJob {
+        left,
+        k,
+        packed: &b.data,
+        passes: &b.passes,
+        n,
+        panels: n.div_ceil(2 * b.isa.lanes()),
+        rows,
+        out: Shared(out.as_mut_ptr()),
+        done: None,
+    };
+    // SAFETY: the one segment's m rows of n floats are inside `out` (checked above), the reads
+    // inside `a` (checked by `left.check`) and `b.data` (packed for K × n); `b.isa` is
+    // `Isa::active`, which the processor has.
+    unsafe {
+        match b.isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => rows_task_avx512(&job, 0, 1),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => rows_task_avx2(&job, 0, 1),
+            _ => rows_task::<Plain>(&job, 0, 1),
+        }
+    }
 }
 
 /// One call of [`rows_product`], shared by its tasks.
@@ -699,7 +770,7 @@ fn grad_product_with(
                 Isa::Avx512 => grad_task_avx512(&job, chunk, segments, cols),
                 #[cfg(target_arch = "x86_64")]
                 Isa::Avx2 => grad_task_avx2(&job, chunk, segments, cols),
-                Isa::Plain => grad_task::<Plain>(&job, chunk, segments, cols),
+                _ => grad_task::<Plain>(&job, chunk, segments, cols),
             }
         }
     });

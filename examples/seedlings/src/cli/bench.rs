@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use burn_fused_conv::BlockKernel;
+use burn_fused_conv::isa::Isa;
 use burn_weight_decay::DecayMode;
 use clap::Args;
 use seedlings::bench::{BenchFigures, EpochContext};
@@ -45,14 +46,17 @@ pub struct BenchArgs {
     /// Inner optimizer: adam or sgd.
     #[arg(long, default_value = "adam", value_parser = typed(flags::optimizer))]
     optimizer: OptimizerKind,
-    /// Conv-block kernels to compare, comma-separated: stock, fused.
+    /// Conv-block kernels to compare, comma-separated: stock, fused, winograd (the fused op
+    /// with Winograd F(2×2, 3×3) products).
     #[arg(long, default_value = "stock,fused", value_parser = typed(flags::block_kernels))]
     block: List<BlockKernel>,
     /// Skip the per-block forward/backward timing.
     #[arg(long)]
     no_block_timing: bool,
     /// Also time PyTorch on the same network, batch and optimizer with this Python (one that
-    /// can import torch), and print ours ÷ PyTorch's best (bench/torch_reference.py).
+    /// can import torch), and print ours ÷ PyTorch's best (bench/torch_reference.py). When
+    /// `BURN_FUSED_CONV_MAX_ISA` caps the fused kernels (say `avx2` on an AVX-512 host), PyTorch
+    /// is capped the same way (`ATEN_CPU_CAPABILITY`, `ONEDNN_MAX_CPU_ISA`).
     #[arg(long, value_name = "PYTHON")]
     torch_python: Option<String>,
     /// Loader threads.
@@ -86,6 +90,7 @@ fn bench_wd(text: &str) -> Result<f64> {
 }
 
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
+    Isa::cap_from_env().map_err(anyhow::Error::msg)?;
     if let Some(python) = &args.torch_python {
         super::paths::program("--torch-python", python)?;
     }
@@ -332,24 +337,28 @@ impl Section {
             );
         }
         for &mode in &args.modes {
-            if let (Some(stock), Some(fused)) = (
-                self.find(BlockKernel::Stock, mode),
-                self.find(BlockKernel::Fused, mode),
-            ) {
-                let _ = writeln!(
-                    out,
-                    "{}: fused blocks train at {:.2}× the stock blocks' images/s",
-                    mode.name(),
-                    fused.images_per_second / stock.images_per_second
-                );
+            let Some(stock) = self.find(BlockKernel::Stock, mode) else {
+                continue;
+            };
+            for kernel in args.block.iter().filter(|k| k.is_fused()) {
+                if let Some(fused) = self.find(*kernel, mode) {
+                    let _ = writeln!(
+                        out,
+                        "{}: {} blocks train at {:.2}× the stock blocks' images/s",
+                        mode.name(),
+                        kernel.name(),
+                        fused.images_per_second / stock.images_per_second
+                    );
+                }
             }
         }
         if let (Some(torch), Some(best)) = (&self.torch, self.torch_best()) {
             let _ = writeln!(
                 out,
-                "PyTorch {} ({} threads), same network, batch and AdamW: {}",
+                "PyTorch {} ({} threads, {} kernels), same network, batch and AdamW: {}",
                 torch["torch"].as_str().unwrap_or("?"),
                 torch["threads"],
+                torch["cpu_capability"].as_str().unwrap_or("?"),
                 torch["images_per_second"]
             );
             for (block, arm, f) in &self.rows {
@@ -372,6 +381,24 @@ impl Section {
     }
 }
 
+/// The environment that caps PyTorch's kernels (ATen's and oneDNN's) at `isa` when the fused
+/// kernels run capped below what the processor has (`BURN_FUSED_CONV_MAX_ISA`), so that both
+/// sides run the same instruction set; nothing when they run uncapped.
+fn torch_isa_cap(isa: Isa) -> Vec<(&'static str, &'static str)> {
+    if isa == Isa::detected() {
+        return Vec::new();
+    }
+    let (aten, onednn) = match isa {
+        Isa::Avx512 => ("avx512", "AVX512_CORE"),
+        Isa::Avx2 => ("avx2", "AVX2"),
+        Isa::Plain => ("default", "SSE41"),
+    };
+    vec![
+        ("ATEN_CPU_CAPABILITY", aten),
+        ("ONEDNN_MAX_CPU_ISA", onednn),
+    ]
+}
+
 /// Runs `bench/torch_reference.py` with `python` on the bench's network (`channels`, `classes`),
 /// batch, `image_size` and step counts: its JSON, or `None` (with its message) when torch is not
 /// importable there.
@@ -384,7 +411,11 @@ fn torch_reference(
 ) -> Result<Option<serde_json::Value>> {
     let channels: Vec<String> = channels.iter().map(usize::to_string).collect();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/torch_reference.py");
-    let output = std::process::Command::new(python)
+    let mut command = std::process::Command::new(python);
+    for (name, value) in torch_isa_cap(Isa::active()) {
+        command.env(name, value);
+    }
+    let output = command
         .arg(&script)
         .args(["--json", "--batch-size", &args.batch_size.to_string()])
         .args(["--image-size", &image_size.to_string()])

@@ -10,7 +10,7 @@ pub use seedlings::settings::checks::{
     at_least_one, decay_modes, image_size, optimizer, parse_list, typed,
 };
 
-/// `--block` of the bench: conv-block kernels (stock, fused).
+/// `--block` of the bench: conv-block kernels (stock, fused, winograd).
 pub fn block_kernels(text: &str) -> Result<Vec<BlockKernel>> {
     parse_list(text, "block", |s| {
         s.parse::<BlockKernel>().map_err(|err| anyhow!(err))

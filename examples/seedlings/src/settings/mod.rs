@@ -62,8 +62,9 @@ pub struct SweepSettings {
     #[arg(long, default_value = "adam", value_parser = typed(checks::optimizer))]
     #[serde(with = "text::optimizer_name")]
     pub optimizer: OptimizerKind,
-    /// Conv blocks: fused (burn-fused-conv's op on flex, stock layers elsewhere) or stock
-    /// (Burn's layers everywhere). Same network, same record.
+    /// Conv blocks: fused (burn-fused-conv's op on flex, stock layers elsewhere), winograd (the
+    /// fused op with Winograd F(2×2, 3×3) forward and input-gradient products) or stock (Burn's
+    /// layers everywhere). Same network, same record.
     #[arg(long, default_value = "fused", value_parser = typed(checks::block_kernel))]
     #[serde(default = "fused", with = "text::block_name")]
     pub block: BlockKernel,
