@@ -366,6 +366,12 @@ pub fn time_phases(shape: BlockShape, reps: usize) -> PhaseTiming {
             let dw = conv::weight_grad(&xp, &dy, &g);
             timed(rep, "product weight grad", s);
             std::hint::black_box(dw);
+            if Products::Winograd.winograd(g.cin, &g) {
+                let s = Instant::now();
+                let dw = conv::weight_grad_by(&xp, &dy, &g, Products::Winograd);
+                timed(rep, "product weight grad Winograd", s);
+                std::hint::black_box(dw);
+            }
             let s = Instant::now();
             let wt = conv::repack_transposed(&weight, g.cin, g.cout);
             timed(rep, "repack transposed", s);

@@ -15,7 +15,7 @@ pub enum BlockKernel {
     Fused,
     /// Always Burn's stock `Conv2d`, `BatchNorm`, ReLU and `MaxPool2d`.
     Stock,
-    /// The fused op with its forward and input-gradient products as Winograd F(2×2, 3×3)
+    /// The fused op with its convolution's products as Winograd F(2×2, 3×3) and F(3×3, 2×2)
     /// (2.25× fewer multiply-adds) where the shape allows (even sides, at least 16 input
     /// channels: [`crate::kernel::winograd`]), the direct products elsewhere; the stock layers
     /// where [`BlockKernel::Fused`] would use them.

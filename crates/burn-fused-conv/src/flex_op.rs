@@ -18,8 +18,8 @@ use burn::tensor::{Shape, TensorData};
 
 use crate::backend::OpOptions;
 use crate::kernel::conv::{
-    Products, conv_pixels_by, conv_pixels_stats_by, repack_forward, repack_transposed, weight_grad,
-    weight_grad_computed,
+    Products, conv_pixels_by, conv_pixels_stats_by, repack_forward, repack_transposed,
+    weight_grad_by, weight_grad_computed,
 };
 use crate::kernel::geometry::Geometry;
 use crate::kernel::norm_pool::{self, Affine, Winners};
@@ -153,7 +153,7 @@ pub(crate) fn backward(saved: &Saved, output_grad: &FlexTensor, need_x: bool) ->
     let routed = norm_pool::route(g, &saved.affine, &saved.winners, dp);
     let (dw, x) = if need_x {
         let dy = routed.padded_grad(&saved.y, g, &saved.winners);
-        let dw = weight_grad(&saved.xp, &dy, g);
+        let dw = weight_grad_by(&saved.xp, &dy, g, saved.products);
         // dy is padded like the input: the transposed convolution reads it in place.
         let wt = repack_transposed(&saved.weight, g.cin, g.cout);
         let dx = conv_pixels_by(&dy, g.cout, &wt, g.cin, g, saved.products);

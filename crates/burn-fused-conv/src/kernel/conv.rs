@@ -158,10 +158,11 @@ pub fn conv_pixels_stats(
     (y, mean, var)
 }
 
-/// How the forward and input-gradient products run: the direct products of this module, or
-/// Winograd F(2×2, 3×3) ([`winograd`]) where it applies (even sides, at least
-/// [`winograd::MIN_CHANNELS`] input channels), the direct products elsewhere. The weight
-/// gradient is always direct.
+/// How the products run: the direct products of this module, or Winograd ([`winograd`]:
+/// F(2×2, 3×3) for the forward and input gradient, F(3×3, 2×2) for the weight gradient) where
+/// it applies (even sides, at least [`winograd::MIN_CHANNELS`] input channels), the direct
+/// products elsewhere (the first block's weight gradient, its `∂y` computed in the product,
+/// stays direct).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Products {
     /// [`conv_pixels`], [`conv_pixels_stats`].
@@ -246,6 +247,16 @@ pub fn weight_grad(xp: &[f32], dyp: &[f32], g: &Geometry) -> Vec<f32> {
     let left = padded_left(xp, cin, &pieces, g);
     let sum = grad_product(&left, dyp, padded_interior(g), cout, pixel_rows(g));
     weight_order(&sum, g)
+}
+
+/// [`weight_grad`] run as `products` says: Winograd F(3×3, 2×2) ([`winograd::weight_grad`])
+/// where it applies to the input's channels, direct elsewhere.
+pub fn weight_grad_by(xp: &[f32], dyp: &[f32], g: &Geometry, products: Products) -> Vec<f32> {
+    if products.winograd(g.cin, g) {
+        winograd::weight_grad(xp, dyp, g)
+    } else {
+        weight_grad(xp, dyp, g)
+    }
 }
 
 /// [`weight_grad`] with `∂y` computed where the product uses it, an image row at a time:

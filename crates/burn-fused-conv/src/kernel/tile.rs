@@ -754,6 +754,7 @@ fn grad_product_with(
         n,
         rows,
         out: Shared(partials.as_mut_ptr()),
+        accumulate: false,
     };
     (0..chunks * panels).into_par_iter().for_each(|task| {
         let (chunk, p) = (task / panels, task % panels);
@@ -778,6 +779,80 @@ fn grad_product_with(
     // stores each tile whole), and the panels cover 0..n.
     unsafe { partials.set_len(chunks * len) };
     sum_chunks(partials, len)
+}
+
+/// `out[k][j] += Σ_{i<m} a[i·lda + k]·d[i·n + j]` for `k < K`, `j < n` (`out` is `K × n`,
+/// row-major), on the calling thread: the register tiles of [`grad_product`] for reductions a
+/// caller splits itself. With `accumulate` false the sums start from zero instead of `out`.
+/// Each output's chain of multiply-adds runs over the rows in order, continuing the chain in
+/// `out`, so calls over consecutive blocks of rows give the bits of one call over all of them.
+///
+/// ```
+/// use burn_fused_conv::kernel::tile::small_grad_product;
+/// // a = [[1, 2], [2, 3]] (K = 2), d = [[1], [10]].
+/// let mut dw = [0.0; 2];
+/// small_grad_product(&[1.0, 2.0, 2.0, 3.0], 2, 2, &[1.0, 10.0], 1, 2, &mut dw, false);
+/// assert_eq!(dw, [21.0, 32.0]);
+/// small_grad_product(&[1.0, 1.0], 2, 2, &[1.0], 1, 1, &mut dw, true); // one more row
+/// assert_eq!(dw, [22.0, 33.0]);
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn small_grad_product(
+    a: &[f32],
+    lda: usize,
+    k: usize,
+    d: &[f32],
+    n: usize,
+    m: usize,
+    out: &mut [f32],
+    accumulate: bool,
+) {
+    assert!(lda >= k, "rows of the left operand shorter than K");
+    assert!(d.len() >= m * n, "right operand too short");
+    assert!(out.len() >= k * n, "output too short");
+    if k * n == 0 {
+        return;
+    }
+    if m == 0 {
+        if !accumulate {
+            out[..k * n].fill(0.0);
+        }
+        return;
+    }
+    let pieces = [(0, k)];
+    let left = Left {
+        data: a,
+        s: lda,
+        pieces: &pieces,
+        map: RowMap::linear(m),
+    };
+    let rows = Rows::all(m);
+    left.check(rows);
+    let job = GradJob {
+        left,
+        k,
+        right: Right::Rows(d, RowMap::linear(m)),
+        n,
+        rows,
+        out: Shared(out.as_mut_ptr()),
+        accumulate,
+    };
+    let isa = isa();
+    let nr = 2 * isa.lanes();
+    for j0 in (0..n).step_by(nr) {
+        let cols = (j0, n.min(j0 + nr));
+        // SAFETY: the one chunk's K × n sums are inside `out`, the reads inside `a` and `d`
+        // (checked above); `isa` is `Isa::active`, which the processor has.
+        unsafe {
+            match isa {
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => grad_task_avx512(&job, 0, (0, 1), cols),
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => grad_task_avx2(&job, 0, (0, 1), cols),
+                _ => grad_task::<Plain>(&job, 0, (0, 1), cols),
+            }
+        }
+    }
 }
 
 /// `b` (`K × n`, row-major) in panels of `nr` columns, zero-padded: `packed[p][k][0..nr]`.
@@ -815,6 +890,8 @@ struct GradJob<'a> {
     n: usize,
     rows: Rows,
     out: Shared,
+    /// Whether the sums start from the output's values (else from zero).
+    accumulate: bool,
 }
 // SAFETY: the operands are only read; `out` is written in disjoint columns (see the caller).
 unsafe impl Sync for GradJob<'_> {}
@@ -891,7 +968,7 @@ unsafe fn grad_task<L: Lanes>(job: &GradJob<'_>, chunk: usize, segments: Span, c
                         out.add((kbase + k0) * job.n),
                         job.n,
                         j1 - j0,
-                        gb == g0,
+                        gb == g0 && !job.accumulate,
                     );
                     by_rows!(m, grad_tile, L, (args))
                 }

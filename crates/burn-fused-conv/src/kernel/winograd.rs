@@ -40,7 +40,7 @@ use rayon::prelude::*;
 
 use super::geometry::Geometry;
 use super::simd::multiversion;
-use super::tile::{Packed, SegmentsDone, small_product};
+use super::tile::{Packed, SegmentsDone, small_grad_product, small_product};
 
 /// Input channels below which the direct product is used: with a short `K` the transforms cost
 /// more than the multiply-adds they save (the first block's 3 channels).
@@ -224,30 +224,153 @@ pub fn conv_pixels(
     y
 }
 
+/// Reduction chunks of [`weight_grad`]: the tiles split into this many runs, each summed by
+/// one task and the runs' sums added in order. Fixed by the shape (never by the thread count),
+/// so the bits are too: a power of two up to 8, runs of at least 32 tiles, their partial sums
+/// within 8 MiB.
+fn grad_chunks(c: usize, n: usize, g: &Geometry) -> usize {
+    let tile_rows = g.n * g.h / 2;
+    let tiles = tile_rows * (g.w / 2);
+    let by_memory = (2_097_152 / (16 * plane(c * n))).max(1);
+    let chunks = (tiles / 32)
+        .clamp(1, 8)
+        .min(by_memory)
+        .min(tile_rows)
+        .max(1);
+    1 << chunks.ilog2()
+}
+
+/// Tile rows per group of [`weight_grad`]: each group reads and writes all 16 sums `Ŵ_ξ`
+/// (`16·c·n` floats), so when they outgrow L2 (256 KiB) a chunk is one group (its `V` and `D`
+/// then stream from L3 once, `Ŵ_ξ` staying in L2 for each ξ); else as for the forward.
+fn grad_group_tile_rows(c: usize, n: usize, g: &Geometry, chunk_rows: usize) -> usize {
+    if 16 * plane(c * n) > 65_536 {
+        chunk_rows.max(1)
+    } else {
+        chunk_tile_rows(c, n, g)
+    }
+}
+
+/// The weight gradient `[C_out, C_in, 3, 3]` from the padded input `xp` and the padded conv
+/// output gradient `dyp` ([`super::conv::weight_grad`]'s operands), as Winograd F(3×3, 2×2):
+///
+/// ```text
+/// D_ξ[t][j] = (A dy_{t,j} Aᵀ)_ξ        dy_{t,j}: tile t's 2×2 gradient, output channel j
+/// Ŵ_ξ       = Σ_t V_ξ[t]ᵀ D_ξ[t]       16 reductions over the tiles (the crate's register tiles)
+/// dw_{j,c}  = Gᵀ Ŵ_{·,c,j} G            A = (Aᵀ)ᵀ, G, V as for the forward product
+/// ```
+///
+/// (the transpose of the forward's `y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A`). [`applies`] must hold for
+/// `g.cin`.
+pub fn weight_grad(xp: &[f32], dyp: &[f32], g: &Geometry) -> Vec<f32> {
+    let (c, n) = (g.cin, g.cout);
+    assert!(
+        applies(c, g),
+        "Winograd F(3×3, 2×2) needs even sides and {MIN_CHANNELS}+ channels"
+    );
+    assert_eq!(xp.len(), g.padded_len(c), "padded input of the wrong size");
+    assert_eq!(
+        dyp.len(),
+        g.padded_len(n),
+        "padded gradient of the wrong size"
+    );
+    if n == 0 || g.n == 0 {
+        return vec![0.0; 9 * c * n];
+    }
+    let (wp2, tw) = (g.wp2(), g.w / 2);
+    let tile_rows = g.n * g.h / 2;
+    let chunks = grad_chunks(c, n, g);
+    let per_group = grad_group_tile_rows(c, n, g, tile_rows.div_ceil(chunks));
+    let pu = plane(c * n);
+    let (in_row, dy_row) = (wp2 * c, wp2 * n);
+    let mut partials = Vec::<f32>::with_capacity(chunks * 16 * pu);
+    let out = Out(partials.as_mut_ptr());
+    (0..chunks).into_par_iter().for_each(|r| {
+        let (tr0, tr1) = (r * tile_rows / chunks, (r + 1) * tile_rows / chunks);
+        // SAFETY: chunk r's 16 planes lie inside the capacity and only this task writes them;
+        // its first group writes every plane's c·n sums (chunks ≤ tile rows: no chunk is
+        // empty), and the planes' padding is never read.
+        let part = unsafe { std::slice::from_raw_parts_mut(out.at(r * 16 * pu), 16 * pu) };
+        let (mut v, mut dd) = (Vec::new(), Vec::new());
+        let mut t = tr0;
+        while t < tr1 {
+            let te = tr1.min(t + per_group);
+            let m = (te - t) * tw;
+            let (vs, ds) = (plane(m * c), plane(m * n));
+            v.resize(16 * vs, 0.0);
+            dd.resize(16 * ds, 0.0);
+            for tr in t..te {
+                let (image, i) = (tr / (g.h / 2), tr % (g.h / 2));
+                let row0 = (image * (g.h + 2) + 2 * i) * in_row;
+                input_row(
+                    &xp[row0..row0 + 4 * in_row],
+                    in_row,
+                    c,
+                    tw,
+                    &mut v,
+                    m,
+                    (tr - t) * tw,
+                );
+                let dy0 = ((image * (g.h + 2) + 2 * i + 1) * wp2 + 1) * n;
+                grad_row(
+                    &dyp[dy0..dy0 + dy_row + tw * 2 * n],
+                    dy_row,
+                    n,
+                    tw,
+                    &mut dd,
+                    m,
+                    (tr - t) * tw,
+                );
+            }
+            for xi in 0..16 {
+                let (a, d) = (&v[xi * vs..][..m * c], &dd[xi * ds..][..m * n]);
+                small_grad_product(a, c, c, d, n, m, &mut part[xi * pu..][..c * n], t > tr0);
+            }
+            t = te;
+        }
+    });
+    // SAFETY: every chunk wrote its planes' sums (above).
+    unsafe { partials.set_len(chunks * 16 * pu) };
+    let (sum, rest) = partials.split_at_mut(16 * pu);
+    for part in rest.chunks_exact(16 * pu) {
+        for (s, p) in sum.iter_mut().zip(part) {
+            *s += p;
+        }
+    }
+    let mut dw = vec![0.0f32; 9 * c * n];
+    for ci in 0..c {
+        inverse_kernels(sum, c, n, ci, &mut dw);
+    }
+    dw
+}
+
 multiversion! {
-    /// `V` of one tile row: `d` holds the four padded input rows it reads (`row` floats apart,
-    /// `c` channels per pixel), its `tw` tiles become tiles `t0..t0 + tw` of `v`
-    /// (`[16][m][c]`).
-    fn input_row(d: &[f32], row: usize, c: usize, tw: usize, v: &mut [f32], m: usize, t0: usize) {
+    /// `D` of one tile row: `dy` holds its two rows of output gradient (`row` floats apart, `n`
+    /// channels per pixel, from the row's first real pixel), its `tw` tiles become tiles
+    /// `t0..t0 + tw` of `dd` (`[16][m][n]`). One row of `D` at a time (8 streams: the loop
+    /// vectorizes).
+    fn grad_row(dy: &[f32], row: usize, n: usize, tw: usize, dd: &mut [f32], m: usize, t0: usize) {
+        let pd = plane(m * n);
         for j in 0..tw {
-            let at = 2 * j * c;
-            let x: [&[f32]; 16] =
-                std::array::from_fn(|q| &d[(q / 4) * row + at + (q % 4) * c..][..c]);
+            let at = 2 * j * n;
             let t = t0 + j;
-            let mut planes = v.chunks_exact_mut(plane(m * c)).map(|p| &mut p[t * c..(t + 1) * c]);
-            let o: [&mut [f32]; 16] = std::array::from_fn(|_| planes.next().expect("16 planes"));
-            for ch in 0..c {
-                // e = Bᵀ d (down each column s), then V = e B (along each row r).
-                let mut e = [[0.0f32; 4]; 4];
-                for s in 0..4 {
-                    let (d0, d1, d2, d3) = (x[s][ch], x[4 + s][ch], x[8 + s][ch], x[12 + s][ch]);
-                    e[s] = [d0 - d2, d1 + d2, d2 - d1, d1 - d3];
-                }
-                for r in 0..4 {
-                    o[r * 4][ch] = e[0][r] - e[2][r];
-                    o[r * 4 + 1][ch] = e[1][r] + e[2][r];
-                    o[r * 4 + 2][ch] = e[2][r] - e[1][r];
-                    o[r * 4 + 3][ch] = e[1][r] - e[3][r];
+            let (u00, u01) = (&dy[at..][..n], &dy[at + n..][..n]);
+            let (u10, u11) = (&dy[row + at..][..n], &dy[row + at + n..][..n]);
+            for r in 0..4 {
+                // D[r][·] = (A e)[r], e_a = (dy_a Aᵀ): rows 0 and 1 of e combined as A's row r.
+                let at_r = |s: usize| r * 4 + s;
+                let [o0, o1, o2, o3] = four_planes(dd, pd, [at_r(0), at_r(1), at_r(2), at_r(3)], t * n, n);
+                for ch in 0..n {
+                    let (a, b) = match r {
+                        0 => (u00[ch], u01[ch]),
+                        1 => (u00[ch] + u10[ch], u01[ch] + u11[ch]),
+                        2 => (u00[ch] - u10[ch], u01[ch] - u11[ch]),
+                        _ => (-u10[ch], -u11[ch]),
+                    };
+                    o0[ch] = a;
+                    o1[ch] = a + b;
+                    o2[ch] = a - b;
+                    o3[ch] = -b;
                 }
             }
         }
@@ -255,26 +378,125 @@ multiversion! {
 }
 
 multiversion! {
+    /// `dw[j][ci][·][·] = Gᵀ Ŵ_{·,ci,j} G` for every `j`: `w` is `[16][c][n]` (planes
+    /// [`plane`]`(c·n)` apart), `dw` the weight's `[n][c][3][3]`.
+    fn inverse_kernels(w: &[f32], c: usize, n: usize, ci: usize, dw: &mut [f32]) {
+        let q: [&[f32]; 16] = std::array::from_fn(|xi| &w[xi * plane(c * n) + ci * n..][..n]);
+        for j in 0..n {
+            // p = Ŵ G (along each row r), then dw = Gᵀ p (down the columns).
+            let mut p = [[0.0f32; 3]; 4];
+            for r in 0..4 {
+                let (w0, w1, w2, w3) = (q[r * 4][j], q[r * 4 + 1][j], q[r * 4 + 2][j], q[r * 4 + 3][j]);
+                p[r] = [w0 + 0.5 * (w1 + w2), 0.5 * (w1 - w2), 0.5 * (w1 + w2) + w3];
+            }
+            let out = &mut dw[(j * c + ci) * 9..][..9];
+            for kw in 0..3 {
+                let (p0, p1, p2, p3) = (p[0][kw], p[1][kw], p[2][kw], p[3][kw]);
+                out[kw] = p0 + 0.5 * (p1 + p2);
+                out[3 + kw] = 0.5 * (p1 - p2);
+                out[6 + kw] = 0.5 * (p1 + p2) + p3;
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// `V` of one tile row: `d` holds the four padded input rows it reads (`row` floats apart,
+    /// `c` channels per pixel), its `tw` tiles become tiles `t0..t0 + tw` of `v`
+    /// (`[16][m][c]`). One row of `V` at a time (12 streams: the loop vectorizes).
+    fn input_row(d: &[f32], row: usize, c: usize, tw: usize, v: &mut [f32], m: usize, t0: usize) {
+        let pv = plane(m * c);
+        for j in 0..tw {
+            let at = 2 * j * c;
+            let t = t0 + j;
+            let x = |r: usize, s: usize| &d[r * row + at + s * c..][..c];
+            // V[r][·] = (e B)[r] with e = Bᵀ d: row r of Bᵀ takes input rows (a, b), e = d_a ∓ d_b.
+            for (r, (ra, rb, plus)) in [(0, 2, false), (1, 2, true), (2, 1, false), (1, 3, false)]
+                .into_iter()
+                .enumerate()
+            {
+                let (a0, a1, a2, a3) = (x(ra, 0), x(ra, 1), x(ra, 2), x(ra, 3));
+                let (b0, b1, b2, b3) = (x(rb, 0), x(rb, 1), x(rb, 2), x(rb, 3));
+                let [o0, o1, o2, o3] = four_planes(v, pv, [r * 4, r * 4 + 1, r * 4 + 2, r * 4 + 3], t * c, c);
+                if plus {
+                    for ch in 0..c {
+                        let (e0, e1, e2, e3) = (a0[ch] + b0[ch], a1[ch] + b1[ch], a2[ch] + b2[ch], a3[ch] + b3[ch]);
+                        o0[ch] = e0 - e2;
+                        o1[ch] = e1 + e2;
+                        o2[ch] = e2 - e1;
+                        o3[ch] = e1 - e3;
+                    }
+                } else {
+                    for ch in 0..c {
+                        let (e0, e1, e2, e3) = (a0[ch] - b0[ch], a1[ch] - b1[ch], a2[ch] - b2[ch], a3[ch] - b3[ch]);
+                        o0[ch] = e0 - e2;
+                        o1[ch] = e1 + e2;
+                        o2[ch] = e2 - e1;
+                        o3[ch] = e1 - e3;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Four `len`-float slices at `at` within planes `xi` of `buf` (planes `pitch` apart, `xi`
+/// increasing), mutable at once.
+#[inline(always)]
+fn four_planes(
+    buf: &mut [f32],
+    pitch: usize,
+    xi: [usize; 4],
+    at: usize,
+    len: usize,
+) -> [&mut [f32]; 4] {
+    let (p0, rest) = buf[xi[0] * pitch..].split_at_mut((xi[1] - xi[0]) * pitch);
+    let (p1, rest) = rest.split_at_mut((xi[2] - xi[1]) * pitch);
+    let (p2, p3) = rest.split_at_mut((xi[3] - xi[2]) * pitch);
+    [
+        &mut p0[at..][..len],
+        &mut p1[at..][..len],
+        &mut p2[at..][..len],
+        &mut p3[at..][..len],
+    ]
+}
+
+multiversion! {
     /// One tile row's outputs from `mm` (`[16][m][n]`, its tiles from `t0`): pixels `0..2·tw`
-    /// of the image rows `top` and `bottom` (`n` floats per pixel).
+    /// of the image rows `top` and `bottom` (`n` floats per pixel). One output row at a time
+    /// (12 streams in, 2 out: the loop vectorizes).
     fn output_row(mm: &[f32], m: usize, n: usize, t0: usize, tw: usize, top: &mut [f32], bottom: &mut [f32]) {
+        let pm = plane(m * n);
         for j in 0..tw {
             let t = t0 + j;
-            let q: [&[f32]; 16] = std::array::from_fn(|xi| &mm[xi * plane(m * n) + t * n..][..n]);
-            let (y0, y1) = (&mut top[2 * j * n..(2 * j + 2) * n], &mut bottom[2 * j * n..(2 * j + 2) * n]);
-            let (y00, y01) = y0.split_at_mut(n);
-            let (y10, y11) = y1.split_at_mut(n);
-            for ch in 0..n {
-                // p = M A (along each row r), then Y = Aᵀ p (down the columns).
-                let mut p = [[0.0f32; 2]; 4];
-                for r in 0..4 {
-                    let (m0, m1, m2, m3) = (q[r * 4][ch], q[r * 4 + 1][ch], q[r * 4 + 2][ch], q[r * 4 + 3][ch]);
-                    p[r] = [m0 + m1 + m2, m1 - m2 - m3];
+            let q = |xi: usize| &mm[xi * pm + t * n..][..n];
+            for (y, row) in [&mut *top, &mut *bottom].into_iter().zip([0usize, 1]) {
+                let (y0, y1) = y[2 * j * n..(2 * j + 2) * n].split_at_mut(n);
+                let (y0, y1) = (&mut y0[..n], &mut y1[..n]);
+                // Y[row][·] = Aᵀ[row] p, p = M A: output row 0 adds M rows 0, 1, 2; row 1 takes
+                // M rows 1 − 2 − 3.
+                let (r0, r1, r2) = if row == 0 { (0, 1, 2) } else { (1, 2, 3) };
+                let m0 = [q(r0 * 4), q(r0 * 4 + 1), q(r0 * 4 + 2), q(r0 * 4 + 3)];
+                let m1 = [q(r1 * 4), q(r1 * 4 + 1), q(r1 * 4 + 2), q(r1 * 4 + 3)];
+                let m2 = [q(r2 * 4), q(r2 * 4 + 1), q(r2 * 4 + 2), q(r2 * 4 + 3)];
+                let [a0, a1, a2, a3] = m0;
+                let [b0, b1, b2, b3] = m1;
+                let [c0, c1, c2, c3] = m2;
+                if row == 0 {
+                    for ch in 0..n {
+                        let (p0, p1, p2) = (a0[ch] + a1[ch] + a2[ch], b0[ch] + b1[ch] + b2[ch], c0[ch] + c1[ch] + c2[ch]);
+                        let (s0, s1, s2) = (a1[ch] - a2[ch] - a3[ch], b1[ch] - b2[ch] - b3[ch], c1[ch] - c2[ch] - c3[ch]);
+                        y0[ch] = p0 + p1 + p2;
+                        y1[ch] = s0 + s1 + s2;
+                    }
+                } else {
+                    for ch in 0..n {
+                        let (p0, p1, p2) = (a0[ch] + a1[ch] + a2[ch], b0[ch] + b1[ch] + b2[ch], c0[ch] + c1[ch] + c2[ch]);
+                        let (s0, s1, s2) = (a1[ch] - a2[ch] - a3[ch], b1[ch] - b2[ch] - b3[ch], c1[ch] - c2[ch] - c3[ch]);
+                        y0[ch] = p0 - p1 - p2;
+                        y1[ch] = s0 - s1 - s2;
+                    }
                 }
-                y00[ch] = p[0][0] + p[1][0] + p[2][0];
-                y01[ch] = p[0][1] + p[1][1] + p[2][1];
-                y10[ch] = p[1][0] - p[2][0] - p[3][0];
-                y11[ch] = p[1][1] - p[2][1] - p[3][1];
             }
         }
     }
@@ -391,6 +613,87 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The weight gradient against the definition in f64, beside the direct product's.
+    #[test]
+    fn winograd_weight_gradient_stays_within_float_error() {
+        for (n, cin, cout, side) in [
+            (1, 16, 8, 2),
+            (3, 32, 64, 16),
+            (2, 64, 128, 8),
+            (7, 128, 40, 4),
+            (2, 20, 13, 6),
+        ] {
+            let g = Geometry {
+                n,
+                cin,
+                cout,
+                h: side,
+                w: side,
+            };
+            let xp = pad(
+                &View4::nchw(&values(n * cin * side * side, 7), [n, cin, side, side]),
+                &g,
+            );
+            let dyp = pad(
+                &View4::nchw(&values(n * cout * side * side, 8), [n, cout, side, side]),
+                &Geometry { cin: cout, ..g },
+            );
+            let mut exact = vec![0.0f64; 9 * cin * cout];
+            for image in 0..n {
+                for h in 0..side {
+                    for w in 0..side {
+                        let dy =
+                            &dyp[((image * (side + 2) + h + 1) * g.wp2() + w + 1) * cout..][..cout];
+                        for kh in 0..3 {
+                            for kw in 0..3 {
+                                let x = &xp
+                                    [((image * (side + 2) + h + kh) * g.wp2() + w + kw) * cin..]
+                                    [..cin];
+                                for (co, d) in dy.iter().enumerate() {
+                                    for (ci, xv) in x.iter().enumerate() {
+                                        exact[((co * cin + ci) * 3 + kh) * 3 + kw] +=
+                                            *d as f64 * *xv as f64;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let scale = exact.iter().map(|x| x.abs()).fold(0.0f64, f64::max);
+            let error = |dw: &[f32]| {
+                dw.iter()
+                    .zip(&exact)
+                    .map(|(a, e)| (*a as f64 - e).abs())
+                    .fold(0.0f64, f64::max)
+                    / scale
+            };
+            let (ed, ew) = (
+                error(&conv::weight_grad(&xp, &dyp, &g)),
+                error(&weight_grad(&xp, &dyp, &g)),
+            );
+            eprintln!(
+                "weight grad {:?}: direct {ed:.1e}, Winograd {ew:.1e}",
+                (n, cin, cout, side)
+            );
+            assert!(
+                ew < 1e-5 && ew <= 8.0 * ed.max(1e-7),
+                "{:?}: {ew:e} against {ed:e}",
+                (n, cin, cout, side)
+            );
+            let one_thread = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap()
+                .install(|| weight_grad(&xp, &dyp, &g));
+            assert_eq!(
+                one_thread,
+                weight_grad(&xp, &dyp, &g),
+                "threads change the bits"
+            );
         }
     }
 
