@@ -11,7 +11,8 @@ use burn::tensor::{DType, Device, Tensor};
 /// Which code runs a [`FusedConvBlock`].
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
 pub enum BlockKernel {
-    /// The fused op where it exists (flex, flex autodiff, f32), the stock layers elsewhere.
+    /// The fused op where it exists (flex, flex autodiff, f32) with the direct products
+    /// ([`crate::kernel::conv`]), the stock layers elsewhere.
     Fused,
     /// Always Burn's stock `Conv2d`, `BatchNorm`, ReLU and `MaxPool2d`.
     Stock,
@@ -102,7 +103,7 @@ pub struct FusedConvBlockConfig {
     #[config(default = 0.1)]
     pub momentum: f64,
     /// Which code runs the block.
-    #[config(default = "BlockKernel::Fused")]
+    #[config(default = "BlockKernel::Winograd")]
     pub kernel: BlockKernel,
 }
 

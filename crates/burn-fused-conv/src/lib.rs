@@ -46,6 +46,13 @@
 //!   crate's own register-tiled kernels ([`kernel::tile`]: 12 rows × 32 channels of sums in
 //!   AVX-512 registers, 6 × 16 with AVX2 + FMA, picked at run time), which skip the layout's
 //!   scratch rows and split the work by shape, not by thread count.
+//! - [`BlockKernel::Winograd`] (the default) runs the three products as Winograd F(2×2, 3×3)
+//!   and F(3×3, 2×2) ([`kernel::winograd`]: 2.25× fewer multiply-adds, the 16 products on the
+//!   same register tiles) wherever a block has at least 16 input channels, even sides and 64
+//!   tiles of 2×2 outputs; the direct products run elsewhere (the first block, odd sides, small
+//!   batches) and everywhere with [`BlockKernel::Fused`]. Its outputs and gradients differ from
+//!   the direct products' in the last bits (both are within 3e-6 of the exact values, relative
+//!   to the outputs' scale) and are deterministic too.
 //! - Batch-norm statistics, normalize + ReLU + pool noting each window's winner (a 1-byte
 //!   argmax and the conv output there), and their backward in two passes
 //!   ([`kernel::norm_pool`]).

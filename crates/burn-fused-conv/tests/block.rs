@@ -427,7 +427,8 @@ fn records_load_both_ways() {
     same(flat(back.conv.weight.val()), flat(fused.conv.weight.val()));
     same(back.bn.beta.val(), fused.bn.beta.val());
     same(back.bn.running_var.value(), fused.bn.running_var.value());
-    assert_eq!(back.kernel, BlockKernel::Fused);
+    // The kernel is the block's own setting (the config's default), not part of the record.
+    assert_eq!(back.kernel, FusedConvBlockConfig::new([3, 8]).kernel);
 }
 
 #[cfg(feature = "ndarray")]

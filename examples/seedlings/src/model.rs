@@ -19,9 +19,10 @@ pub struct CnnConfig {
     /// Output channels of each block; each block halves the image side.
     #[config(default = "vec![32, 64, 128, 256]")]
     pub channels: Vec<usize>,
-    /// Which code runs the conv blocks: the fused flex op (where it exists) or Burn's stock
-    /// layers. Either trains the same network with the same record.
-    #[config(default = "BlockKernel::Fused")]
+    /// Which code runs the conv blocks: the fused flex op with Winograd products (where it
+    /// exists), the same op with direct products, or Burn's stock layers. Each trains the same
+    /// network with the same record.
+    #[config(default = "BlockKernel::Winograd")]
     pub block: BlockKernel,
 }
 

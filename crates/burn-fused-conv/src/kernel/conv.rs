@@ -160,9 +160,9 @@ pub fn conv_pixels_stats(
 
 /// How the products run: the direct products of this module, or Winograd ([`winograd`]:
 /// F(2×2, 3×3) for the forward and input gradient, F(3×3, 2×2) for the weight gradient) where
-/// it applies (even sides, at least [`winograd::MIN_CHANNELS`] input channels), the direct
-/// products elsewhere (the first block's weight gradient, its `∂y` computed in the product,
-/// stays direct).
+/// it applies ([`winograd::applies`]: even sides, at least [`winograd::MIN_CHANNELS`] input
+/// channels and [`winograd::MIN_TILES`] tiles), the direct products elsewhere (the first
+/// block's weight gradient, its `∂y` computed in the product, stays direct).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Products {
     /// [`conv_pixels`], [`conv_pixels_stats`].

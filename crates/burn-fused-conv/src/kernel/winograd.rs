@@ -46,10 +46,21 @@ use super::tile::{Packed, SegmentsDone, small_grad_product, small_product};
 /// more than the multiply-adds they save (the first block's 3 channels).
 pub const MIN_CHANNELS: usize = 16;
 
-/// Whether a product of `c` input channels over the maps of `g` runs as Winograd: even sides
-/// (whole 2×2 tiles) and at least [`MIN_CHANNELS`] input channels.
+/// Tiles (2×2 outputs, over the whole batch) below which the direct product is used: the
+/// weights' transform (`16·C_in·C_out` values per call) then costs more than the products save
+/// (block 4 of the seedlings CNN at 32 px and batch 7 has 28 tiles, and ran 1.5× slower).
+pub const MIN_TILES: usize = 64;
+
+/// Whether the maps of `g` split into whole 2×2 tiles (even sides): what the kernels here need.
+pub fn supports(g: &Geometry) -> bool {
+    g.h >= 2 && g.w >= 2 && g.h.is_multiple_of(2) && g.w.is_multiple_of(2)
+}
+
+/// Whether a product of `c` input channels over the maps of `g` is worth running as Winograd
+/// ([`super::conv::Products::Winograd`] asks): [`supports`], at least [`MIN_CHANNELS`] input
+/// channels and [`MIN_TILES`] tiles.
 pub fn applies(c: usize, g: &Geometry) -> bool {
-    c >= MIN_CHANNELS && g.h >= 2 && g.w >= 2 && g.h.is_multiple_of(2) && g.w.is_multiple_of(2)
+    supports(g) && c >= MIN_CHANNELS && g.n * g.h * g.w / 4 >= MIN_TILES
 }
 
 /// The transformed weights `U_ξ` (`C_in × n` each), packed for the products.
@@ -145,7 +156,7 @@ impl Out {
 /// The 3×3 convolution of the padded buffer `xp` (`c` channels, [`super::strided::pad`]'s
 /// layout) by `weights`, as [`super::conv::conv_pixels`] gives it (GEMM-row layout, zeros in
 /// the scratch columns), calling `done` on each group of image rows once it is final.
-/// [`applies`] must hold.
+/// [`supports`] must hold.
 pub fn conv_pixels(
     xp: &[f32],
     c: usize,
@@ -155,10 +166,7 @@ pub fn conv_pixels(
 ) -> Vec<f32> {
     let n = weights.n;
     assert_eq!(weights.c, c, "weights for {} input channels", weights.c);
-    assert!(
-        applies(c, g),
-        "Winograd F(2×2, 3×3) needs even sides and {MIN_CHANNELS}+ channels"
-    );
+    assert!(supports(g), "Winograd F(2×2, 3×3) needs even sides");
     assert_eq!(xp.len(), g.padded_len(c), "padded buffer of the wrong size");
     let (wp2, tw) = (g.wp2(), g.w / 2);
     let segment = wp2 * n;
@@ -260,14 +268,10 @@ fn grad_group_tile_rows(c: usize, n: usize, g: &Geometry, chunk_rows: usize) -> 
 /// dw_{j,c}  = Gᵀ Ŵ_{·,c,j} G            A = (Aᵀ)ᵀ, G, V as for the forward product
 /// ```
 ///
-/// (the transpose of the forward's `y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A`). [`applies`] must hold for
-/// `g.cin`.
+/// (the transpose of the forward's `y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A`). [`supports`] must hold.
 pub fn weight_grad(xp: &[f32], dyp: &[f32], g: &Geometry) -> Vec<f32> {
     let (c, n) = (g.cin, g.cout);
-    assert!(
-        applies(c, g),
-        "Winograd F(3×3, 2×2) needs even sides and {MIN_CHANNELS}+ channels"
-    );
+    assert!(supports(g), "Winograd F(3×3, 2×2) needs even sides");
     assert_eq!(xp.len(), g.padded_len(c), "padded input of the wrong size");
     assert_eq!(
         dyp.len(),
@@ -570,7 +574,7 @@ mod tests {
                 (conv::repack_forward(&w, cin, cout), cin, cout),
                 (conv::repack_transposed(&w, cin, cout), cout, cin),
             ] {
-                if !applies(c, &g) {
+                if !supports(&g) {
                     continue;
                 }
                 let gp = Geometry {
@@ -734,17 +738,21 @@ mod tests {
     }
 
     #[test]
-    fn applies_to_even_sides_and_enough_channels() {
-        let g = |h, w| Geometry {
-            n: 1,
+    fn applies_to_even_sides_enough_channels_and_tiles() {
+        let g = |n, h, w| Geometry {
+            n,
             cin: 32,
             cout: 8,
             h,
             w,
         };
-        assert!(applies(32, &g(8, 4)));
-        assert!(!applies(32, &g(7, 4)));
-        assert!(!applies(3, &g(8, 8)));
-        assert!(!applies(32, &g(0, 0)));
+        assert!(applies(32, &g(8, 8, 4)));
+        assert!(!applies(32, &g(8, 7, 4)));
+        assert!(!applies(3, &g(8, 8, 8)));
+        assert!(!applies(32, &g(1, 0, 0)));
+        // Block 4 of the seedlings CNN at 32 px: batch 32 has 128 tiles, batch 7 has 28.
+        assert!(applies(128, &g(32, 4, 4)));
+        assert!(!applies(128, &g(7, 4, 4)));
+        assert!(supports(&g(7, 4, 4)));
     }
 }

@@ -48,7 +48,7 @@ pub struct BenchArgs {
     optimizer: OptimizerKind,
     /// Conv-block kernels to compare, comma-separated: stock, fused, winograd (the fused op
     /// with Winograd F(2×2, 3×3) products).
-    #[arg(long, default_value = "stock,fused", value_parser = typed(flags::block_kernels))]
+    #[arg(long, default_value = "stock,fused,winograd", value_parser = typed(flags::block_kernels))]
     block: List<BlockKernel>,
     /// Skip the per-block forward/backward timing.
     #[arg(long)]

@@ -197,6 +197,11 @@ fn settings_section(md: &mut String, plan: ReportPlan, info: &RunInfo, arms: &[A
                 "fused" => {
                     "fused (burn-fused-conv's flex op; stock layers on other backends)".to_string()
                 }
+                "winograd" => {
+                    "winograd (burn-fused-conv's flex op, Winograd F(2×2, 3×3) products; \
+                               stock layers on other backends)"
+                        .to_string()
+                }
                 "stock" => "stock (Burn's Conv2d, BatchNorm, ReLU, MaxPool2d)".to_string(),
                 other => other.to_string(),
             })),

@@ -37,7 +37,8 @@ pub type DecayModes = Vec<DecayMode>;
 pub struct SweepSettings {
     /// Epochs per arm. The default recipe (32 epochs at 32 px, batch 32, peak lr 3e-3) is the
     /// search's in docs/recipe-search.md: the whole default sweep within 5 minutes on 2 cores
-    /// without AVX-512; 64 epochs score about 1.6 pp more where time allows.
+    /// without AVX-512 (the longer recipes are not, by the measured AVX2 code path); 64 epochs
+    /// score about 1.6 pp more where time allows.
     #[arg(long, default_value_t = 32, value_parser = typed(|s| checks::at_least_one("epochs", s.parse()?)))]
     pub epochs: usize,
     /// Side of the square input images, in pixels.
@@ -62,10 +63,10 @@ pub struct SweepSettings {
     #[arg(long, default_value = "adam", value_parser = typed(checks::optimizer))]
     #[serde(with = "text::optimizer_name")]
     pub optimizer: OptimizerKind,
-    /// Conv blocks: fused (burn-fused-conv's op on flex, stock layers elsewhere), winograd (the
-    /// fused op with Winograd F(2×2, 3×3) forward and input-gradient products) or stock (Burn's
-    /// layers everywhere). Same network, same record.
-    #[arg(long, default_value = "fused", value_parser = typed(checks::block_kernel))]
+    /// Conv blocks: winograd (burn-fused-conv's op on flex with Winograd F(2×2, 3×3) products,
+    /// stock layers elsewhere), fused (the same op with direct products) or stock (Burn's layers
+    /// everywhere). Same network, same record.
+    #[arg(long, default_value = "winograd", value_parser = typed(checks::block_kernel))]
     #[serde(default = "fused", with = "text::block_name")]
     pub block: BlockKernel,
     /// Seed of initial weights, data order, augmentation and split. With --seeds N, the first
