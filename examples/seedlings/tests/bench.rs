@@ -67,3 +67,57 @@ fn one_run_benchmarks_each_image_size_and_splits_an_epoch_into_its_parts() {
     }
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
 }
+
+/// `--rounds 2`: every configuration twice in turn, both rounds in the JSON.
+#[test]
+fn rounds_repeat_every_configuration_in_turn() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_seedlings"))
+        .args([
+            "bench",
+            "--image-size",
+            "32",
+            "--steps",
+            "2",
+            "--warmup",
+            "1",
+            "--block",
+            "fused,winograd",
+            "--modes",
+            "decoupled",
+            "--rounds",
+            "2",
+            "--no-block-timing",
+            "--json",
+        ])
+        .current_dir(dir.path())
+        .env_remove("SEEDLINGS_DATA")
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let size = &json["image_sizes"][0];
+    let blocks: Vec<_> = size["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["block"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(blocks, ["fused", "winograd"]);
+    let rounds = size["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 2);
+    for round in rounds {
+        let ours = round["images_per_second"].as_array().unwrap();
+        assert_eq!(ours.len(), 2, "{round}");
+        assert!(ours.iter().all(|v| v.as_f64().unwrap() > 0.0), "{round}");
+        // No --torch-python: no PyTorch figure.
+        assert!(round["torch_best"].is_null(), "{round}");
+    }
+}

@@ -59,6 +59,12 @@ pub struct BenchArgs {
     /// is capped the same way (`ATEN_CPU_CAPABILITY`, `ONEDNN_MAX_CPU_ISA`).
     #[arg(long, value_name = "PYTHON")]
     torch_python: Option<String>,
+    /// Rounds at each size: every configuration, then PyTorch, this many times in turn, so that
+    /// both sides meet the machine's slow and fast spells alike. Figures are each
+    /// configuration's median round; the ratio to PyTorch is given per round and as the median
+    /// of the rounds' ratios.
+    #[arg(long, default_value_t = 1, value_parser = typed(|s| flags::at_least_one("rounds", s.parse()?)))]
+    rounds: usize,
     /// Loader threads.
     #[arg(long, default_value_t = 2)]
     workers: usize,
@@ -125,7 +131,12 @@ struct Section {
     image_size: usize,
     batch_size: usize,
     decode_seconds: f64,
+    /// Each configuration's figures from its median round.
     rows: Vec<(BlockKernel, ArmSpec, BenchFigures)>,
+    /// Per round: each configuration's images/s at the median step (in `rows`' order) and
+    /// PyTorch's best layout's images/s.
+    rounds: Vec<(Vec<f64>, Option<f64>)>,
+    /// PyTorch's figures from its median round.
     torch: Option<serde_json::Value>,
     block_timing: Option<burn_fused_conv::bench::BlockTimingTable>,
 }
@@ -148,44 +159,74 @@ fn bench_size(args: &BenchArgs, size: usize) -> Result<Section> {
         class_names: &set.class_names,
         synthetic: set.is_synthetic(),
     };
-    let mut rows = Vec::new();
-    for &block in blocks {
-        for &mode in modes {
-            let settings = TrainSettings {
-                sweep: SweepSettings {
-                    epochs: 1,
-                    batch_size: args.batch_size,
-                    lr: 1e-3,
-                    optimizer,
-                    seed: args.seed,
-                    decay_rank_le_1: false,
-                    block,
-                    ..SweepSettings::default()
-                },
-                loader_workers: args.workers,
-                channels: channels.clone(),
-            };
-            let arm = ArmSpec { wd: args.wd, mode };
-            let figures = seedlings::bench::bench_training(
-                &settings,
-                &arm,
-                &set.train,
-                normalization,
-                set.num_classes(),
-                &device,
-                args.warmup,
-                args.steps,
-                Some(&context),
-            )?;
-            rows.push((block, arm, figures));
+    let mut runs: Vec<Vec<(BlockKernel, ArmSpec, BenchFigures)>> = Vec::new();
+    let mut torch_runs: Vec<Option<serde_json::Value>> = Vec::new();
+    for _ in 0..args.rounds {
+        let mut rows = Vec::new();
+        for &block in blocks {
+            for &mode in modes {
+                let settings = TrainSettings {
+                    sweep: SweepSettings {
+                        epochs: 1,
+                        batch_size: args.batch_size,
+                        lr: 1e-3,
+                        optimizer,
+                        seed: args.seed,
+                        decay_rank_le_1: false,
+                        block,
+                        ..SweepSettings::default()
+                    },
+                    loader_workers: args.workers,
+                    channels: channels.clone(),
+                };
+                let arm = ArmSpec { wd: args.wd, mode };
+                let figures = seedlings::bench::bench_training(
+                    &settings,
+                    &arm,
+                    &set.train,
+                    normalization,
+                    set.num_classes(),
+                    &device,
+                    args.warmup,
+                    args.steps,
+                    Some(&context),
+                )?;
+                rows.push((block, arm, figures));
+            }
         }
+        runs.push(rows);
+        torch_runs.push(
+            args.torch_python
+                .as_deref()
+                .map(|python| torch_reference(python, args, size, &channels, set.num_classes()))
+                .transpose()?
+                .flatten(),
+        );
     }
-    let torch = args
-        .torch_python
-        .as_deref()
-        .map(|python| torch_reference(python, args, size, &channels, set.num_classes()))
-        .transpose()?
-        .flatten();
+    let batch = args.batch_size;
+    let rounds: Vec<(Vec<f64>, Option<f64>)> = runs
+        .iter()
+        .zip(&torch_runs)
+        .map(|(rows, torch)| {
+            let ours = rows
+                .iter()
+                .map(|(_, _, f)| f.median_images_per_second(batch))
+                .collect();
+            (
+                ours,
+                torch.as_ref().and_then(|t| torch_best(t).map(|b| b.1)),
+            )
+        })
+        .collect();
+    // Each configuration's median round, and PyTorch's.
+    let rows = (0..runs[0].len())
+        .map(|i| {
+            let round = median_index(&rounds.iter().map(|r| r.0[i]).collect::<Vec<_>>());
+            runs[round][i].clone()
+        })
+        .collect();
+    let torch_best_of: Vec<f64> = rounds.iter().map(|r| r.1.unwrap_or(0.0)).collect();
+    let torch = torch_runs.swap_remove(median_index(&torch_best_of));
     let block_timing = (!args.no_block_timing)
         .then(|| burn_fused_conv::bench::time_network(&channels, args.batch_size, size, blocks, 5));
     Ok(Section {
@@ -193,6 +234,7 @@ fn bench_size(args: &BenchArgs, size: usize) -> Result<Section> {
         batch_size: args.batch_size,
         decode_seconds,
         rows,
+        rounds,
         torch,
         block_timing,
     })
@@ -206,13 +248,21 @@ impl Section {
             .map(|(_, _, f)| f)
     }
 
-    /// PyTorch's fastest layout and its images/s.
+    /// PyTorch's fastest layout and its images/s (its median round).
     fn torch_best(&self) -> Option<(String, f64)> {
-        self.torch.as_ref()?["images_per_second"]
-            .as_object()?
+        torch_best(self.torch.as_ref()?)
+    }
+
+    /// Configuration `i`'s ratio to PyTorch's best layout in each round (rounds where PyTorch
+    /// ran), and their median.
+    fn round_ratios(&self, i: usize) -> Option<(Vec<f64>, f64)> {
+        let ratios: Vec<f64> = self
+            .rounds
             .iter()
-            .filter_map(|(layout, v)| Some((layout.clone(), v.as_f64()?)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .filter_map(|(ours, torch)| Some(ours[i] / (*torch)?))
+            .collect();
+        let median = *ratios.get(median_index(&ratios))?;
+        Some((ratios, median))
     }
 
     fn json(&self) -> serde_json::Value {
@@ -232,9 +282,16 @@ impl Section {
                 })
             })
             .collect();
+        let rounds: Vec<_> = self
+            .rounds
+            .iter()
+            .map(
+                |(ours, torch)| serde_json::json!({"images_per_second": ours, "torch_best": torch}),
+            )
+            .collect();
         serde_json::json!({
             "image_size": self.image_size, "decode_seconds": self.decode_seconds, "runs": runs,
-            "block_timing": self.block_timing, "torch": self.torch,
+            "rounds": rounds, "block_timing": self.block_timing, "torch": self.torch,
         })
     }
 
@@ -244,12 +301,23 @@ impl Section {
         let cells: Vec<String> = self
             .rows
             .iter()
-            .map(|(block, arm, f)| {
+            .enumerate()
+            .map(|(i, (block, arm, f))| {
                 let median = f.median_images_per_second(self.batch_size);
-                let ratio = best
-                    .as_ref()
-                    .map(|(_, b)| format!(" ({:.2}×)", median / b))
-                    .unwrap_or_default();
+                let ratio = match self.round_ratios(i) {
+                    Some((ratios, median_ratio)) if ratios.len() > 1 => format!(
+                        " (rounds {}: median {median_ratio:.2}×)",
+                        ratios
+                            .iter()
+                            .map(|r| format!("{r:.2}×"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    _ => best
+                        .as_ref()
+                        .map(|(_, b)| format!(" ({:.2}×)", median / b))
+                        .unwrap_or_default(),
+                };
                 format!("{} {} {median:.0}{ratio}", block.name(), arm.mode.name())
             })
             .collect();
@@ -374,11 +442,65 @@ impl Section {
                 );
             }
         }
+        if self.rounds.len() > 1 {
+            let list = |v: Vec<String>| v.join(" / ");
+            for (i, (block, arm, _)) in self.rows.iter().enumerate() {
+                let ours = self
+                    .rounds
+                    .iter()
+                    .map(|r| format!("{:.0}", r.0[i]))
+                    .collect();
+                let _ = write!(
+                    out,
+                    "{} blocks, {}: images/s by round {}",
+                    block.name(),
+                    arm.mode.name(),
+                    list(ours)
+                );
+                if let Some((ratios, median)) = self.round_ratios(i) {
+                    let ratios = ratios.iter().map(|r| format!("{r:.2}×")).collect();
+                    let _ = write!(
+                        out,
+                        ", ÷ PyTorch's best {} (median {median:.2}×)",
+                        list(ratios)
+                    );
+                }
+                out.push('\n');
+            }
+            let torch: Vec<String> = self
+                .rounds
+                .iter()
+                .filter_map(|r| r.1.map(|b| format!("{b:.0}")))
+                .collect();
+            if !torch.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "PyTorch's best layout, images/s by round: {}",
+                    list(torch)
+                );
+            }
+        }
         if let Some(timing) = &self.block_timing {
             out += &timing.render();
         }
         out
     }
+}
+
+/// PyTorch's fastest layout and its images/s, from `bench/torch_reference.py`'s JSON.
+fn torch_best(torch: &serde_json::Value) -> Option<(String, f64)> {
+    torch["images_per_second"]
+        .as_object()?
+        .iter()
+        .filter_map(|(layout, v)| Some((layout.clone(), v.as_f64()?)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// The index of the median of `values` (the upper one of an even count).
+fn median_index(values: &[f64]) -> usize {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    order.get(values.len() / 2).copied().unwrap_or(0)
 }
 
 /// The environment that caps PyTorch's kernels (ATen's and oneDNN's) at `isa` when the fused
@@ -439,5 +561,18 @@ fn torch_reference(
             eprintln!("seedlings: {}", text.trim());
             Ok(None)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median_index;
+
+    #[test]
+    fn the_median_round_is_the_middle_value_or_the_upper_of_two() {
+        assert_eq!(median_index(&[3.0, 1.0, 2.0]), 2);
+        assert_eq!(median_index(&[5.0]), 0);
+        assert_eq!(median_index(&[1.0, 4.0]), 1);
+        assert_eq!(median_index(&[2.0, 9.0, 1.0, 7.0]), 3);
     }
 }
