@@ -102,6 +102,18 @@ impl View4<'_> {
         }
         let [sn, sc, sh, sw] = self.strides;
         let row = self.offset as isize + n as isize * sn + h as isize * sh;
+        if sw == 1 {
+            // Each channel's row is contiguous (an NCHW batch): one slice per channel, written
+            // into every pixel's slot without index arithmetic.
+            for ch in 0..c {
+                let start = (row + ch as isize * sc) as usize;
+                let pixels = out[..w * c].chunks_exact_mut(c);
+                for (px, &v) in pixels.zip(&self.data[start..start + w]) {
+                    px[ch].write(v);
+                }
+            }
+            return;
+        }
         for ch in 0..c {
             let plane = row + ch as isize * sc;
             let dst = &mut out[ch..];
