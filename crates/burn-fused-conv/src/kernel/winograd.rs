@@ -1,6 +1,8 @@
 //! The block's 3×3 products as Winograd F(2×2, 3×3) (Lavin & Gray, 2016): each 2×2 tile of
 //! outputs from a 4×4 tile of the padded input with 16 multiplies per input and output channel
-//! instead of 36, so 2.25× fewer multiply-adds than [`super::conv`]'s direct products.
+//! instead of 36, so 2.25× fewer multiply-adds than [`super::conv`]'s direct products. The
+//! forward and the input gradient are [`conv_pixels`] (the latter with the flipped, transposed
+//! weight); the weight gradient is its transpose, F(3×3, 2×2) ([`weight_grad`]).
 //!
 //! ```text
 //! V_ξ[t][c]  = (Bᵀ d_t B)_ξ          d_t: the 4×4 input tile of output tile t, channel c
@@ -14,7 +16,7 @@
 //!      [0  1  0 −1]        [0    0    1 ]
 //! ```
 //!
-//! The tiles are taken a few tile rows at a time ([`chunk_tile_rows`]), so each group's `V` and
+//! The tiles are taken a few tile rows at a time (`chunk_tile_rows`), so each group's `V` and
 //! `M` stay in cache between the transforms and the products. The output is [`super::conv`]'s:
 //! GEMM-row layout, zeros in the scratch columns, and a group's image rows are handed to a
 //! [`SegmentsDone`] as soon as they are final (the batch statistics read them in cache).
@@ -22,7 +24,9 @@
 //! Every output is the same sums in the same order whatever the grouping, the thread count or
 //! the instruction set, so the results are deterministic; they differ from the direct products'
 //! in the last bits (the transforms round differently), by a relative error of a few 1e-7 of
-//! the outputs' scale (`winograd_stays_within_float_error_of_the_direct_products`).
+//! the outputs' scale, as close to the exact values as the direct products are (the tests
+//! `winograd_stays_within_float_error_of_the_direct_products` and
+//! `winograd_weight_gradient_stays_within_float_error`).
 //!
 //! ```
 //! use burn_fused_conv::kernel::{conv, geometry::Geometry, strided::{View4, pad}, winograd};

@@ -339,7 +339,7 @@ impl Section {
         );
         let _ = writeln!(
             out,
-            "{:<6} {:<10} {:>10} {:>11} {:>15} {:>11}",
+            "{:<8} {:<10} {:>10} {:>11} {:>15} {:>11}",
             "block", "mode", "images/s", "data wait", "fwd+backward", "optimizer"
         );
         let verdict = |share: f64| {
@@ -348,7 +348,7 @@ impl Section {
         for (block, arm, f) in &self.rows {
             let _ = writeln!(
                 out,
-                "{:<6} {:<10} {:>10.1} {:>10.1}% {:>14.1}% {:>10.1}%   (targets < 5%: data {}, optimizer {})",
+                "{:<8} {:<10} {:>10.1} {:>10.1}% {:>14.1}% {:>10.1}%   (targets < 5%: data {}, optimizer {})",
                 block.name(),
                 arm.mode.name(),
                 f.images_per_second,
