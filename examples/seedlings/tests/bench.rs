@@ -3,28 +3,16 @@
 
 use std::process::Command;
 
-#[test]
-fn one_run_benchmarks_each_image_size_and_splits_an_epoch_into_its_parts() {
+/// `seedlings bench ARGS --json` on the synthetic set, in a scratch folder: its JSON.
+fn bench_json(args: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     // The checkpoint timing writes into a scratch folder under TMPDIR, which must be empty again.
     let tmp = dir.path().join("tmp");
     std::fs::create_dir(&tmp).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_seedlings"))
-        .args([
-            "bench",
-            "--image-size",
-            "32,40",
-            "--steps",
-            "2",
-            "--warmup",
-            "1",
-            "--block",
-            "fused",
-            "--modes",
-            "decoupled",
-            "--no-block-timing",
-            "--json",
-        ])
+        .arg("bench")
+        .args(args)
+        .arg("--json")
         .current_dir(dir.path())
         .env_remove("SEEDLINGS_DATA")
         .env("TMPDIR", &tmp)
@@ -35,7 +23,29 @@ fn one_run_benchmarks_each_image_size_and_splits_an_epoch_into_its_parts() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "scratch files left in TMPDIR"
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn one_run_benchmarks_each_image_size_and_splits_an_epoch_into_its_parts() {
+    let json = bench_json(&[
+        "--image-size",
+        "32,40",
+        "--steps",
+        "2",
+        "--warmup",
+        "1",
+        "--block",
+        "fused",
+        "--modes",
+        "decoupled",
+        "--no-block-timing",
+    ]);
     let sizes = json["image_sizes"].as_array().unwrap();
     assert_eq!(
         sizes
@@ -65,44 +75,26 @@ fn one_run_benchmarks_each_image_size_and_splits_an_epoch_into_its_parts() {
         let whole = 45.0 * epoch["step_seconds"].as_f64().unwrap() + parts;
         assert!((share - parts / whole).abs() < 1e-12 && share > 0.0 && share < 1.0);
     }
-    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
 }
 
 /// `--rounds 2`: every configuration twice in turn, both rounds in the JSON.
 #[test]
 fn rounds_repeat_every_configuration_in_turn() {
-    let dir = tempfile::tempdir().unwrap();
-    let tmp = dir.path().join("tmp");
-    std::fs::create_dir(&tmp).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_seedlings"))
-        .args([
-            "bench",
-            "--image-size",
-            "32",
-            "--steps",
-            "2",
-            "--warmup",
-            "1",
-            "--block",
-            "fused,winograd",
-            "--modes",
-            "decoupled",
-            "--rounds",
-            "2",
-            "--no-block-timing",
-            "--json",
-        ])
-        .current_dir(dir.path())
-        .env_remove("SEEDLINGS_DATA")
-        .env("TMPDIR", &tmp)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = bench_json(&[
+        "--image-size",
+        "32",
+        "--steps",
+        "2",
+        "--warmup",
+        "1",
+        "--block",
+        "fused,winograd",
+        "--modes",
+        "decoupled",
+        "--rounds",
+        "2",
+        "--no-block-timing",
+    ]);
     let size = &json["image_sizes"][0];
     let blocks: Vec<_> = size["runs"]
         .as_array()

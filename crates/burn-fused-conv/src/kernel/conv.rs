@@ -138,19 +138,7 @@ pub fn conv_pixels_stats(
     }
     let pieces = pieces(c, g);
     let left = padded_left(xp, c, &pieces, g);
-    // The pivot is the output's first sample: the product over that one row computes it with
-    // the same chain of multiply-adds as the whole product does.
-    let first = rows_product(
-        &left,
-        b,
-        n,
-        Rows {
-            count: 1,
-            len: 1,
-            pitch: 1,
-        },
-    );
-    let stats = norm_pool::StatsCollector::new(first[..n].to_vec(), g);
+    let stats = norm_pool::StatsCollector::new(first_sample(&left, b, n), g);
     let y = rows_product_then(&left, b, n, pixel_rows(g), &|segments, rows| {
         stats.segments_done(segments, rows)
     });
@@ -212,21 +200,25 @@ pub fn conv_pixels_stats_by(
     }
     assert_eq!(n, g.cout, "the output has C_out channels");
     let pieces = pieces(c, g);
-    let first = rows_product(
-        &padded_left(xp, c, &pieces, g),
-        b,
-        n,
-        Rows {
-            count: 1,
-            len: 1,
-            pitch: 1,
-        },
-    );
-    let stats = norm_pool::StatsCollector::new(first[..n].to_vec(), g);
+    let first = first_sample(&padded_left(xp, c, &pieces, g), b, n);
+    let stats = norm_pool::StatsCollector::new(first, g);
     let done = |segments: Span, rows: &[f32]| stats.segments_done(segments, rows);
     let y = winograd::conv_pixels(xp, c, &winograd::Weights::new(b, c, n), g, Some(&done));
     let (mean, var) = stats.finish(g);
     (y, mean, var)
+}
+
+/// The conv output's first sample (`n` channels), the statistics' pivot: the direct product
+/// over that one row, the same chain of multiply-adds as the whole direct product.
+fn first_sample(left: &Left<'_>, b: &[f32], n: usize) -> Vec<f32> {
+    let one = Rows {
+        count: 1,
+        len: 1,
+        pitch: 1,
+    };
+    let mut first = rows_product(left, b, n, one);
+    first.truncate(n);
+    first
 }
 
 /// The weight gradient `[C_out, C_in, 3, 3]` (contiguous) from the padded input `xp` and the

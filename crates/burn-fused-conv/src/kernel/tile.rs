@@ -84,10 +84,18 @@ impl Blocking for Isa {
 
 /// A raw pointer that tasks writing disjoint parts of one buffer share.
 #[derive(Clone, Copy)]
-struct Shared(*mut f32);
+pub(crate) struct Shared(pub(crate) *mut f32);
 // SAFETY: every task writes its own rows or columns of the buffer (see the callers).
 unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
+
+impl Shared {
+    /// The buffer from float `at` (a method, so that closures capture the whole `Shared`).
+    pub(crate) fn at(&self, at: usize) -> *mut f32 {
+        // SAFETY: the callers stay inside the buffer's allocation.
+        unsafe { self.0.add(at) }
+    }
+}
 
 /// The rows a product computes: `count` segments of `len` consecutive rows, each starting
 /// `pitch ≥ len` rows after the previous one (the first at row 0). Rows between segments are
@@ -336,6 +344,25 @@ impl Packed {
     }
 }
 
+/// A dense row-major left operand: `m` rows `lda` floats apart, `K` the one piece's length at
+/// offset 0; checked to lie inside `a`.
+fn dense_left<'a>(
+    a: &'a [f32],
+    lda: usize,
+    m: usize,
+    pieces: &'a [(usize, usize); 1],
+) -> (Left<'a>, Rows) {
+    let left = Left {
+        data: a,
+        s: lda,
+        pieces,
+        map: RowMap::linear(m),
+    };
+    let rows = Rows::all(m);
+    left.check(rows);
+    (left, rows)
+}
+
 /// `out[i·n + j] = Σ_{k<K} a[i·lda + k]·b[k][j]` for `i < m`, `j < n`, on the calling thread
 /// (no tasks): the register tiles of [`rows_product`], for products too small to split, run
 /// inside a caller's own parallel loop. Each output is the same chain of multiply-adds as in
@@ -356,14 +383,7 @@ pub fn small_product(a: &[f32], lda: usize, m: usize, b: &Packed, out: &mut [f32
         return;
     }
     let pieces = [(0, k)];
-    let left = Left {
-        data: a,
-        s: lda,
-        pieces: &pieces,
-        map: RowMap::linear(m),
-    };
-    let rows = Rows::all(m);
-    left.check(rows);
+    let (left, rows) = dense_left(a, lda, m, &pieces);
     if k == 0 {
         out[..m * n].fill(0.0);
         return;
@@ -820,14 +840,7 @@ pub fn small_grad_product(
         return;
     }
     let pieces = [(0, k)];
-    let left = Left {
-        data: a,
-        s: lda,
-        pieces: &pieces,
-        map: RowMap::linear(m),
-    };
-    let rows = Rows::all(m);
-    left.check(rows);
+    let (left, rows) = dense_left(a, lda, m, &pieces);
     let job = GradJob {
         left,
         k,
@@ -871,7 +884,7 @@ fn pack_panels(b: &[f32], k: usize, n: usize, nr: usize) -> Vec<f32> {
 
 /// The chunks' partial sums (`len` floats each, one after another) added in order into the
 /// first.
-fn sum_chunks(mut partials: Vec<f32>, len: usize) -> Vec<f32> {
+pub(crate) fn sum_chunks(mut partials: Vec<f32>, len: usize) -> Vec<f32> {
     let (sum, rest) = partials.split_at_mut(len);
     for part in rest.chunks_exact(len) {
         for (s, p) in sum.iter_mut().zip(part) {

@@ -44,7 +44,7 @@ use rayon::prelude::*;
 
 use super::geometry::Geometry;
 use super::simd::multiversion;
-use super::tile::{Packed, SegmentsDone, small_grad_product, small_product};
+use super::tile::{Packed, SegmentsDone, Shared, small_grad_product, small_product, sum_chunks};
 
 /// Input channels below which the direct product is used: with a short `K` the transforms cost
 /// more than the multiply-adds they save (the first block's 3 channels).
@@ -142,21 +142,6 @@ fn chunk_tile_rows(c: usize, n: usize, g: &Geometry) -> usize {
     (tiles / per_row).clamp(1, balanced)
 }
 
-/// A raw pointer that the groups share, each writing its own image rows.
-#[derive(Clone, Copy)]
-struct Out(*mut f32);
-// SAFETY: every group writes its own rows of the output (see `conv_pixels`).
-unsafe impl Send for Out {}
-unsafe impl Sync for Out {}
-
-impl Out {
-    /// The output from float `at`.
-    fn at(&self, at: usize) -> *mut f32 {
-        // SAFETY: the caller stays inside the output's capacity (see `conv_pixels`).
-        unsafe { self.0.add(at) }
-    }
-}
-
 /// The 3×3 convolution of the padded buffer `xp` (`c` channels, [`super::strided::pad`]'s
 /// layout) by `weights`, as [`super::conv::conv_pixels`] gives it (GEMM-row layout, zeros in
 /// the scratch columns), calling `done` on each group of image rows once it is final.
@@ -181,31 +166,16 @@ pub fn conv_pixels(
     }
     let per_chunk = chunk_tile_rows(c, n, g);
     let mut y = Vec::<f32>::with_capacity(len);
-    let out = Out(y.as_mut_ptr());
-    let in_row = wp2 * c;
+    let out = Shared(y.as_mut_ptr());
     (0..tile_rows.div_ceil(per_chunk))
         .into_par_iter()
         .for_each_init(
             || (Vec::new(), Vec::new()),
             |(v, mm): &mut (Vec<f32>, Vec<f32>), chunk| {
                 let (tr0, tr1) = (chunk * per_chunk, tile_rows.min((chunk + 1) * per_chunk));
-                let m = (tr1 - tr0) * tw;
-                let (vs, ms) = (plane(m * c), plane(m * n));
-                v.resize(16 * vs, 0.0);
+                let (m, vs) = input_tiles(xp, c, g, (tr0, tr1), v);
+                let ms = plane(m * n);
                 mm.resize(16 * ms, 0.0);
-                for tr in tr0..tr1 {
-                    let (image, i) = (tr / (g.h / 2), tr % (g.h / 2));
-                    let row0 = (image * (g.h + 2) + 2 * i) * in_row;
-                    input_row(
-                        &xp[row0..row0 + 4 * in_row],
-                        in_row,
-                        c,
-                        tw,
-                        v,
-                        m,
-                        (tr - tr0) * tw,
-                    );
-                }
                 for (xi, u) in weights.u.iter().enumerate() {
                     let (a, o) = (&v[xi * vs..][..m * c], &mut mm[xi * ms..][..m * n]);
                     small_product(a, c, m, u, o);
@@ -290,9 +260,9 @@ pub fn weight_grad(xp: &[f32], dyp: &[f32], g: &Geometry) -> Vec<f32> {
     let chunks = grad_chunks(c, n, g);
     let per_group = grad_group_tile_rows(c, n, g, tile_rows.div_ceil(chunks));
     let pu = plane(c * n);
-    let (in_row, dy_row) = (wp2 * c, wp2 * n);
+    let dy_row = wp2 * n;
     let mut partials = Vec::<f32>::with_capacity(chunks * 16 * pu);
-    let out = Out(partials.as_mut_ptr());
+    let out = Shared(partials.as_mut_ptr());
     (0..chunks).into_par_iter().for_each(|r| {
         let (tr0, tr1) = (r * tile_rows / chunks, (r + 1) * tile_rows / chunks);
         // SAFETY: chunk r's 16 planes lie inside the capacity and only this task writes them;
@@ -303,22 +273,11 @@ pub fn weight_grad(xp: &[f32], dyp: &[f32], g: &Geometry) -> Vec<f32> {
         let mut t = tr0;
         while t < tr1 {
             let te = tr1.min(t + per_group);
-            let m = (te - t) * tw;
-            let (vs, ds) = (plane(m * c), plane(m * n));
-            v.resize(16 * vs, 0.0);
+            let (m, vs) = input_tiles(xp, c, g, (t, te), &mut v);
+            let ds = plane(m * n);
             dd.resize(16 * ds, 0.0);
             for tr in t..te {
                 let (image, i) = (tr / (g.h / 2), tr % (g.h / 2));
-                let row0 = (image * (g.h + 2) + 2 * i) * in_row;
-                input_row(
-                    &xp[row0..row0 + 4 * in_row],
-                    in_row,
-                    c,
-                    tw,
-                    &mut v,
-                    m,
-                    (tr - t) * tw,
-                );
                 let dy0 = ((image * (g.h + 2) + 2 * i + 1) * wp2 + 1) * n;
                 grad_row(
                     &dyp[dy0..dy0 + dy_row + tw * 2 * n],
@@ -339,17 +298,41 @@ pub fn weight_grad(xp: &[f32], dyp: &[f32], g: &Geometry) -> Vec<f32> {
     });
     // SAFETY: every chunk wrote its planes' sums (above).
     unsafe { partials.set_len(chunks * 16 * pu) };
-    let (sum, rest) = partials.split_at_mut(16 * pu);
-    for part in rest.chunks_exact(16 * pu) {
-        for (s, p) in sum.iter_mut().zip(part) {
-            *s += p;
-        }
-    }
+    let sum = sum_chunks(partials, 16 * pu);
     let mut dw = vec![0.0f32; 9 * c * n];
     for ci in 0..c {
-        inverse_kernels(sum, c, n, ci, &mut dw);
+        inverse_kernels(&sum, c, n, ci, &mut dw);
     }
     dw
+}
+
+/// `V` of tile rows `tr0..tr1` (global over the batch: `n·H/2 + i`) of the padded input `xp`
+/// (`c` channels) into `v`, resized to its 16 planes: the tiles (`m`) and the planes' pitch.
+fn input_tiles(
+    xp: &[f32],
+    c: usize,
+    g: &Geometry,
+    (tr0, tr1): (usize, usize),
+    v: &mut Vec<f32>,
+) -> (usize, usize) {
+    let (tw, in_row) = (g.w / 2, g.wp2() * c);
+    let m = (tr1 - tr0) * tw;
+    let vs = plane(m * c);
+    v.resize(16 * vs, 0.0);
+    for tr in tr0..tr1 {
+        let (image, i) = (tr / (g.h / 2), tr % (g.h / 2));
+        let row0 = (image * (g.h + 2) + 2 * i) * in_row;
+        input_row(
+            &xp[row0..row0 + 4 * in_row],
+            in_row,
+            c,
+            tw,
+            v,
+            m,
+            (tr - tr0) * tw,
+        );
+    }
+    (m, vs)
 }
 
 multiversion! {
@@ -516,6 +499,17 @@ mod tests {
     use crate::kernel::conv;
     use crate::kernel::strided::{View4, pad};
 
+    /// Square maps of `side` pixels.
+    fn square(n: usize, cin: usize, cout: usize, side: usize) -> Geometry {
+        Geometry {
+            n,
+            cin,
+            cout,
+            h: side,
+            w: side,
+        }
+    }
+
     fn values(len: usize, seed: usize) -> Vec<f32> {
         (0..len)
             .map(|i| (((i * 7919 + seed * 104_729) % 1013) as f32 - 506.0) / 311.0)
@@ -562,13 +556,7 @@ mod tests {
             (1, 128, 256, 12),
             (2, 17, 5, 6),
         ] {
-            let g = Geometry {
-                n,
-                cin,
-                cout,
-                h: side,
-                w: side,
-            };
+            let g = square(n, cin, cout, side);
             let x = values(n * cin * side * side, 1);
             let w: Vec<f32> = values(cout * cin * 9, 2)
                 .iter()
@@ -634,13 +622,7 @@ mod tests {
             (7, 128, 40, 4),
             (2, 20, 13, 6),
         ] {
-            let g = Geometry {
-                n,
-                cin,
-                cout,
-                h: side,
-                w: side,
-            };
+            let g = square(n, cin, cout, side);
             let xp = pad(
                 &View4::nchw(&values(n * cin * side * side, 7), [n, cin, side, side]),
                 &g,
