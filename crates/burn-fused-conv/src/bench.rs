@@ -104,6 +104,27 @@ pub fn time_block(shape: BlockShape, kernel: BlockKernel, reps: usize) -> BlockT
     }
 }
 
+/// The median time of what [`time_block`]'s backward pays besides the block: `y.sum()` and its
+/// backward pass on a leaf tensor of the block's output shape (the loss's `sum`, its gradient of
+/// ones, and registering it), `reps` runs after one warm-up.
+pub fn time_loss(shape: BlockShape, reps: usize) -> f64 {
+    let device = Device::flex().autodiff();
+    let dims = [shape.batch, shape.cout, shape.side / 2, shape.side / 2];
+    let y = Tensor::<4>::random(dims, burn::tensor::Distribution::Default, &device).require_grad();
+    let mut times = Vec::new();
+    for rep in 0..=reps.max(1) {
+        let started = Instant::now();
+        let grads = y.clone().sum().backward();
+        let dy = y.grad(&grads).expect("a gradient");
+        let _ = dy.slice([0..1, 0..1, 0..1, 0..1]).into_scalar::<f32>();
+        device.sync().expect("flex syncs");
+        if rep > 0 {
+            times.push(started.elapsed().as_secs_f64());
+        }
+    }
+    median(&mut times)
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -205,6 +226,9 @@ pub struct BlockTimingTable {
     pub isa: Isa,
     /// One row per block and kernel.
     pub rows: Vec<BlockTimingRow>,
+    /// Per block, in order: [`time_loss`] of its output shape, seconds (part of every row's
+    /// backward time).
+    pub loss_seconds: Vec<f64>,
 }
 
 /// One block under one kernel.
@@ -228,6 +252,7 @@ pub fn time_network(
 ) -> BlockTimingTable {
     let peak_gflops = fma_peak_gflops(0.5);
     let mut rows = Vec::new();
+    let mut loss_seconds = Vec::new();
     let (mut cin, mut side) = (3, side);
     for &cout in channels {
         let shape = BlockShape {
@@ -246,6 +271,7 @@ pub fn time_network(
                 share_of_peak: timing.gflops / peak_gflops,
             });
         }
+        loss_seconds.push(time_loss(shape, reps));
         cin = cout;
         side /= 2;
     }
@@ -253,6 +279,7 @@ pub fn time_network(
         peak_gflops,
         isa: Isa::active(),
         rows,
+        loss_seconds,
     }
 }
 
@@ -281,6 +308,17 @@ impl BlockTimingTable {
                 1e3 * r.timing.backward_seconds,
                 r.timing.gflops,
                 100.0 * r.share_of_peak
+            );
+        }
+        if !self.loss_seconds.is_empty() {
+            let ms: Vec<String> = self
+                .loss_seconds
+                .iter()
+                .map(|t| format!("{:.2}", 1e3 * t))
+                .collect();
+            out += &format!(
+                "(every bwd above includes the loss's own y.sum() and its backward, timed alone on each block's output shape: {} ms)\n",
+                ms.join(" / ")
             );
         }
         if self
