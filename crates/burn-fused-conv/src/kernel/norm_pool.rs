@@ -538,15 +538,21 @@ multiversion! {
                     let (m, is, sc, sh) = (lane(mean), lane(inv_std), lane(scale), lane(shift));
                     for px in 0..g.wp() {
                         let o = px * c + ch0;
-                        let yv: [f32; ROUTE_LANES] = yat[o..o + ROUTE_LANES].try_into().expect("8");
-                        let gv: [f32; ROUTE_LANES] = dp[o..o + ROUTE_LANES].try_into().expect("8");
-                        let out = &mut routed[o..o + ROUTE_LANES];
+                        let yv: &[f32; ROUTE_LANES] = yat[o..o + ROUTE_LANES].try_into().expect("8");
+                        let gv: &[f32; ROUTE_LANES] = dp[o..o + ROUTE_LANES].try_into().expect("8");
+                        let mut dv = [0.0f32; ROUTE_LANES];
                         for l in 0..ROUTE_LANES {
                             let yhat = (yv[l] - m[l]) * is[l];
-                            let d = if yv[l] * sc[l] + sh[l] > 0.0 { gv[l] } else { 0.0 };
-                            out[l].write(d);
+                            // The gradient where ReLU passes it, +0 elsewhere, as a bit mask
+                            // (a select the compiler vectorizes).
+                            let pass = if yv[l] * sc[l] + sh[l] > 0.0 { u32::MAX } else { 0 };
+                            let d = f32::from_bits(gv[l].to_bits() & pass);
+                            dv[l] = d;
                             b[l] += d;
                             q[l] += d * yhat;
+                        }
+                        for (out, d) in routed[o..o + ROUTE_LANES].iter_mut().zip(dv) {
+                            out.write(d);
                         }
                     }
                 } else {
