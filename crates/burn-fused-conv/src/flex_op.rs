@@ -139,8 +139,8 @@ pub(crate) struct Grads {
 /// The block's backward pass (batch statistics: the forward pass was [`Stats::Batch`]).
 pub(crate) fn backward(saved: &Saved, output_grad: &FlexTensor, need_x: bool) -> Grads {
     let g = &saved.g;
-    // The output gradient in place when it is channels-last (the next block's input gradient
-    // is), else a channels-last copy.
+    // The output gradient in place, channels-last (the next block's input gradient) or NCHW
+    // (Burn's own ops'); a channels-last copy of a broadcast or flipped view.
     let view = view4(output_grad);
     let copy;
     let dp = match view.pixel_rows() {

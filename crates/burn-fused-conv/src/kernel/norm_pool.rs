@@ -378,8 +378,11 @@ pub fn route(g: &Geometry, a: &Affine, winners: &Winners, dp: PixelRows<'_>) -> 
             .zip(winners.y.par_chunks(per_image))
             .enumerate()
             .map(|(ni, (routed, yat))| {
-                let dp_image = &dp.data[ni * dp.image_pitch..];
-                route_image(yat, g, a, dp_image, dp.row_pitch, routed)
+                let image = PixelRows {
+                    data: &dp.data[ni * dp.image_pitch..],
+                    ..dp
+                };
+                route_image(yat, g, a, image, routed)
             })
             .collect()
     };
@@ -512,18 +515,19 @@ multiversion! {
         yat: &[f32],
         g: &Geometry,
         a: &Affine,
-        dp: &[f32],
-        dp_row_pitch: usize,
+        dp: PixelRows<'_>,
         routed: &mut [MaybeUninit<f32>],
     ) -> (Vec<f64>, Vec<f64>) {
         let c = g.cout;
+        let (pixel_pitch, channel_pitch) = (dp.pixel_pitch, dp.channel_pitch);
         let (mut sb, mut sg) = (vec![0.0f64; c], vec![0.0f64; c]);
         let (mean, inv_std, scale, shift) = (&a.mean[..c], &a.inv_std[..c], &a.scale[..c], &a.shift[..c]);
         let row = g.wp() * c;
         for ph in 0..g.hp() {
             // f32 within a pooled row, f64 across rows, as in the statistics.
             let span = ph * row..(ph + 1) * row;
-            let (yat, dp) = (&yat[span.clone()], &dp[ph * dp_row_pitch..][..row]);
+            let yat = &yat[span.clone()];
+            let dp = &dp.data[ph * dp.row_pitch..];
             let routed = &mut routed[span];
             // Eight channels at a time keep their sums in registers across the row (a sum kept
             // in memory chains every pixel's add through a store and a load); each channel's
@@ -539,7 +543,15 @@ multiversion! {
                     for px in 0..g.wp() {
                         let o = px * c + ch0;
                         let yv: &[f32; ROUTE_LANES] = yat[o..o + ROUTE_LANES].try_into().expect("8");
-                        let gv: &[f32; ROUTE_LANES] = dp[o..o + ROUTE_LANES].try_into().expect("8");
+                        let at = px * pixel_pitch + ch0 * channel_pitch;
+                        let mut gv = [0.0f32; ROUTE_LANES];
+                        if channel_pitch == 1 {
+                            gv.copy_from_slice(&dp[at..at + ROUTE_LANES]);
+                        } else {
+                            for (l, v) in gv.iter_mut().enumerate() {
+                                *v = dp[at + l * channel_pitch];
+                            }
+                        }
                         let mut dv = [0.0f32; ROUTE_LANES];
                         for l in 0..ROUTE_LANES {
                             let yhat = (yv[l] - m[l]) * is[l];
@@ -561,7 +573,7 @@ multiversion! {
                             let o = px * c + ch;
                             let yv = yat[o];
                             let yhat = (yv - mean[ch]) * inv_std[ch];
-                            let grad = dp[o];
+                            let grad = dp[px * pixel_pitch + ch * channel_pitch];
                             let d = if yv * scale[ch] + shift[ch] > 0.0 { grad } else { 0.0 };
                             routed[o].write(d);
                             b[l] += d;
@@ -765,6 +777,26 @@ mod tests {
             let want_g: Vec<f32> = sg.iter().map(|&v| v as f32).collect();
             assert_eq!(bits(&got.dbeta), bits(&want_b), "∂β {:?}", (n, c, h, w));
             assert_eq!(bits(&got.dgamma), bits(&want_g), "∂γ {:?}", (n, c, h, w));
+            // The same gradient in NCHW order, read in place at its pitches: the same bits.
+            let (hp, wp) = (g.hp(), g.wp());
+            let mut planes = vec![0.0f32; len];
+            for ni in 0..n {
+                for ch in 0..c {
+                    for px in 0..hp * wp {
+                        planes[(ni * c + ch) * hp * wp + px] = dp[(ni * hp * wp + px) * c + ch];
+                    }
+                }
+            }
+            let nchw = crate::kernel::strided::View4::nchw(&planes, [n, c, hp, wp]);
+            let from_planes = route(&g, &a, &winners, nchw.pixel_rows().expect("NCHW"));
+            assert_eq!(
+                bits(&from_planes.routed),
+                bits(&routed),
+                "NCHW {:?}",
+                (n, c, h, w)
+            );
+            assert_eq!(bits(&from_planes.dbeta), bits(&want_b));
+            assert_eq!(bits(&from_planes.dgamma), bits(&want_g));
         }
     }
 }

@@ -18,13 +18,19 @@ pub struct View4<'a> {
     pub offset: usize,
 }
 
-/// Channels-last pixels in memory: pixel `(n, h, w)`'s `C` values are adjacent, from
-/// `n·image_pitch + h·row_pitch + w·C`.
+/// A 4-D map read where it is: value `(n, c, h, w)` at
+/// `n·image_pitch + h·row_pitch + w·pixel_pitch + c·channel_pitch` (all non-negative).
+/// Channels-last memory has `channel_pitch` 1 and `pixel_pitch` `C`; an NCHW tensor has
+/// `pixel_pitch` 1 and `channel_pitch` `H·W`.
 #[derive(Debug, Clone, Copy)]
 pub struct PixelRows<'a> {
     pub data: &'a [f32],
     pub image_pitch: usize,
     pub row_pitch: usize,
+    /// Floats from one pixel to the next in a row.
+    pub pixel_pitch: usize,
+    /// Floats from one channel to the next of a pixel.
+    pub channel_pitch: usize,
 }
 
 impl<'a> PixelRows<'a> {
@@ -34,7 +40,14 @@ impl<'a> PixelRows<'a> {
             data,
             image_pitch: h * w * c,
             row_pitch: w * c,
+            pixel_pitch: c,
+            channel_pitch: 1,
         }
+    }
+
+    /// Whether a pixel's channels are adjacent (channels-last).
+    pub fn channels_adjacent(&self) -> bool {
+        self.channel_pitch == 1
     }
 }
 
@@ -61,16 +74,24 @@ impl<'a> View4<'a> {
 }
 
 impl View4<'_> {
-    /// The view's memory as [`PixelRows`], without a copy, when it is channels-last: channels
-    /// adjacent, pixels `C` floats apart, rows and images at non-negative strides (the layout
-    /// this crate's ops return, scratch columns or not). `None` otherwise.
+    /// The view's memory as [`PixelRows`], without a copy, when every stride is positive or
+    /// its dimension has one entry (channels-last as this crate's ops return it, scratch
+    /// columns or not; NCHW as Burn's own ops return it). `None` otherwise (a broadcast or
+    /// flipped view).
     pub fn pixel_rows(&self) -> Option<PixelRows<'_>> {
-        let [_, c, _, _] = self.dims;
-        let [sn, sc, sh, sw] = self.strides;
-        (sc == 1 && sw == c as isize && sh >= 0 && sn >= 0).then(|| PixelRows {
+        let pitch = |d: usize| -> Option<usize> {
+            match (self.dims[d], self.strides[d]) {
+                (1, _) => Some(0),
+                (_, s) if s > 0 => Some(s as usize),
+                _ => None,
+            }
+        };
+        Some(PixelRows {
             data: &self.data[self.offset..],
-            image_pitch: sn as usize,
-            row_pitch: sh as usize,
+            image_pitch: pitch(0)?,
+            channel_pitch: if self.dims[1] == 1 { 1 } else { pitch(1)? },
+            row_pitch: pitch(2)?,
+            pixel_pitch: pitch(3)?,
         })
     }
 
@@ -263,8 +284,19 @@ mod tests {
             offset: 0,
         };
         assert_eq!(broadcast.to_nhwc(), vec![7.0; 24]);
-        // NCHW is not channels-last: no rows in place.
-        assert!(view.pixel_rows().is_none());
+        // NCHW is read in place too, each value at its pitches: the copy's values.
+        let rows = view.pixel_rows().expect("positive strides");
+        assert_eq!((rows.pixel_pitch, rows.channel_pitch), (1, h * w));
+        for hh in 0..h {
+            for ww in 0..w {
+                for ci in 0..c {
+                    let at = hh * rows.row_pitch + ww * rows.pixel_pitch + ci * rows.channel_pitch;
+                    assert_eq!(rows.data[at], nhwc[(hh * w + ww) * c + ci]);
+                }
+            }
+        }
+        // A broadcast is not: it is copied.
+        assert!(broadcast.pixel_rows().is_none());
     }
 
     /// A channels-last view with a scratch column after each row (the layout the ops return)
