@@ -184,9 +184,9 @@ pub fn conv_pixels_by(
 }
 
 /// [`conv_pixels_stats`] run as `products` says. With Winograd the statistics are gathered from
-/// each group of image rows as it is final, around the direct product's first sample, in the
-/// same order as [`norm_pool::batch_stats`] sums (equal to it within f64 rounding, as the pivot
-/// differs from the output's first sample in the last bits).
+/// each group of image rows as it is final, in the same order as [`norm_pool::batch_stats`]
+/// sums, around the first output computed plainly (equal to `batch_stats` within f64 rounding,
+/// as that pivot differs from the output's first sample in the last bits).
 pub fn conv_pixels_stats_by(
     xp: &[f32],
     c: usize,
@@ -199,8 +199,15 @@ pub fn conv_pixels_stats_by(
         return conv_pixels_stats(xp, c, b, n, g);
     }
     assert_eq!(n, g.cout, "the output has C_out channels");
-    let pieces = pieces(c, g);
-    let first = first_sample(&padded_left(xp, c, &pieces, g), b, n);
+    // The pivot only centres the sums: the first output computed plainly (no packing of `b`).
+    let mut first = vec![0.0f32; n];
+    for kh in 0..3 {
+        for (k, &x) in xp[kh * g.wp2() * c..][..3 * c].iter().enumerate() {
+            for (f, &w) in first.iter_mut().zip(&b[(kh * 3 * c + k) * n..][..n]) {
+                *f += x * w;
+            }
+        }
+    }
     let stats = norm_pool::StatsCollector::new(first, g);
     let done = |segments: Span, rows: &[f32]| stats.segments_done(segments, rows);
     let y = winograd::conv_pixels(xp, c, &winograd::Weights::new(b, c, n), g, Some(&done));

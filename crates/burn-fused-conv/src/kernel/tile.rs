@@ -333,9 +333,14 @@ impl Packed {
     /// `b`, `K × n` row-major.
     pub fn new(b: &[f32], k: usize, n: usize) -> Self {
         assert_eq!(b.len(), k * n, "right operand of the wrong size");
+        Self::from_rows(k, n, |kk| &b[kk * n..(kk + 1) * n])
+    }
+
+    /// The `K × n` operand whose row `kk` is `row(kk)` (`n` floats each, wherever they are).
+    pub fn from_rows<'a>(k: usize, n: usize, row: impl Fn(usize) -> &'a [f32]) -> Self {
         let isa = isa();
         Self {
-            data: pack_panels(b, k, n, 2 * isa.lanes()),
+            data: pack_rows(k, n, 2 * isa.lanes(), row),
             k,
             n,
             passes: passes(&[(0, k)], isa.kc()),
@@ -870,15 +875,31 @@ pub fn small_grad_product(
 
 /// `b` (`K × n`, row-major) in panels of `nr` columns, zero-padded: `packed[p][k][0..nr]`.
 fn pack_panels(b: &[f32], k: usize, n: usize, nr: usize) -> Vec<f32> {
+    pack_rows(k, n, nr, |kk| &b[kk * n..(kk + 1) * n])
+}
+
+/// [`pack_panels`] of the operand whose row `kk` is `row(kk)`. Every float is written once: the
+/// columns past `n` of the last panel with zeros, the rest copied (no zeroing pass first).
+fn pack_rows<'a>(k: usize, n: usize, nr: usize, row: impl Fn(usize) -> &'a [f32]) -> Vec<f32> {
     let panels = n.div_ceil(nr);
-    let mut packed = vec![0.0f32; panels * k * nr];
-    for p in 0..panels {
-        let cols = nr.min(n - p * nr);
-        for kk in 0..k {
-            let src = &b[kk * n + p * nr..kk * n + p * nr + cols];
-            packed[(p * k + kk) * nr..(p * k + kk) * nr + cols].copy_from_slice(src);
+    let len = panels * k * nr;
+    let mut packed = Vec::<f32>::with_capacity(len);
+    let out = &mut packed.spare_capacity_mut()[..len];
+    for kk in 0..k {
+        let src = &row(kk)[..n];
+        for p in 0..panels {
+            let cols = nr.min(n - p * nr);
+            let dst = &mut out[(p * k + kk) * nr..(p * k + kk + 1) * nr];
+            for (d, &v) in dst.iter_mut().zip(&src[p * nr..p * nr + cols]) {
+                d.write(v);
+            }
+            for d in &mut dst[cols..] {
+                d.write(0.0);
+            }
         }
     }
+    // SAFETY: every row of every panel was written whole just above.
+    unsafe { packed.set_len(len) };
     packed
 }
 

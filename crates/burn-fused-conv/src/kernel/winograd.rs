@@ -40,6 +40,8 @@
 //! assert!(direct.iter().zip(&fast).all(|(d, f)| (d - f).abs() < 1e-4));
 //! ```
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use super::geometry::Geometry;
@@ -80,14 +82,23 @@ impl Weights {
     /// [`super::conv::repack_forward`] or [`super::conv::repack_transposed`]): `U = G g Gᵀ`.
     pub fn new(b: &[f32], c: usize, n: usize) -> Self {
         assert_eq!(b.len(), 9 * c * n, "right operand of the wrong size");
-        let plane = plane(c * n);
-        let mut u = vec![0.0f32; 16 * plane];
-        for ci in 0..c {
-            transform_kernels(b, c, n, ci, &mut u);
+        // `[c][16][n]`: each input channel's 16 rows together, written by one task; then the
+        // 16 products' operands packed at once.
+        let len = 16 * c * n;
+        let mut u = Vec::<f32>::with_capacity(len);
+        if len > 0 {
+            u.spare_capacity_mut()[..len]
+                .par_chunks_mut(16 * n)
+                .enumerate()
+                .for_each(|(ci, rows)| transform_kernels(b, c, n, ci, rows));
         }
+        // SAFETY: `transform_kernels` wrote every float of every input channel's 16 rows.
+        unsafe { u.set_len(len) };
+        let u = &u;
         Self {
-            u: u.chunks_exact(plane)
-                .map(|u| Packed::new(&u[..c * n], c, n))
+            u: (0..16)
+                .into_par_iter()
+                .map(|xi| Packed::from_rows(c, n, |ci| &u[(ci * 16 + xi) * n..][..n]))
                 .collect(),
             c,
             n,
@@ -96,27 +107,22 @@ impl Weights {
 }
 
 multiversion! {
-    /// `U_ξ[ci][j]` for every `j`: `u` is `[16][c][n]`, `b` the direct product's `[9·c][n]`.
-    fn transform_kernels(b: &[f32], c: usize, n: usize, ci: usize, u: &mut [f32]) {
-        let g: [&[f32]; 9] = std::array::from_fn(|q| &b[(q * c + ci) * n..][..n]);
-        let mut planes = u.chunks_exact_mut(plane(c * n)).map(|p| &mut p[ci * n..(ci + 1) * n]);
-        let o: [&mut [f32]; 16] = std::array::from_fn(|_| planes.next().expect("16 planes"));
+    /// `U_ξ[ci][j]` for every `ξ` and `j`: `rows` is input channel `ci`'s `[16][n]`, `b` the
+    /// direct product's `[9·c][n]`.
+    fn transform_kernels(b: &[f32], c: usize, n: usize, ci: usize, rows: &mut [MaybeUninit<f32>]) {
+        let g = |q: usize| &b[(q * c + ci) * n..][..n];
+        let (g0, g1, g2, g3, g4, g5, g6, g7, g8) = (g(0), g(1), g(2), g(3), g(4), g(5), g(6), g(7), g(8));
+        let rows = &mut rows[..16 * n];
         for j in 0..n {
             // t = G g (4 × 3, down each column kw), then U = t Gᵀ (4 × 4, along each row i).
-            let mut t = [[0.0f32; 3]; 4];
-            for kw in 0..3 {
-                let (g0, g1, g2) = (g[kw][j], g[3 + kw][j], g[6 + kw][j]);
-                t[0][kw] = g0;
-                t[1][kw] = 0.5 * (g0 + g1 + g2);
-                t[2][kw] = 0.5 * (g0 - g1 + g2);
-                t[3][kw] = g2;
-            }
+            let col = |a: f32, m: f32, z: f32| [a, 0.5 * (a + m + z), 0.5 * (a - m + z), z];
+            let (c0, c1, c2) = (col(g0[j], g3[j], g6[j]), col(g1[j], g4[j], g7[j]), col(g2[j], g5[j], g8[j]));
             for i in 0..4 {
-                let [t0, t1, t2] = t[i];
-                o[i * 4][j] = t0;
-                o[i * 4 + 1][j] = 0.5 * (t0 + t1 + t2);
-                o[i * 4 + 2][j] = 0.5 * (t0 - t1 + t2);
-                o[i * 4 + 3][j] = t2;
+                let (t0, t1, t2) = (c0[i], c1[i], c2[i]);
+                rows[(i * 4) * n + j].write(t0);
+                rows[(i * 4 + 1) * n + j].write(0.5 * (t0 + t1 + t2));
+                rows[(i * 4 + 2) * n + j].write(0.5 * (t0 - t1 + t2));
+                rows[(i * 4 + 3) * n + j].write(t2);
             }
         }
     }
@@ -299,10 +305,20 @@ pub fn weight_grad(xp: &[f32], dyp: &[f32], g: &Geometry) -> Vec<f32> {
     // SAFETY: every chunk wrote its planes' sums (above).
     unsafe { partials.set_len(chunks * 16 * pu) };
     let sum = sum_chunks(partials, 16 * pu);
-    let mut dw = vec![0.0f32; 9 * c * n];
-    for ci in 0..c {
-        inverse_kernels(&sum, c, n, ci, &mut dw);
-    }
+    // Output channels in blocks, one task each (its rows of dw are contiguous).
+    let per_task = n.div_ceil(4 * rayon::current_num_threads()).max(1);
+    let mut dw = Vec::<f32>::with_capacity(9 * c * n);
+    dw.spare_capacity_mut()[..9 * c * n]
+        .par_chunks_mut(per_task * 9 * c)
+        .enumerate()
+        .for_each(|(task, rows)| {
+            let j0 = task * per_task;
+            for ci in 0..c {
+                inverse_kernels(&sum, c, n, ci, (j0, n.min(j0 + per_task)), rows);
+            }
+        });
+    // SAFETY: the tasks cover every output channel, each writing its 9·c floats.
+    unsafe { dw.set_len(9 * c * n) };
     dw
 }
 
@@ -369,23 +385,24 @@ multiversion! {
 }
 
 multiversion! {
-    /// `dw[j][ci][·][·] = Gᵀ Ŵ_{·,ci,j} G` for every `j`: `w` is `[16][c][n]` (planes
-    /// [`plane`]`(c·n)` apart), `dw` the weight's `[n][c][3][3]`.
-    fn inverse_kernels(w: &[f32], c: usize, n: usize, ci: usize, dw: &mut [f32]) {
+    /// `dw[j][ci][·][·] = Gᵀ Ŵ_{·,ci,j} G` for `j` in `j0..j1`: `w` is `[16][c][n]` (planes
+    /// [`plane`]`(c·n)` apart), `dw` the weight's `[n][c][3][3]` from output channel `j0`.
+    fn inverse_kernels(w: &[f32], c: usize, n: usize, ci: usize, js: (usize, usize), dw: &mut [MaybeUninit<f32>]) {
+        let (j0, j1) = js;
         let q: [&[f32]; 16] = std::array::from_fn(|xi| &w[xi * plane(c * n) + ci * n..][..n]);
-        for j in 0..n {
+        for j in j0..j1 {
             // p = Ŵ G (along each row r), then dw = Gᵀ p (down the columns).
             let mut p = [[0.0f32; 3]; 4];
             for r in 0..4 {
                 let (w0, w1, w2, w3) = (q[r * 4][j], q[r * 4 + 1][j], q[r * 4 + 2][j], q[r * 4 + 3][j]);
                 p[r] = [w0 + 0.5 * (w1 + w2), 0.5 * (w1 - w2), 0.5 * (w1 + w2) + w3];
             }
-            let out = &mut dw[(j * c + ci) * 9..][..9];
+            let out = &mut dw[((j - j0) * c + ci) * 9..][..9];
             for kw in 0..3 {
                 let (p0, p1, p2, p3) = (p[0][kw], p[1][kw], p[2][kw], p[3][kw]);
-                out[kw] = p0 + 0.5 * (p1 + p2);
-                out[3 + kw] = 0.5 * (p1 - p2);
-                out[6 + kw] = 0.5 * (p1 + p2) + p3;
+                out[kw].write(p0 + 0.5 * (p1 + p2));
+                out[3 + kw].write(0.5 * (p1 - p2));
+                out[6 + kw].write(0.5 * (p1 + p2) + p3);
             }
         }
     }
