@@ -19,6 +19,7 @@
 
 use super::geometry::Geometry;
 use super::norm_pool;
+use super::simd::multiversion;
 use super::tile::{
     Left, RowMap, Rows, Span, grad_product, grad_product_computed, rows_product, rows_product_then,
 };
@@ -185,8 +186,9 @@ pub fn conv_pixels_by(
 
 /// [`conv_pixels_stats`] run as `products` says. With Winograd the statistics are gathered from
 /// each group of image rows as it is final, in the same order as [`norm_pool::batch_stats`]
-/// sums, around the first output computed plainly (equal to `batch_stats` within f64 rounding,
-/// as that pivot differs from the output's first sample in the last bits).
+/// sums, around the direct product's first sample ([`first_sample_plain`]): equal to
+/// `batch_stats` of the Winograd output within f64 rounding, as that differs from the direct
+/// output's first sample in the last bits.
 pub fn conv_pixels_stats_by(
     xp: &[f32],
     c: usize,
@@ -199,16 +201,7 @@ pub fn conv_pixels_stats_by(
         return conv_pixels_stats(xp, c, b, n, g);
     }
     assert_eq!(n, g.cout, "the output has C_out channels");
-    // The pivot only centres the sums: the first output computed plainly (no packing of `b`).
-    let mut first = vec![0.0f32; n];
-    for kh in 0..3 {
-        for (k, &x) in xp[kh * g.wp2() * c..][..3 * c].iter().enumerate() {
-            for (f, &w) in first.iter_mut().zip(&b[(kh * 3 * c + k) * n..][..n]) {
-                *f += x * w;
-            }
-        }
-    }
-    let stats = norm_pool::StatsCollector::new(first, g);
+    let stats = norm_pool::StatsCollector::new(first_sample_plain(xp, c, b, n, g), g);
     let done = |segments: Span, rows: &[f32]| stats.segments_done(segments, rows);
     let y = winograd::conv_pixels(xp, c, &winograd::Weights::new(b, c, n), g, Some(&done));
     let (mean, var) = stats.finish(g);
@@ -226,6 +219,22 @@ fn first_sample(left: &Left<'_>, b: &[f32], n: usize) -> Vec<f32> {
     let mut first = rows_product(left, b, n, one);
     first.truncate(n);
     first
+}
+
+multiversion! {
+    /// [`first_sample`]'s bits without packing `b`: each output the same chain of fused
+    /// multiply-adds over `k` in order, from 0, as the register tiles compute it.
+    fn first_sample_plain(xp: &[f32], c: usize, b: &[f32], n: usize, g: &Geometry) -> Vec<f32> {
+        let mut first = vec![0.0f32; n];
+        for kh in 0..3 {
+            for (k, &x) in xp[kh * g.wp2() * c..][..3 * c].iter().enumerate() {
+                for (f, &w) in first.iter_mut().zip(&b[(kh * 3 * c + k) * n..][..n]) {
+                    *f = x.mul_add(w, *f);
+                }
+            }
+        }
+        first
+    }
 }
 
 /// The weight gradient `[C_out, C_in, 3, 3]` (contiguous) from the padded input `xp` and the
@@ -359,6 +368,27 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The plain first sample is the register tiles' first sample, bit for bit.
+    #[test]
+    fn the_plain_first_sample_is_the_products() {
+        for (n, cin, cout, h, w) in [(2, 3, 5, 5, 4), (1, 128, 256, 4, 4), (3, 16, 40, 8, 8)] {
+            let g = Geometry { n, cin, cout, h, w };
+            let x: Vec<f32> = (0..n * cin * h * w)
+                .map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0)
+                .collect();
+            let wt: Vec<f32> = (0..cout * cin * 9)
+                .map(|i| ((i * 13 % 17) as f32 - 8.0) / 9.0)
+                .collect();
+            let xp = pad(&View4::nchw(&x, [n, cin, h, w]), &g);
+            let b = repack_forward(&wt, cin, cout);
+            let pieces = pieces(cin, &g);
+            let tiles = first_sample(&padded_left(&xp, cin, &pieces, &g), &b, cout);
+            let plain = first_sample_plain(&xp, cin, &b, cout, &g);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&plain), bits(&tiles), "{:?}", (n, cin, cout, h, w));
         }
     }
 
