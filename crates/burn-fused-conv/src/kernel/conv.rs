@@ -186,7 +186,7 @@ pub fn conv_pixels_by(
 
 /// [`conv_pixels_stats`] run as `products` says. With Winograd the statistics are gathered from
 /// each group of image rows as it is final, in the same order as [`norm_pool::batch_stats`]
-/// sums, around the direct product's first sample ([`first_sample_plain`]): equal to
+/// sums, around the direct product's first sample (`first_sample_plain`): equal to
 /// `batch_stats` of the Winograd output within f64 rounding, as that differs from the direct
 /// output's first sample in the last bits.
 pub fn conv_pixels_stats_by(
