@@ -86,19 +86,26 @@ impl DeviceName {
     }
 }
 
-impl Serialize for DeviceName {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
+/// Serde as the text `Display` writes and `FromStr` reads (`"wgpu:0"`, `"flex,wgpu:0"`).
+macro_rules! serde_as_text {
+    ($($ty:ty),*) => {$(
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                String::deserialize(d)?
+                    .parse()
+                    .map_err(|err| serde::de::Error::custom(format!("{err:#}")))
+            }
+        }
+    )*};
 }
 
-impl<'de> Deserialize<'de> for DeviceName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(|err| serde::de::Error::custom(format!("{err:#}")))
-    }
-}
+serde_as_text!(DeviceName, DeviceList);
 
 /// Several devices, comma-separated (`--devices flex,wgpu:0`), written back the same way.
 ///
@@ -122,20 +129,6 @@ impl std::fmt::Display for DeviceList {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<String> = self.0.iter().map(DeviceName::to_string).collect();
         f.write_str(&names.join(","))
-    }
-}
-
-impl Serialize for DeviceList {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for DeviceList {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(|err| serde::de::Error::custom(format!("{err:#}")))
     }
 }
 

@@ -139,7 +139,7 @@ pub fn conv_pixels_stats(
     }
     let pieces = pieces(c, g);
     let left = padded_left(xp, c, &pieces, g);
-    let stats = norm_pool::StatsCollector::new(first_sample(&left, b, n), g);
+    let stats = norm_pool::StatsCollector::new(first_sample(xp, c, b, n, g), g);
     let y = rows_product_then(&left, b, n, pixel_rows(g), &|segments, rows| {
         stats.segments_done(segments, rows)
     });
@@ -186,7 +186,7 @@ pub fn conv_pixels_by(
 
 /// [`conv_pixels_stats`] run as `products` says. With Winograd the statistics are gathered from
 /// each group of image rows as it is final, in the same order as [`norm_pool::batch_stats`]
-/// sums, around the direct product's first sample (`first_sample_plain`): equal to
+/// sums, around the direct product's first sample (`first_sample`): equal to
 /// `batch_stats` of the Winograd output within f64 rounding, as that differs from the direct
 /// output's first sample in the last bits.
 pub fn conv_pixels_stats_by(
@@ -201,30 +201,18 @@ pub fn conv_pixels_stats_by(
         return conv_pixels_stats(xp, c, b, n, g);
     }
     assert_eq!(n, g.cout, "the output has C_out channels");
-    let stats = norm_pool::StatsCollector::new(first_sample_plain(xp, c, b, n, g), g);
+    let stats = norm_pool::StatsCollector::new(first_sample(xp, c, b, n, g), g);
     let done = |segments: Span, rows: &[f32]| stats.segments_done(segments, rows);
     let y = winograd::conv_pixels(xp, c, &winograd::Weights::new(b, c, n), g, Some(&done));
     let (mean, var) = stats.finish(g);
     (y, mean, var)
 }
 
-/// The conv output's first sample (`n` channels), the statistics' pivot: the direct product
-/// over that one row, the same chain of multiply-adds as the whole direct product.
-fn first_sample(left: &Left<'_>, b: &[f32], n: usize) -> Vec<f32> {
-    let one = Rows {
-        count: 1,
-        len: 1,
-        pitch: 1,
-    };
-    let mut first = rows_product(left, b, n, one);
-    first.truncate(n);
-    first
-}
-
 multiversion! {
-    /// [`first_sample`]'s bits without packing `b`: each output the same chain of fused
-    /// multiply-adds over `k` in order, from 0, as the register tiles compute it.
-    fn first_sample_plain(xp: &[f32], c: usize, b: &[f32], n: usize, g: &Geometry) -> Vec<f32> {
+    /// The conv output's first sample (`n` channels), the statistics' pivot: each output the
+    /// same chain of fused multiply-adds over `k` in order, from 0, as the register tiles
+    /// compute it, so the direct product's bits, without packing `b`.
+    fn first_sample(xp: &[f32], c: usize, b: &[f32], n: usize, g: &Geometry) -> Vec<f32> {
         let mut first = vec![0.0f32; n];
         for kh in 0..3 {
             for (k, &x) in xp[kh * g.wp2() * c..][..3 * c].iter().enumerate() {
@@ -371,9 +359,9 @@ mod tests {
         }
     }
 
-    /// The plain first sample is the register tiles' first sample, bit for bit.
+    /// The first sample is the register tiles' first output, bit for bit.
     #[test]
-    fn the_plain_first_sample_is_the_products() {
+    fn the_first_sample_is_the_products() {
         for (n, cin, cout, h, w) in [(2, 3, 5, 5, 4), (1, 128, 256, 4, 4), (3, 16, 40, 8, 8)] {
             let g = Geometry { n, cin, cout, h, w };
             let x: Vec<f32> = (0..n * cin * h * w)
@@ -384,11 +372,15 @@ mod tests {
                 .collect();
             let xp = pad(&View4::nchw(&x, [n, cin, h, w]), &g);
             let b = repack_forward(&wt, cin, cout);
-            let pieces = pieces(cin, &g);
-            let tiles = first_sample(&padded_left(&xp, cin, &pieces, &g), &b, cout);
-            let plain = first_sample_plain(&xp, cin, &b, cout, &g);
+            let tiles = conv_pixels(&xp, cin, &b, cout, &g);
+            let plain = first_sample(&xp, cin, &b, cout, &g);
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&plain), bits(&tiles), "{:?}", (n, cin, cout, h, w));
+            assert_eq!(
+                bits(&plain),
+                bits(&tiles[..cout]),
+                "{:?}",
+                (n, cin, cout, h, w)
+            );
         }
     }
 

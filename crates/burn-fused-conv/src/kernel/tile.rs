@@ -35,11 +35,6 @@ use super::lanes::{Avx2, Avx512};
 use super::lanes::{Lanes, Plain};
 use crate::isa::Isa;
 
-/// The instruction set the products run with ([`Isa::active`]).
-fn isa() -> Isa {
-    Isa::active()
-}
-
 /// The products' block sizes for each instruction set.
 trait Blocking {
     fn lanes(self) -> usize;
@@ -219,7 +214,7 @@ impl Left<'_> {
 /// assert_eq!(rows_product(&two, &b, 2, Rows::all(2)), [5.0, 3.0, 7.0, 4.0]);
 /// ```
 pub fn rows_product(left: &Left<'_>, b: &[f32], n: usize, rows: Rows) -> Vec<f32> {
-    rows_product_with(isa(), left, b, n, rows, None)
+    rows_product_with(Isa::active(), left, b, n, rows, None)
 }
 
 /// What a rows product calls as soon as a group of whole segments is final:
@@ -255,7 +250,7 @@ pub fn rows_product_then(
     rows: Rows,
     done: SegmentsDone<'_>,
 ) -> Vec<f32> {
-    rows_product_with(isa(), left, b, n, rows, Some(done))
+    rows_product_with(Isa::active(), left, b, n, rows, Some(done))
 }
 
 /// [`rows_product`] with the given instruction set, which the processor must have.
@@ -338,7 +333,7 @@ impl Packed {
 
     /// The `K × n` operand whose row `kk` is `row(kk)` (`n` floats each, wherever they are).
     pub fn from_rows<'a>(k: usize, n: usize, row: impl Fn(usize) -> &'a [f32]) -> Self {
-        let isa = isa();
+        let isa = Isa::active();
         Self {
             data: pack_rows(k, n, 2 * isa.lanes(), row),
             k,
@@ -713,7 +708,7 @@ const GRAD_ROW_BLOCK: usize = 128;
 /// assert_eq!(dw, [21.0, 32.0]);
 /// ```
 pub fn grad_product(left: &Left<'_>, d: &[f32], d_map: RowMap, n: usize, rows: Rows) -> Vec<f32> {
-    grad_product_with(isa(), left, Right::Rows(d, d_map), n, rows)
+    grad_product_with(Isa::active(), left, Right::Rows(d, d_map), n, rows)
 }
 
 /// A grad product's right operand `d`.
@@ -747,7 +742,7 @@ pub fn grad_product_computed(
     n: usize,
     rows: Rows,
 ) -> Vec<f32> {
-    grad_product_with(isa(), left, Right::Computed(fill), n, rows)
+    grad_product_with(Isa::active(), left, Right::Computed(fill), n, rows)
 }
 
 /// [`grad_product`] with the given instruction set, which the processor must have.
@@ -855,7 +850,7 @@ pub fn small_grad_product(
         out: Shared(out.as_mut_ptr()),
         accumulate,
     };
-    let isa = isa();
+    let isa = Isa::active();
     let nr = 2 * isa.lanes();
     for j0 in (0..n).step_by(nr) {
         let cols = (j0, n.min(j0 + nr));
